@@ -1,0 +1,5 @@
+"""``python -m lmtui``."""
+
+from lmtui.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,161 @@
+"""Turning streamed chunks into typed events.
+
+Pure code with no I/O, so the rules for every chunk shape a server sends live in
+one place and property tests can hammer them.
+"""
+
+from __future__ import annotations
+
+import json
+
+from lmtui.backend.errors import classify_error, extract_error
+from lmtui.backend.types import (
+    ContentDelta,
+    FinishReason,
+    ModelUsed,
+    ReasoningDelta,
+    ServerTimings,
+    StreamEvent,
+    TimingsReport,
+    Usage,
+    UsageReport,
+)
+
+OPEN_TAG = "<think>"
+CLOSE_TAG = "</think>"
+
+
+class ThinkSplitter:
+    """Splits inline ``<think>…</think>`` reasoning out of content deltas.
+
+    Tags may be cut anywhere between deltas, so a trailing fragment that could be
+    the start of a tag is held back until the next delta decides it.
+    """
+
+    __slots__ = ("_in_think", "_pending")
+
+    def __init__(self) -> None:
+        self._in_think = False
+        self._pending = ""
+
+    def feed(self, text: str) -> list[ContentDelta | ReasoningDelta]:
+        """Split one content delta into answer and reasoning pieces."""
+        # Fast path: the overwhelmingly common delta holds no '<' at all.
+        if not self._pending and "<" not in text:
+            if not text:
+                return []
+            return [ReasoningDelta(text) if self._in_think else ContentDelta(text)]
+        buf = self._pending + text
+        self._pending = ""
+        out: list[ContentDelta | ReasoningDelta] = []
+        while buf:
+            tag = CLOSE_TAG if self._in_think else OPEN_TAG
+            idx = buf.find(tag)
+            if idx >= 0:
+                self._emit(out, buf[:idx])
+                buf = buf[idx + len(tag) :]
+                self._in_think = not self._in_think
+                continue
+            keep = _partial_suffix(buf, tag)
+            self._emit(out, buf[: len(buf) - keep])
+            self._pending = buf[len(buf) - keep :]
+            break
+        return out
+
+    def flush(self) -> list[ContentDelta | ReasoningDelta]:
+        """Release whatever fragment was held back at the end of the stream."""
+        out: list[ContentDelta | ReasoningDelta] = []
+        self._emit(out, self._pending)
+        self._pending = ""
+        return out
+
+    def _emit(self, out: list[ContentDelta | ReasoningDelta], text: str) -> None:
+        if text:
+            out.append(ReasoningDelta(text) if self._in_think else ContentDelta(text))
+
+
+def _partial_suffix(text: str, tag: str) -> int:
+    """Length of the longest suffix of ``text`` that is a proper prefix of ``tag``."""
+    for n in range(min(len(tag) - 1, len(text)), 0, -1):
+        if text.endswith(tag[:n]):
+            return n
+    return 0
+
+
+class StreamAssembler:
+    """Feeds SSE ``data`` payloads in, gets typed events out.
+
+    Raises a typed error when the server puts an error object in the stream.
+    Lines that are not JSON are counted and skipped, so one bad line does not
+    cost the user the rest of the reply.
+    """
+
+    def __init__(self, *, completion: bool = False) -> None:
+        self._completion = completion
+        self._think = ThinkSplitter()
+        self.model: str | None = None
+        self.finish_reason: FinishReason | None = None
+        self.done = False
+        self.malformed = 0
+        self.chunks = 0
+        self.usage: Usage | None = None
+
+    def feed(self, data: str) -> list[StreamEvent]:
+        """Process one SSE data payload."""
+        if data == "[DONE]" or data.strip() == "[DONE]":
+            self.done = True
+            return []
+        try:
+            obj = json.loads(data)
+        except ValueError:
+            self.malformed += 1
+            return []
+        if not isinstance(obj, dict):
+            self.malformed += 1
+            return []
+        self.chunks += 1
+        if "error" in obj and extract_error(obj) is not None:
+            raise classify_error(None, obj, model=self.model)
+        events: list[StreamEvent] = []
+        model = obj.get("model")
+        if isinstance(model, str) and model and model != self.model:
+            self.model = model
+            events.append(ModelUsed(model))
+        choices = obj.get("choices")
+        if isinstance(choices, list) and choices:
+            choice = choices[0]
+            if isinstance(choice, dict):
+                self._choice(choice, events)
+        usage = Usage.from_json(obj.get("usage"))
+        if usage is not None:
+            self.usage = usage
+            events.append(UsageReport(usage))
+        timings = ServerTimings.from_llamacpp(obj.get("timings"))
+        if timings is not None:
+            events.append(TimingsReport(timings))
+        return events
+
+    def _choice(self, choice: dict[str, object], events: list[StreamEvent]) -> None:
+        if self._completion:
+            text = choice.get("text")
+            if isinstance(text, str) and text:
+                events.append(ContentDelta(text))
+        else:
+            delta = choice.get("delta")
+            if not isinstance(delta, dict):
+                delta = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+            assert isinstance(delta, dict)
+            for key in ("reasoning_content", "reasoning"):
+                reasoning = delta.get(key)
+                if isinstance(reasoning, str) and reasoning:
+                    events.append(ReasoningDelta(reasoning))
+            content = delta.get("content")
+            if isinstance(content, str) and content:
+                events.extend(self._think.feed(content))
+        reason = choice.get("finish_reason")
+        if reason:
+            self.finish_reason = FinishReason.parse(reason)
+
+    def flush(self) -> list[StreamEvent]:
+        """Events still held back when the stream ends."""
+        return list(self._think.flush())

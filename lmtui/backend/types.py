@@ -1,0 +1,458 @@
+"""Typed values exchanged with LM Studio and OpenAI-compatible servers.
+
+Everything the rest of lmtui knows about a server passes through these types, so
+the UI, the CLI and the services never see raw JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, TypeAlias
+
+JSON: TypeAlias = dict[str, Any]
+
+
+class ModelType(StrEnum):
+    """What kind of model an entry is."""
+
+    LLM = "llm"
+    VLM = "vlm"
+    EMBEDDINGS = "embeddings"
+    UNKNOWN = "unknown"
+
+
+class ApiLevel(StrEnum):
+    """The API families a server may offer, best first."""
+
+    NATIVE_V1 = "api/v1"
+    NATIVE_V0 = "api/v0"
+    OPENAI = "v1"
+
+
+class ServerKind(StrEnum):
+    """Which server software answered."""
+
+    LMSTUDIO = "lmstudio"
+    LLAMACPP = "llama.cpp"
+    OTHER = "other"
+
+
+class FinishReason(StrEnum):
+    """Why a reply ended.
+
+    The first four come from the server; ``interrupted`` means the stream ended
+    without the server saying why, ``stopped`` means the user stopped it, and
+    ``error`` means the server reported an error part-way.
+    """
+
+    STOP = "stop"
+    LENGTH = "length"
+    TOOL_CALLS = "tool_calls"
+    CONTENT_FILTER = "content_filter"
+    INTERRUPTED = "interrupted"
+    STOPPED = "stopped"
+    ERROR = "error"
+
+    @classmethod
+    def parse(cls, value: object) -> FinishReason:
+        """Map a server's finish_reason (or LM Studio stop_reason) to a member."""
+        text = str(value or "").strip()
+        aliases = {
+            "eosFound": cls.STOP,
+            "stopStringFound": cls.STOP,
+            "maxPredictedTokensReached": cls.LENGTH,
+            "contextLengthReached": cls.LENGTH,
+            "userStopped": cls.STOPPED,
+            "function_call": cls.TOOL_CALLS,
+        }
+        if text in aliases:
+            return aliases[text]
+        try:
+            return cls(text)
+        except ValueError:
+            return cls.STOP if text else cls.INTERRUPTED
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """One model as the server describes it, merged across API levels."""
+
+    id: str
+    display_name: str = ""
+    type: ModelType = ModelType.LLM
+    loaded: bool | None = None  # None: the server did not say (plain /v1)
+    quantization: str | None = None
+    architecture: str | None = None
+    max_context_length: int | None = None
+    loaded_context_length: int | None = None
+    size_bytes: int | None = None
+    capabilities: tuple[str, ...] = ()
+    publisher: str | None = None
+    params: str | None = None
+    instance_ids: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """A short name for display."""
+        return self.display_name or self.id.rsplit("/", 1)[-1]
+
+    @property
+    def is_embedding(self) -> bool:
+        """True for embedding models."""
+        return self.type is ModelType.EMBEDDINGS
+
+    @property
+    def is_vision(self) -> bool:
+        """True when the model accepts images."""
+        return self.type is ModelType.VLM or "vision" in self.capabilities
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message; ``images`` are data URLs sent as image content parts."""
+
+    role: str
+    content: str
+    images: tuple[str, ...] = ()
+
+    def to_json(self) -> JSON:
+        """The OpenAI wire form of this message."""
+        if not self.images:
+            return {"role": self.role, "content": self.content}
+        parts: list[JSON] = [{"type": "text", "text": self.content}]
+        parts.extend({"type": "image_url", "image_url": {"url": url}} for url in self.images)
+        return {"role": self.role, "content": parts}
+
+
+def image_data_url(path: Path) -> str:
+    """Read an image file into a base64 data URL for a vision model."""
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if not mime.startswith("image/"):
+        raise ValueError(f"{path} does not look like an image ({mime})")
+    payload = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"data:{mime};base64,{payload}"
+
+
+# Every sampling parameter lmtui knows, with the JSON type the server expects.
+PARAMETER_NAMES: tuple[str, ...] = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "top_k",
+    "min_p",
+    "stop",
+    "presence_penalty",
+    "frequency_penalty",
+    "repeat_penalty",
+    "seed",
+    "ttl",
+    "response_format",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingParams:
+    """Optional request parameters. ``None`` means "not sent": the server's default applies."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    min_p: float | None = None
+    stop: str | tuple[str, ...] | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    repeat_penalty: float | None = None
+    seed: int | None = None
+    ttl: int | None = None
+    response_format: JSON | None = None
+
+    def to_json(self) -> JSON:
+        """Only the parameters that are set, in wire form."""
+        body: JSON = {}
+        for name in PARAMETER_NAMES:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            body[name] = list(value) if isinstance(value, tuple) else value
+        return body
+
+    def merged(self, other: SamplingParams) -> SamplingParams:
+        """These parameters overridden by every value that ``other`` sets."""
+        values = {n: getattr(self, n) for n in PARAMETER_NAMES}
+        values.update(
+            {n: getattr(other, n) for n in PARAMETER_NAMES if getattr(other, n) is not None}
+        )
+        return SamplingParams(**values)
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> SamplingParams:
+        """Build from a plain mapping (TOML, JSON); unknown keys raise ValueError."""
+        unknown = set(data) - set(PARAMETER_NAMES)
+        if unknown:
+            raise ValueError(f"unknown parameter(s): {', '.join(sorted(unknown))}")
+        values = dict(data)
+        if isinstance(values.get("stop"), list):
+            values["stop"] = tuple(values["stop"])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """A chat completion request."""
+
+    model: str
+    messages: tuple[Message, ...]
+    params: SamplingParams = field(default_factory=SamplingParams)
+
+    def to_json(self, *, stream: bool) -> JSON:
+        """The request body for ``/v1/chat/completions``."""
+        body: JSON = {
+            "model": self.model,
+            "messages": [m.to_json() for m in self.messages],
+            **self.params.to_json(),
+            "stream": stream,
+        }
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionRequest:
+    """A raw prompt completion request for ``/v1/completions``."""
+
+    model: str
+    prompt: str
+    params: SamplingParams = field(default_factory=SamplingParams)
+
+    def to_json(self, *, stream: bool) -> JSON:
+        """The request body for ``/v1/completions``."""
+        body: JSON = {"model": self.model, "prompt": self.prompt, **self.params.to_json()}
+        body["stream"] = stream
+        return body
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts reported by the server."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+    @classmethod
+    def from_json(cls, data: object) -> Usage | None:
+        """Parse a ``usage`` object; None when absent or not an object."""
+        if not isinstance(data, dict):
+            return None
+        prompt = _as_int(data.get("prompt_tokens"))
+        completion = _as_int(data.get("completion_tokens"))
+        total = _as_int(data.get("total_tokens")) or prompt + completion
+        return cls(prompt, completion, total)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerTimings:
+    """llama.cpp's ``timings`` object, or LM Studio's ``stats``."""
+
+    prompt_tokens: int | None = None
+    prompt_ms: float | None = None
+    predicted_tokens: int | None = None
+    predicted_ms: float | None = None
+    tokens_per_second: float | None = None
+    time_to_first_token_s: float | None = None
+
+    @classmethod
+    def from_llamacpp(cls, data: object) -> ServerTimings | None:
+        """Parse llama.cpp's ``timings``."""
+        if not isinstance(data, dict):
+            return None
+        return cls(
+            prompt_tokens=_opt_int(data.get("prompt_n")),
+            prompt_ms=_opt_float(data.get("prompt_ms")),
+            predicted_tokens=_opt_int(data.get("predicted_n")),
+            predicted_ms=_opt_float(data.get("predicted_ms")),
+            tokens_per_second=_opt_float(data.get("predicted_per_second")),
+        )
+
+    @classmethod
+    def from_lmstudio_stats(cls, data: object) -> ServerTimings | None:
+        """Parse LM Studio's ``/api/v0`` ``stats``."""
+        if not isinstance(data, dict):
+            return None
+        gen = _opt_float(data.get("generation_time"))
+        return cls(
+            predicted_ms=None if gen is None else gen * 1000.0,
+            tokens_per_second=_opt_float(data.get("tokens_per_second")),
+            time_to_first_token_s=_opt_float(data.get("time_to_first_token")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ClientTimings:
+    """What lmtui measured itself while reading a reply."""
+
+    time_to_first_token_s: float | None
+    total_s: float
+    delta_count: int
+    tokens_per_second: float | None
+
+
+# ---- streaming events -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContentDelta:
+    """A piece of the visible answer."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
+    """A piece of the model's reasoning (shown apart, collapsed)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelUsed:
+    """The model the server says produced the reply (may differ from the one asked for)."""
+
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    """Token usage, on whichever chunk the server sent it."""
+
+    usage: Usage
+
+
+@dataclass(frozen=True, slots=True)
+class TimingsReport:
+    """Server-side timings (llama.cpp ``timings``)."""
+
+    timings: ServerTimings
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """The end of a reply: always the last event of a stream that did not raise."""
+
+    reason: FinishReason
+    timings: ClientTimings
+    detail: str = ""  # e.g. why it was interrupted
+    malformed_lines: int = 0
+
+
+StreamEvent: TypeAlias = (
+    ContentDelta | ReasoningDelta | ModelUsed | UsageReport | TimingsReport | Finish
+)
+
+
+@dataclass(slots=True)
+class ChatResult:
+    """A whole reply, streamed or not."""
+
+    content: str = ""
+    reasoning: str = ""
+    model: str | None = None
+    finish_reason: FinishReason = FinishReason.INTERRUPTED
+    usage: Usage | None = None
+    server_timings: ServerTimings | None = None
+    client_timings: ClientTimings | None = None
+    detail: str = ""
+
+    def apply(self, event: StreamEvent) -> None:
+        """Fold one stream event into this result."""
+        if isinstance(event, ContentDelta):
+            self.content += event.text
+        elif isinstance(event, ReasoningDelta):
+            self.reasoning += event.text
+        elif isinstance(event, ModelUsed):
+            self.model = event.model
+        elif isinstance(event, UsageReport):
+            self.usage = event.usage
+        elif isinstance(event, TimingsReport):
+            self.server_timings = event.timings
+        elif isinstance(event, Finish):
+            self.finish_reason = event.reason
+            self.client_timings = event.timings
+            self.detail = event.detail
+
+
+@dataclass(frozen=True, slots=True)
+class Embedding:
+    """Embeddings for a list of inputs, in input order."""
+
+    model: str
+    vectors: tuple[tuple[float, ...], ...]
+    usage: Usage | None = None
+
+    @property
+    def dimensions(self) -> int:
+        """Length of each vector."""
+        return len(self.vectors[0]) if self.vectors else 0
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    """The answer to a model load."""
+
+    model: str
+    instance_id: str
+    status: str
+    load_time_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a server offers, found once by probing and then remembered."""
+
+    kind: ServerKind
+    levels: tuple[ApiLevel, ...]
+    version: str | None = None
+
+    def has(self, level: ApiLevel) -> bool:
+        """True when the server answered at that API level."""
+        return level in self.levels
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """One health probe."""
+
+    base_url: str
+    reachable: bool
+    latency_ms: float | None
+    capabilities: Capabilities | None = None
+    error: str | None = None
+    remedy: str | None = None
+
+
+def _as_int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _opt_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    return None
+
+
+def _opt_float(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    return None

@@ -1,0 +1,84 @@
+"""Pieces every subcommand shares: connection flags, config, errors, output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from lmtui.backend.errors import LmtuiError
+
+SUPPRESS = argparse.SUPPRESS
+
+
+def add_connection_args(parser: argparse.ArgumentParser, *, sub: bool = False) -> None:
+    """--base-url, --model and --server, valid before or after the subcommand."""
+    default = SUPPRESS if sub else None
+    parser.add_argument(
+        "--base-url",
+        default=default,
+        help="server URL, with or without /v1 (default: config, LMTUI_BASE_URL, http://localhost:1234)",
+    )
+    parser.add_argument("--model", "-m", default=default, help="model id to use")
+    parser.add_argument(
+        "--server", default=default, help="named server profile from config.toml (or LMTUI_SERVER)"
+    )
+    parser.add_argument(
+        "--config", default=default, help="config file to read instead of the default"
+    )
+
+
+def add_subcommand(
+    sub: Any, name: str, help_text: str, *, description: str | None = None
+) -> argparse.ArgumentParser:
+    """Create a subcommand parser that also accepts the connection flags."""
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=help_text, description=description or help_text
+    )
+    add_connection_args(parser, sub=True)
+    return parser
+
+
+def load_effective_config(args: argparse.Namespace) -> Any:
+    """The config after file, environment and command-line overrides."""
+    from lmtui.store.config import load_config
+
+    config_path = getattr(args, "config", None)
+    cfg = load_config(Path(config_path) if config_path else None)
+    return cfg.with_overrides(
+        base_url=getattr(args, "base_url", None),
+        model=getattr(args, "model", None),
+        preset=getattr(args, "preset", None),
+    )
+
+
+@contextmanager
+def local_server_if_asked(args: argparse.Namespace, cfg: Any) -> Iterator[Any]:
+    """Start the embedded server when ``--local`` is given; yield the config to use."""
+    if not getattr(args, "local", False):
+        yield cfg
+        return
+    from lmtui.services.local_server import LocalServer, choose_model
+
+    choice = choose_model(getattr(args, "gguf", None), cfg.local.gguf)
+    with LocalServer.start(choice.path, context_length=cfg.local.context_length) as server:
+        yield cfg.with_overrides(base_url=server.base_url, model=cfg.model or server.model_id)
+
+
+def fail(exc: LmtuiError, *, json_output: bool = False) -> int:
+    """Report an error in one line plus its remedy; return its exit code."""
+    if json_output:
+        print(json.dumps({"ok": False, **exc.to_json()}, indent=2))
+    print(f"lmtui: {exc.message}", file=sys.stderr)
+    if exc.remedy:
+        print(f"  remedy: {exc.remedy}", file=sys.stderr)
+    return exc.exit_code
+
+
+def print_json(data: object) -> None:
+    """Print JSON to stdout, indented for people and still easy for jq."""
+    print(json.dumps(data, indent=2, ensure_ascii=False))

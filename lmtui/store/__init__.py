@@ -1,0 +1,1 @@
+"""Files lmtui keeps: config, presets, history (no Textual here)."""

@@ -1,0 +1,174 @@
+"""The config file, environment overrides and their precedence.
+
+Precedence, highest first: command-line flags, environment (``LMTUI_*``), the
+config file, built-in defaults. A broken config file is reported with its path,
+line and column and is never rewritten.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from lmtui.backend.client import DEFAULT_BASE_URL, normalize_base_url
+from lmtui.backend.errors import ConfigError
+from lmtui.store import paths
+
+
+@dataclass(frozen=True, slots=True)
+class LocalConfig:
+    """The embedded llama.cpp server."""
+
+    gguf: str | None = None
+    port: int = 0
+    context_length: int = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything lmtui reads from the config file and the environment."""
+
+    base_url: str = DEFAULT_BASE_URL
+    api_token: str | None = None
+    model: str | None = None
+    preset: str | None = None
+    theme: str | None = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 300.0
+    save_history: bool = True
+    keys: dict[str, str] = field(default_factory=dict)
+    local: LocalConfig = field(default_factory=LocalConfig)
+    path: Path | None = None
+    token_source: str | None = None  # "env:NAME" or "config", never the token itself
+
+    def with_overrides(self, **values: Any) -> Config:
+        """A copy with every non-None value replaced."""
+        clean = {k: v for k, v in values.items() if v is not None}
+        if "base_url" in clean:
+            clean["base_url"] = normalize_base_url(clean["base_url"])
+        return replace(self, **clean)
+
+
+_KNOWN_TOP: dict[str, type | tuple[type, ...]] = {
+    "base_url": str,
+    "api_token": str,
+    "model": str,
+    "preset": str,
+    "theme": str,
+    "connect_timeout": (int, float),
+    "read_timeout": (int, float),
+    "save_history": bool,
+}
+
+
+def _decode_error_location(exc: tomllib.TOMLDecodeError) -> str:
+    match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+    if match:
+        return f"line {match.group(1)}, column {match.group(2)}"
+    return "unknown position"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file or raise :class:`ConfigError` naming the file and line."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}).") from None
+    except tomllib.TOMLDecodeError as exc:
+        reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        raise ConfigError(f"{path}: {_decode_error_location(exc)}: {reason}.") from None
+
+
+def _line_of(path: Path, key: str) -> str:
+    """Best-effort line number of ``key = ...`` for error messages."""
+    try:
+        for n, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+            if re.match(rf"\s*{re.escape(key)}\s*=", line):
+                return f"line {n}"
+    except OSError:
+        pass
+    return "top level"
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read the config file (if any) and apply environment overrides."""
+    env = os.environ if env is None else env
+    if path is None:
+        override = env.get("LMTUI_CONFIG")
+        path = Path(override) if override else paths.config_file()
+    cfg = Config(path=path)
+    if path.exists():
+        cfg = _apply_file(cfg, path, read_toml(path))
+    base = env.get("LMTUI_BASE_URL")
+    if base:
+        cfg = replace(cfg, base_url=normalize_base_url(base))
+    for name in ("LMTUI_API_TOKEN", "LM_API_TOKEN"):
+        token = env.get(name)
+        if token:
+            cfg = replace(cfg, api_token=token, token_source=f"env:{name}")
+            break
+    model = env.get("LMTUI_MODEL")
+    if model:
+        cfg = replace(cfg, model=model)
+    return cfg
+
+
+def _apply_file(cfg: Config, path: Path, data: dict[str, Any]) -> Config:
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in ("keys", "local", "servers"):
+            continue
+        expected = _KNOWN_TOP.get(key)
+        if expected is None:
+            raise ConfigError(f"{path}: {_line_of(path, key)}: unknown setting '{key}'.")
+        wrong_bool = expected is not bool and isinstance(value, bool)
+        if not isinstance(value, expected) or wrong_bool:
+            raise ConfigError(
+                f"{path}: {_line_of(path, key)}: "
+                f"'{key}' has the wrong type ({type(value).__name__})."
+            )
+        values[key] = value
+    if "base_url" in values:
+        values["base_url"] = normalize_base_url(values["base_url"])
+    for key in ("connect_timeout", "read_timeout"):
+        if key in values:
+            if values[key] <= 0:
+                raise ConfigError(f"{path}: {_line_of(path, key)}: '{key}' must be positive.")
+            values[key] = float(values[key])
+    if "api_token" in values:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise ConfigError(
+                f"{path}: holds api_token but is readable by others (mode {mode:o}).",
+                f"Run `chmod 600 {path}`, or put the token in LMTUI_API_TOKEN instead.",
+            )
+        values["token_source"] = "config"
+    keys = data.get("keys", {})
+    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
+        raise ConfigError(
+            f"{path}: {_line_of(path, 'keys')}: [keys] maps action names to key strings."
+        )
+    local = data.get("local", {})
+    if not isinstance(local, dict):
+        raise ConfigError(f"{path}: [local] must be a table.")
+    local_cfg = LocalConfig()
+    for key, value in local.items():
+        if key == "gguf" and isinstance(value, str):
+            local_cfg = replace(local_cfg, gguf=value)
+        elif key == "port" and isinstance(value, int) and 0 <= value < 65536:
+            local_cfg = replace(local_cfg, port=value)
+        elif key == "context_length" and isinstance(value, int) and value > 0:
+            local_cfg = replace(local_cfg, context_length=value)
+        else:
+            raise ConfigError(f"{path}: {_line_of(path, key)}: bad [local] setting '{key}'.")
+    return replace(cfg, **values, keys=dict(keys), local=local_cfg)
