@@ -1,0 +1,194 @@
+"""``lmtui ask``: one prompt, the reply streamed to stdout.
+
+Kept lean on purpose: it imports only the backend and the chat service, so a
+shell pipeline pays for little more than the HTTP client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from lmtui.cli.common import SUPPRESS, add_subcommand, load_effective_config, local_server_if_asked
+
+
+def register(sub: Any) -> None:
+    """Add ``ask`` to the subcommands."""
+    p = add_subcommand(
+        sub,
+        "ask",
+        "ask one question and stream the reply to stdout",
+        description="Ask one question; the reply streams to stdout. Piped stdin is prepended to "
+        "PROMPT (e.g. `git diff | lmtui ask 'review this'`).",
+    )
+    p.add_argument("prompt", nargs="*", help="the prompt (read from stdin when piped)")
+    p.add_argument("--system", help="system prompt (overrides the preset's)")
+    p.add_argument("--preset", default=SUPPRESS, help="preset to use (see `lmtui presets list`)")
+    p.add_argument("--temperature", "-t", type=float, help="sampling temperature (0-2)")
+    p.add_argument("--max-tokens", "-n", type=int, help="most tokens to generate (-1 = no limit)")
+    p.add_argument("--top-p", type=float, help="nucleus sampling (0-1)")
+    p.add_argument("--top-k", type=int, help="top-k sampling")
+    p.add_argument("--seed", type=int, help="random seed, for reproducible replies")
+    p.add_argument("--stop", action="append", help="stop sequence (repeatable)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of streaming")
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="finish reason, usage, speed to stderr"
+    )
+    p.add_argument("--reasoning", action="store_true", help="show the model's reasoning on stderr")
+    p.add_argument("--raw", action="store_true", help="do not neutralise control sequences")
+    p.add_argument("--no-save", action="store_true", help="do not record this exchange in history")
+    p.add_argument("--local", action="store_true", default=SUPPRESS, help="use the embedded server")
+    p.add_argument("--gguf", default=SUPPRESS, help="with --local: the GGUF file to serve")
+    p.set_defaults(handler=run)
+
+
+def read_prompt(args: argparse.Namespace) -> str:
+    """PROMPT words, with piped stdin in front of them."""
+    parts: list[str] = []
+    if not sys.stdin.isatty():
+        piped = sys.stdin.read()
+        if piped.strip():
+            parts.append(piped.rstrip("\n"))
+    if args.prompt:
+        parts.append(" ".join(args.prompt))
+    return "\n\n".join(parts)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handle ``lmtui ask``."""
+    from lmtui.backend.errors import LmtuiError
+
+    prompt = read_prompt(args)
+    if not prompt.strip():
+        raise LmtuiError(
+            "Nothing to ask: give a prompt or pipe one in.", 'Example: lmtui ask "Say hello"'
+        )
+    cfg = load_effective_config(args)
+    with local_server_if_asked(args, cfg) as cfg:
+        return asyncio.run(_ask(args, cfg, prompt))
+
+
+async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
+    from lmtui.backend.client import LMStudioClient
+    from lmtui.backend.errors import StreamInterrupted
+    from lmtui.backend.types import ContentDelta, Finish, FinishReason, ReasoningDelta
+    from lmtui.services.chat import ChatSession
+    from lmtui.services.setup import choose_chat_setup, open_history
+
+    out = sys.stdout
+    err = sys.stderr
+    inert = None
+    if not args.raw and out.isatty():
+        from lmtui.services.terminal_text import make_inert
+
+        inert = make_inert
+    async with LMStudioClient(
+        cfg.base_url,
+        cfg.api_token,
+        connect_timeout=cfg.connect_timeout,
+        read_timeout=cfg.read_timeout,
+    ) as client:
+        setup = await choose_chat_setup(client, cfg, cli_overrides=_overrides(args))
+        if setup.note and (args.verbose or setup.fallback):
+            print(f"lmtui: {setup.note}", file=err)
+        history = None
+        if not args.no_save and cfg.save_history:
+            history, problem = open_history()
+            if problem:
+                print(f"lmtui: {problem}", file=err)
+        session = ChatSession(
+            client,
+            model=setup.model,
+            system_prompt=args.system if args.system is not None else setup.system_prompt,
+            params=setup.params,
+            preset=setup.preset_name,
+            history=history,
+            server_label=cfg.base_url,
+        )
+        finish: Finish | None = None
+        try:
+            async for event in session.send(prompt):
+                if isinstance(event, ContentDelta):
+                    if not args.json:
+                        out.write(inert(event.text) if inert else event.text)
+                        out.flush()
+                elif isinstance(event, ReasoningDelta):
+                    if args.reasoning and not args.json:
+                        err.write(event.text)
+                        err.flush()
+                elif isinstance(event, Finish):
+                    finish = event
+        finally:
+            if history is not None:
+                history.close()
+        entry = session.entries[-1]
+        if session.history_error:
+            print(f"lmtui: {session.history_error}", file=err)
+        if args.json:
+            print(json.dumps(_entry_json(entry), indent=2, ensure_ascii=False))
+        elif entry.content and not entry.content.endswith("\n"):
+            out.write("\n")
+            out.flush()
+        if args.verbose:
+            _report(entry, err)
+        if finish is not None and finish.reason is FinishReason.INTERRUPTED:
+            exc = StreamInterrupted(f"Interrupted: {finish.detail or 'the reply was cut off'}.")
+            print(f"lmtui: {exc.message}", file=err)
+            print(f"  remedy: {exc.remedy}", file=err)
+            return exc.exit_code
+        if finish is not None and finish.reason is FinishReason.LENGTH and not args.json:
+            print(
+                "lmtui: the reply was cut at the max_tokens limit (finish reason: length); "
+                "raise --max-tokens for more.",
+                file=err,
+            )
+        return 0
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    values = {
+        "temperature": args.temperature,
+        "max_tokens": args.max_tokens,
+        "top_p": args.top_p,
+        "top_k": args.top_k,
+        "seed": args.seed,
+        "stop": tuple(args.stop) if args.stop else None,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _entry_json(entry: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {
+        "model": entry.model_used or entry.model_requested,
+        "model_requested": entry.model_requested,
+        "content": entry.content,
+        "reasoning": entry.reasoning,
+        "finish_reason": entry.finish_reason.value if entry.finish_reason else None,
+        "usage": asdict(entry.usage) if entry.usage else None,
+        "timings": entry.timings_json(),
+        "state": entry.state,
+    }
+
+
+def _report(entry: Any, err: Any) -> None:
+    from lmtui.services.explain import explain_finish
+
+    ct = entry.client_timings
+    parts = [f"model: {entry.model_used or entry.model_requested}"]
+    if entry.finish_reason:
+        parts.append(f"finish: {entry.finish_reason.value} ({explain_finish(entry.finish_reason)})")
+    if entry.usage:
+        u = entry.usage
+        parts.append(f"tokens: {u.prompt_tokens} in, {u.completion_tokens} out")
+    if ct and ct.time_to_first_token_s is not None:
+        parts.append(f"first token: {ct.time_to_first_token_s * 1000:.0f} ms")
+    if ct and ct.tokens_per_second:
+        parts.append(f"speed: {ct.tokens_per_second:.1f} tok/s")
+    if ct:
+        parts.append(f"total: {ct.total_s:.2f} s")
+    print("lmtui: " + " · ".join(parts), file=err)

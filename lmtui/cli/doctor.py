@@ -1,0 +1,46 @@
+"""``lmtui doctor``: is the server healthy, and if not, what to do."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from lmtui.cli.common import add_subcommand, load_effective_config, print_json
+
+_MARK = {"ok": "ok  ", "info": "info", "warn": "WARN", "error": "FAIL"}
+
+
+def register(sub: Any) -> None:
+    """Add ``doctor`` to the subcommands."""
+    p = add_subcommand(sub, "doctor", "check the server, its APIs and models; suggest fixes")
+    p.add_argument("--json", action="store_true", help="machine-readable findings")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handle ``lmtui doctor``; exit 0 only when healthy."""
+    cfg = load_effective_config(args)
+    return asyncio.run(_doctor(args, cfg))
+
+
+async def _doctor(args: argparse.Namespace, cfg: Any) -> int:
+    from lmtui.backend.client import LMStudioClient
+    from lmtui.services.doctor import diagnose
+
+    async with LMStudioClient(
+        cfg.base_url, cfg.api_token, connect_timeout=cfg.connect_timeout
+    ) as client:
+        diag = await diagnose(client, model=cfg.model)
+    if args.json:
+        print_json(diag.to_json())
+    else:
+        print(f"lmtui doctor — {cfg.base_url}")
+        for f in diag.findings:
+            print(f"  [{_MARK[f.severity]}] {f.title}")
+            if f.detail:
+                print(f"         {f.detail}")
+            if f.remedy and not f.ok:
+                print(f"         remedy: {f.remedy}")
+        print("healthy" if diag.healthy else "problems found")
+    return 0 if diag.healthy else 1

@@ -1,0 +1,62 @@
+"""``lmtui models``: what the server offers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from lmtui.cli.common import add_subcommand, load_effective_config, print_json
+
+
+def register(sub: Any) -> None:
+    """Add ``models`` to the subcommands."""
+    p = add_subcommand(sub, "models", "list the server's models and their state")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handle ``lmtui models``."""
+    cfg = load_effective_config(args)
+    return asyncio.run(_models(args, cfg))
+
+
+async def _models(args: argparse.Namespace, cfg: Any) -> int:
+    from dataclasses import asdict
+
+    from lmtui.backend.client import LMStudioClient
+
+    async with LMStudioClient(
+        cfg.base_url, cfg.api_token, connect_timeout=cfg.connect_timeout
+    ) as client:
+        models = await client.list_models()
+        caps = client.capabilities
+    if args.json:
+        print_json(
+            {
+                "base_url": cfg.base_url,
+                "server_kind": caps.kind.value if caps else None,
+                "api_levels": [lv.value for lv in caps.levels] if caps else [],
+                "models": [asdict(m) | {"type": m.type.value} for m in models],
+            }
+        )
+        return 0
+    if not models:
+        print("No models on this server. Download one in LM Studio (or `lms get <model>`).")
+        return 0
+    rows = [("MODEL", "TYPE", "STATE", "QUANT", "CONTEXT")]
+    for m in models:
+        state = {True: "loaded", False: "-", None: "?"}[m.loaded]
+        ctx = ""
+        if m.loaded_context_length:
+            ctx = f"{m.loaded_context_length}"
+            if m.max_context_length:
+                ctx += f"/{m.max_context_length}"
+        elif m.max_context_length:
+            ctx = f"max {m.max_context_length}"
+        rows.append((m.id, m.type.value, state, m.quantization or "", ctx))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    return 0

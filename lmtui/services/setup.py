@@ -1,0 +1,74 @@
+"""Choosing the model, system prompt and parameters for a chat.
+
+The same rules for the TUI and ``lmtui ask``: an explicit ``--model`` wins, then
+the preset's preferred models, then what the server has loaded — and the
+reason for the choice is always said, never silent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lmtui.backend.client import LMStudioClient
+from lmtui.backend.errors import ConfigError, LmtuiError, NoModelLoaded
+from lmtui.backend.types import SamplingParams
+
+if TYPE_CHECKING:
+    from lmtui.store.config import Config
+    from lmtui.store.history import HistoryStore
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSetup:
+    """What a new conversation starts with."""
+
+    model: str
+    system_prompt: str
+    params: SamplingParams
+    preset_name: str | None
+    note: str = ""
+    fallback: bool = False
+
+
+async def choose_chat_setup(
+    client: LMStudioClient, cfg: Config, *, cli_overrides: dict[str, Any] | None = None
+) -> ChatSetup:
+    """Resolve preset, model and parameters for one conversation."""
+    overrides = SamplingParams.from_mapping(cli_overrides or {})
+    preset = None
+    if cfg.preset:
+        from lmtui.store.presets import load_presets
+
+        presets = load_presets()
+        preset = presets.get(cfg.preset)
+        if preset is None:
+            names = ", ".join(p.name for p in presets.all())
+            raise ConfigError(f"No preset named '{cfg.preset}'.", f"Presets: {names}.")
+    params = preset.params.merged(overrides) if preset else overrides
+    system_prompt = preset.system_prompt if preset else ""
+    preset_name = preset.name if preset else None
+    if cfg.model and preset is None:
+        # Fast path: nothing to resolve, no extra request before the prompt is sent.
+        return ChatSetup(cfg.model, system_prompt, params, preset_name)
+    from lmtui.services.model_choice import resolve_model
+
+    available = await client.list_models()
+    choice = resolve_model(preset, cfg.model, available)
+    if choice.model_id is None:
+        raise NoModelLoaded("The server has no model to chat with.", None)
+    return ChatSetup(
+        choice.model_id, system_prompt, params, preset_name, choice.reason, choice.fallback
+    )
+
+
+def open_history() -> tuple[HistoryStore | None, str | None]:
+    """Open the history store, or say why history is not being saved."""
+    try:
+        from lmtui.store.history import HistoryStore
+
+        return HistoryStore(), None
+    except LmtuiError as exc:
+        return None, exc.message
+    except OSError as exc:
+        return None, f"history is not being saved: {exc}"
