@@ -7,7 +7,6 @@ shell pipeline pays for little more than the HTTP client.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import Any
@@ -66,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
         raise LmtuiError(
             "Nothing to ask: give a prompt or pipe one in.", 'Example: lmtui ask "Say hello"'
         )
+    import asyncio
+
     cfg = load_effective_config(args)
     with local_server_if_asked(args, cfg) as cfg:
         return asyncio.run(_ask(args, cfg, prompt))

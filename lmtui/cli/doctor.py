@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from typing import Any
 
 from lmtui.cli.common import add_subcommand, load_effective_config, print_json
@@ -21,6 +20,8 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Handle ``lmtui doctor``; exit 0 only when healthy."""
     cfg = load_effective_config(args)
+    import asyncio
+
     return asyncio.run(_doctor(args, cfg))
 
 

@@ -1,0 +1,115 @@
+"""How much slower is `lmtui ask` than a bare httpx-sse consumer?
+
+Starts the project's fake server as a process streaming N small deltas as fast as
+it can, then times whole processes, alternating:
+
+- baseline: a bare Python process that streams the same request with httpx +
+  httpx-sse, parses each chunk and writes the content to stdout;
+- lmtui: `lmtui ask --model M PROMPT` (history saving on, as a user runs it, in a
+  throw-away data directory).
+
+Prints the medians and the ratio (goal: at most 1.25).
+
+    .venv/bin/python benchmarks/headless_stream.py [--deltas 4000] [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LMTUI = [sys.executable, "-m", "lmtui"]
+
+BASELINE = r"""
+import json, sys, httpx
+from httpx_sse import connect_sse
+url = sys.argv[1]
+body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+out = sys.stdout
+with httpx.Client(timeout=60) as client:
+    with connect_sse(client, "POST", url + "/v1/chat/completions", json=body) as es:
+        for sse in es.iter_sse():
+            if sse.data == "[DONE]":
+                break
+            chunk = json.loads(sse.data)
+            choices = chunk.get("choices") or []
+            if choices:
+                text = choices[0].get("delta", {}).get("content")
+                if text:
+                    out.write(text)
+                    out.flush()
+"""
+
+
+def start_fake(deltas: int) -> tuple[subprocess.Popen[str], str]:
+    """Start tests/fake_server.py as a process; return it and its base URL."""
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "fake_server.py"), "--deltas", str(deltas),
+         "--delta-text", "abcd"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http"):
+        proc.kill()
+        raise SystemExit(f"fake server did not start (got {url!r})")
+    return proc, url
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Run a command to completion; return wall time and bytes written to stdout."""
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{cmd[:4]} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
+    return elapsed, len(done.stdout)
+
+
+def main() -> int:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--deltas", type=int, default=4000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    proc, url = start_fake(args.deltas)
+    tmp = tempfile.mkdtemp(prefix="lmtui-bench-")
+    env = dict(os.environ)
+    env.update(
+        XDG_CONFIG_HOME=f"{tmp}/config", XDG_DATA_HOME=f"{tmp}/data", XDG_STATE_HOME=f"{tmp}/state"
+    )
+    base_cmd = [sys.executable, "-c", BASELINE, url]
+    ask_cmd = [*LMTUI, "ask", "--base-url", url, "--model", "m", "hi"]
+    try:
+        # One warm-up each so disk caches are equal.
+        timed(base_cmd, env)
+        timed(ask_cmd, env)
+        base_times: list[float] = []
+        ask_times: list[float] = []
+        for _ in range(args.runs):
+            t, base_bytes = timed(base_cmd, env)
+            base_times.append(t)
+            t, ask_bytes = timed(ask_cmd, env)
+            ask_times.append(t)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    base = statistics.median(base_times)
+    ask = statistics.median(ask_times)
+    print(f"deltas: {args.deltas}, runs: {args.runs} (alternating), medians:")
+    print(f"  bare httpx-sse consumer: {base * 1000:7.1f} ms  ({base_bytes} bytes out)")
+    print(f"  lmtui ask:               {ask * 1000:7.1f} ms  ({ask_bytes} bytes out)")
+    print(f"  ratio: {ask / base:.2f} (goal <= 1.25)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
