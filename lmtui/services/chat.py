@@ -63,6 +63,7 @@ class Entry:
     error: str | None = None
     detail: str = ""
     created: float = field(default_factory=time.time)
+    request_json: dict[str, Any] | None = None  # exactly what was sent, for the inspector
 
     def timings_json(self) -> dict[str, Any] | None:
         """Client and server timings as one JSON-able mapping."""
@@ -244,6 +245,7 @@ class ChatSession:
                 )
                 if writer is not None:
                     entry.message_id = writer.message_id
+        entry.request_json = request.to_json(stream=True)
         finished = False
         try:
             async for event in self.client.stream_chat(request):
