@@ -1,0 +1,227 @@
+"""``lmtui history``: list, search, show, export, import and tidy saved conversations.
+
+Kept light: only the store (stdlib sqlite3) is imported, and only when a
+command runs, so ``lmtui history search`` starts about as fast as ``lmtui --version``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lmtui.cli.common import add_subcommand, print_json
+
+if TYPE_CHECKING:
+    from lmtui.store.history import ConversationSummary, HistoryStore
+
+
+def register(sub: Any) -> None:
+    """Add ``history`` and its actions to the subcommands."""
+    p = add_subcommand(
+        sub,
+        "history",
+        "list, search, show, export and import saved conversations",
+        description="Saved conversations. They live in history.sqlite3 in lmtui's data "
+        "directory ($XDG_DATA_HOME/lmtui on Linux); see docs/history.md.",
+    )
+    actions = p.add_subparsers(dest="history_command", metavar="ACTION", required=True)
+
+    a = actions.add_parser("list", help="conversations, most recent first")
+    a.add_argument("--limit", type=int, default=50, help="how many (0: all; default 50)")
+    a.add_argument("--trash", action="store_true", help="list deleted conversations instead")
+    a.add_argument("--json", action="store_true", help="machine-readable output")
+
+    a = actions.add_parser("search", help="full-text search of titles and messages")
+    a.add_argument("query", nargs="+", help="words that must all appear")
+    a.add_argument("--limit", type=int, default=50, help="how many (0: all; default 50)")
+    a.add_argument("--json", action="store_true", help="machine-readable output")
+
+    a = actions.add_parser("show", help="print one conversation")
+    a.add_argument("id", type=int, help="conversation id (see `lmtui history list`)")
+    a.add_argument("--json", action="store_true", help="machine-readable output")
+
+    a = actions.add_parser("export", help="export one or all conversations")
+    a.add_argument("id", type=int, nargs="?", help="conversation id (default: all)")
+    a.add_argument("--format", choices=("md", "json"), default="md", help="default: md")
+    a.add_argument("--out", help="file to write (created 0600); default: standard output")
+
+    a = actions.add_parser("import", help="import JSON Lines or an lmtui JSON export")
+    a.add_argument("file", help='one {"title", "messages": [{"role", "content"}]} per line')
+
+    a = actions.add_parser("rm", help="move a conversation to the trash")
+    a.add_argument("id", type=int)
+
+    a = actions.add_parser("restore", help="bring a conversation back from the trash")
+    a.add_argument("id", type=int)
+
+    actions.add_parser("purge", help="delete the trash for good")
+
+    a = actions.add_parser("rename", help="give a conversation a new title")
+    a.add_argument("id", type=int)
+    a.add_argument("title", nargs="+", help="the new title")
+
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handle ``lmtui history ACTION``."""
+    from lmtui.store.history import HistoryStore
+
+    with HistoryStore() as store:
+        action = _ACTIONS[args.history_command]
+        return action(store, args)
+
+
+def _limit(value: int) -> int | None:
+    return None if value <= 0 else value
+
+
+def _when(ts: float) -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def _summary_json(s: ConversationSummary) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "title": s.title,
+        "created": s.created,
+        "updated": s.updated,
+        "model": s.model,
+        "preset": s.preset,
+        "server": s.server,
+        "message_count": s.message_count,
+        "deleted": s.deleted,
+    }
+
+
+def _list(store: HistoryStore, args: argparse.Namespace) -> int:
+    convs = store.list_conversations(limit=_limit(args.limit), trash=args.trash)
+    if args.json:
+        print_json({"conversations": [_summary_json(s) for s in convs]})
+        return 0
+    if not convs:
+        print("The trash is empty." if args.trash else "No saved conversations yet.")
+        return 0
+    rows = [("ID", "UPDATED", "MSGS", "MODEL", "TITLE")]
+    rows += [
+        (str(s.id), _when(s.updated), str(s.message_count), s.model or "", s.title) for s in convs
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
+    return 0
+
+
+def _search(store: HistoryStore, args: argparse.Namespace) -> int:
+    query = " ".join(args.query)
+    tty = sys.stdout.isatty()
+    marks = ("\x1b[1m", "\x1b[22m") if tty and not args.json else ("«", "»")
+    hits = store.search(query, limit=_limit(args.limit), marks=marks)
+    if args.json:
+        print_json(
+            {
+                "query": query,
+                "hits": [
+                    {
+                        "id": h.conversation_id,
+                        "title": h.title,
+                        "snippet": h.snippet,
+                        "rank": h.rank,
+                        "updated": h.updated,
+                    }
+                    for h in hits
+                ],
+            }
+        )
+        return 0
+    if not hits:
+        print(f"No conversation contains: {query}")
+        return 0
+    for h in hits:
+        print(f"{h.conversation_id:>6}  {_when(h.updated)}  {h.title}")
+        print(f"        {h.snippet}")
+    return 0
+
+
+def _show(store: HistoryStore, args: argparse.Namespace) -> int:
+    if args.json:
+        from lmtui.store.history_export import message_to_json
+
+        summary, messages = store.get_conversation(args.id)
+        print_json(
+            {
+                "conversation": _summary_json(summary),
+                "messages": [{"id": m.id, "seq": m.seq} | message_to_json(m) for m in messages],
+            }
+        )
+        return 0
+    sys.stdout.write(store.export([args.id], "md"))
+    return 0
+
+
+def _export(store: HistoryStore, args: argparse.Namespace) -> int:
+    text = store.export(None if args.id is None else [args.id], args.format)
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    from lmtui.backend.errors import LmtuiError
+    from lmtui.store.paths import private_file_opener
+
+    try:
+        with open(args.out, "w", encoding="utf-8", opener=private_file_opener) as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise LmtuiError(
+            f"Cannot write {args.out}: {exc.strerror or exc}",
+            "Choose a file in a directory you can write to.",
+        ) from None
+    print(f"Exported to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _import(store: HistoryStore, args: argparse.Namespace) -> int:
+    count = store.import_file(Path(args.file))
+    print(f"Imported {count} conversation{'s' if count != 1 else ''} from {args.file}")
+    return 0
+
+
+def _rm(store: HistoryStore, args: argparse.Namespace) -> int:
+    store.delete_conversation(args.id)
+    print(f"Moved conversation {args.id} to the trash (undo: lmtui history restore {args.id})")
+    return 0
+
+
+def _restore(store: HistoryStore, args: argparse.Namespace) -> int:
+    store.restore_conversation(args.id)
+    print(f"Restored conversation {args.id}")
+    return 0
+
+
+def _purge(store: HistoryStore, args: argparse.Namespace) -> int:
+    count = store.purge_deleted()
+    print(f"Deleted {count} conversation{'s' if count != 1 else ''} for good")
+    return 0
+
+
+def _rename(store: HistoryStore, args: argparse.Namespace) -> int:
+    title = " ".join(args.title)
+    store.rename(args.id, title)
+    print(f"Renamed conversation {args.id}")
+    return 0
+
+
+_ACTIONS = {
+    "list": _list,
+    "search": _search,
+    "show": _show,
+    "export": _export,
+    "import": _import,
+    "rm": _rm,
+    "restore": _restore,
+    "purge": _purge,
+    "rename": _rename,
+}

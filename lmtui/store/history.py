@@ -1,0 +1,995 @@
+"""The conversation history: SQLite (WAL, FTS5) in the user's data directory.
+
+Every reply is persisted while it streams (:class:`ReplyWriter`), so a crash,
+a kill or a power cut loses at most the last second of text; a reply whose
+writer died shows as ``interrupted`` the next time the store opens. When the
+database cannot be used (unwritable or full disk, locked, corrupt) the store
+raises :class:`HistoryUnavailable` and callers carry on without history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from lmtui.backend.errors import LmtuiError
+from lmtui.store.history_export import (
+    ConversationData,
+    ImportFormatError,
+    parse_import,
+    to_json,
+    to_markdown,
+)
+from lmtui.store.history_schema import (
+    ROLES,
+    STATES,
+    NewerSchema,
+    bulk_index,
+    drop_insert_triggers,
+    migrate,
+)
+from lmtui.store.paths import ensure_private_dir, history_db, private_file_opener
+
+__all__ = [
+    "ConversationNotFound",
+    "ConversationSummary",
+    "HistoryInputError",
+    "HistoryStore",
+    "HistoryUnavailable",
+    "MessageRecord",
+    "ReplyWriter",
+    "SearchHit",
+    "fts_query",
+    "make_title",
+]
+
+DEFAULT_MARKS = ("«", "»")
+TITLE_LENGTH = 60
+UNTITLED = "Untitled"
+# A streaming reply written on another host cannot be checked for a live writer;
+# after this long without a write it is taken for dead.
+REMOTE_WRITER_STALE = 3600.0
+# Mid-reply flushes wait this long for a lock, not the full busy timeout, so a
+# busy database never stalls a stream; the text stays buffered and is retried.
+FLUSH_BUSY_TIMEOUT_MS = 250
+INTERRUPTED_NOTE = "lmtui stopped before this reply finished"
+# A title match counts this many times a message match in a search's ranking.
+TITLE_WEIGHT = 2.0
+
+
+class HistoryUnavailable(LmtuiError):
+    """The history database cannot be used; the caller goes on without it."""
+
+    exit_code = 11
+    kind = "history_unavailable"
+    default_remedy = "Check the data directory (see `lmtui history --help`) is writable."
+
+
+class ConversationNotFound(LmtuiError):
+    """No conversation (or message) has that id."""
+
+    exit_code = 12
+    kind = "not_found"
+    default_remedy = "List conversations with `lmtui history list` (or search them)."
+
+
+class HistoryInputError(LmtuiError):
+    """A file to import, or a value given, cannot be used; nothing was changed."""
+
+    exit_code = 2
+    kind = "bad_input"
+    default_remedy = "Fix the input at the place named and run the command again."
+
+
+class _Unset(enum.Enum):
+    UNSET = 0
+
+
+UNSET: Literal[_Unset.UNSET] = _Unset.UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """One stored message."""
+
+    id: int
+    conversation_id: int
+    role: str
+    content: str
+    reasoning: str
+    attachments: tuple[str, ...]
+    model_requested: str | None
+    model_used: str | None
+    preset: str | None
+    params: dict[str, Any]
+    finish_reason: str | None
+    usage: dict[str, Any] | None
+    timings: dict[str, Any] | None
+    server: str | None
+    created: float
+    state: str
+    error: str | None
+    seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
+    """A conversation without its messages."""
+
+    id: int
+    title: str
+    created: float
+    updated: float
+    model: str | None
+    preset: str | None
+    server: str | None
+    message_count: int
+    deleted: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A conversation matching a search, with its best-matching text highlighted."""
+
+    conversation_id: int
+    title: str
+    snippet: str
+    rank: float
+    updated: float
+
+
+def fts_query(text: str, *, prefix: bool = False) -> str | None:
+    """An FTS5 query matching every word of ``text``, or None when it has no words.
+
+    Each word is quoted, so FTS5 syntax in user text (``"``, ``*``, ``-``, ``:``,
+    ``AND``, ``NEAR``) is searched for literally instead of being interpreted.
+    """
+    # FTS5's query parser stops at a NUL byte, leaving an unterminated string.
+    words = [w for w in text.replace("\0", " ").split() if any(ch.isalnum() for ch in w)]
+    if not words:
+        return None
+    terms = ['"' + w.replace('"', '""') + '"' for w in words]
+    if prefix:
+        terms[-1] += "*"
+    return " ".join(terms)
+
+
+def make_title(text: str) -> str:
+    """A title from a first prompt: its first non-blank line, trimmed to ~60 characters."""
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        if line:
+            break
+    else:
+        return UNTITLED
+    if len(line) <= TITLE_LENGTH:
+        return line
+    cut = line[: TITLE_LENGTH - 1]
+    space = cut.rfind(" ")
+    if space >= TITLE_LENGTH // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
+def _remedy(reason: str, path: Path) -> str:
+    low = reason.lower()
+    if "locked" in low or "busy" in low:
+        return "Another program is writing the history database; close other lmtui instances."
+    if "full" in low or "no space" in low:
+        return f"Free some disk space where {path.parent} lives."
+    if "not a database" in low or "malformed" in low or "corrupt" in low:
+        return (
+            f"Move {path} aside (lmtui starts a new history) and restore a backup if you have one."
+        )
+    if "newer" in low:
+        return "Upgrade lmtui: this history was written by a newer version."
+    return f"Make {path.parent} writable by you, or set XDG_DATA_HOME to a writable place."
+
+
+def _json(value: object) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def _load_obj(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    value = json.loads(text)
+    return value if isinstance(value, dict) else None
+
+
+def _check_state(state: str) -> None:
+    if state not in STATES:
+        raise ValueError(f"unknown message state {state!r}; use one of {', '.join(STATES)}")
+
+
+_MESSAGE_COLUMNS = (
+    "id, conversation_id, role, content, reasoning, attachments, model_requested, model_used, "
+    "preset, params, finish_reason, usage, timings, server, created, state, error, seq"
+)
+_SUMMARY_SELECT = (
+    "SELECT c.id, c.title, c.created, c.updated, c.model, c.preset, c.server, "
+    "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id), c.deleted "
+    "FROM conversations c"
+)
+
+
+def _record(row: Sequence[Any]) -> MessageRecord:
+    return MessageRecord(
+        id=row[0],
+        conversation_id=row[1],
+        role=row[2],
+        content=row[3],
+        reasoning=row[4],
+        attachments=tuple(json.loads(row[5]) if row[5] else ()),
+        model_requested=row[6],
+        model_used=row[7],
+        preset=row[8],
+        params=_load_obj(row[9]) or {},
+        finish_reason=row[10],
+        usage=_load_obj(row[11]),
+        timings=_load_obj(row[12]),
+        server=row[13],
+        created=row[14],
+        state=row[15],
+        error=row[16],
+        seq=row[17],
+    )
+
+
+def _summary(row: Sequence[Any]) -> ConversationSummary:
+    return ConversationSummary(*row)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
+class HistoryStore:
+    """Conversations, messages and drafts in one SQLite database.
+
+    Safe to share between threads (one lock) and between processes (WAL plus a
+    busy timeout). Every public method raises :class:`HistoryUnavailable` when
+    the database cannot be used.
+    """
+
+    def __init__(self, path: Path | None = None, *, busy_timeout: float = 5.0) -> None:
+        self.path = path if path is not None else history_db()
+        self.busy_timeout = busy_timeout
+        self._lock = threading.RLock()
+        self._host = socket.gethostname()
+        self._conn: sqlite3.Connection | None = None
+        with self._guard("open"):
+            self._conn = self._open()
+        try:
+            #: How many replies left streaming by a dead writer were marked interrupted.
+            self.recovered = self._recover_interrupted()
+        except BaseException:
+            self.close()
+            raise
+
+    @staticmethod
+    def auto_title(text: str) -> str:
+        """A title from a first prompt: its first non-blank line, trimmed to ~60 characters."""
+        return make_title(text)
+
+    # ---- opening --------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        ensure_private_dir(self.path.parent)
+        # Create the file 0600 ourselves: sqlite would honour the umask instead.
+        with open(self.path, "ab", opener=private_file_opener):
+            pass
+        with contextlib.suppress(OSError):
+            os.chmod(self.path, 0o600)
+        conn = sqlite3.connect(
+            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.chmod(f"{self.path}{suffix}", 0o600)
+        return conn
+
+    def _recover_interrupted(self) -> int:
+        """Mark replies whose writer is gone as interrupted; return how many."""
+        rows = self._read(
+            "SELECT id, writer_pid, writer_host, coalesce(updated, created) FROM messages "
+            "WHERE state = 'streaming'"
+        )
+        now = time.time()
+        dead = [
+            (INTERRUPTED_NOTE, now, r[0])
+            for r in rows
+            if not self._writer_alive(r[1], r[2], r[3], now)
+        ]
+        if dead:
+            with self._write("recover interrupted replies") as conn:
+                conn.executemany(
+                    "UPDATE messages SET state = 'interrupted', writer_pid = NULL, "
+                    "writer_host = NULL, error = coalesce(error, ?), updated = ? "
+                    "WHERE id = ? AND state = 'streaming'",
+                    dead,
+                )
+        return len(dead)
+
+    def _writer_alive(self, pid: int | None, host: str | None, updated: float, now: float) -> bool:
+        if pid is None:
+            return False
+        if host != self._host:
+            return now - updated < REMOTE_WRITER_STALE
+        return _pid_alive(pid)
+
+    def close(self) -> None:
+        """Close the database (idempotent)."""
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # ---- plumbing -------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _guard(self, what: str, *, write: bool = True) -> Iterator[None]:
+        try:
+            yield
+        except (sqlite3.Error, OSError, NewerSchema) as exc:
+            reason = str(exc) or type(exc).__name__
+            lead = "history is not being saved" if write else "history is not available"
+            raise HistoryUnavailable(
+                f"{lead}: {what}: {reason}", _remedy(reason, self.path)
+            ) from exc
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise HistoryUnavailable("history is not available: the store is closed", "")
+        return self._conn
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock, self._guard("read", write=False):
+            return self._connection().execute(sql, params).fetchall()
+
+    @contextlib.contextmanager
+    def _write(self, what: str) -> Iterator[sqlite3.Connection]:
+        """A write transaction taken with the write lock up front (no upgrade deadlocks)."""
+        with self._lock, self._guard(what):
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _touch(self, conn: sqlite3.Connection, conversation_id: int, now: float) -> None:
+        conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
+
+    def _exists(self, conn: sqlite3.Connection, conversation_id: int) -> None:
+        row = conn.execute(
+            "SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)
+        ).fetchone()
+        if row is None:
+            raise ConversationNotFound(f"No conversation with id {conversation_id}.")
+
+    # ---- conversations and messages ------------------------------------------
+
+    def create_conversation(
+        self,
+        title: str | None = None,
+        *,
+        model: str | None = None,
+        preset: str | None = None,
+        server: str | None = None,
+    ) -> int:
+        """Start a conversation; return its id."""
+        now = time.time()
+        with self._write("create conversation") as conn:
+            cur = conn.execute(
+                "INSERT INTO conversations (title, created, updated, model, preset, server) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (" ".join((title or "").split()) or UNTITLED, now, now, model, preset, server),
+            )
+            return int(cur.lastrowid or 0)
+
+    def add_message(
+        self,
+        conversation_id: int,
+        role: str,
+        content: str,
+        *,
+        reasoning: str = "",
+        attachments: Sequence[str] = (),
+        model_requested: str | None = None,
+        model_used: str | None = None,
+        preset: str | None = None,
+        params: dict[str, Any] | None = None,
+        finish_reason: str | None = None,
+        usage: dict[str, Any] | None = None,
+        timings: dict[str, Any] | None = None,
+        server: str | None = None,
+        state: str = "complete",
+        error: str | None = None,
+    ) -> int:
+        """Append a message to a conversation; return its id."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+        _check_state(state)
+        now = time.time()
+        pid, host = (os.getpid(), self._host) if state == "streaming" else (None, None)
+        with self._write("save message") as conn:
+            self._exists(conn, conversation_id)
+            cur = conn.execute(
+                "INSERT INTO messages (conversation_id, seq, role, content, reasoning, "
+                "attachments, model_requested, model_used, preset, params, finish_reason, "
+                "usage, timings, server, created, state, error, writer_pid, writer_host, "
+                "updated) VALUES (?, (SELECT coalesce(max(seq), 0) + 1 FROM messages "
+                "WHERE conversation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    conversation_id,
+                    conversation_id,
+                    role,
+                    content,
+                    reasoning,
+                    json.dumps(list(attachments), ensure_ascii=False),
+                    model_requested,
+                    model_used,
+                    preset,
+                    json.dumps(params or {}, ensure_ascii=False),
+                    finish_reason,
+                    _json(usage),
+                    _json(timings),
+                    server,
+                    now,
+                    state,
+                    error,
+                    pid,
+                    host,
+                    now,
+                ),
+            )
+            self._touch(conn, conversation_id, now)
+            return int(cur.lastrowid or 0)
+
+    def update_message(
+        self,
+        message_id: int,
+        *,
+        content: str | _Unset = UNSET,
+        reasoning: str | _Unset = UNSET,
+        attachments: Sequence[str] | _Unset = UNSET,
+        model_used: str | _Unset | None = UNSET,
+        finish_reason: str | _Unset | None = UNSET,
+        usage: dict[str, Any] | _Unset | None = UNSET,
+        timings: dict[str, Any] | _Unset | None = UNSET,
+        state: str | _Unset = UNSET,
+        error: str | _Unset | None = UNSET,
+    ) -> None:
+        """Change some fields of a stored message; fields not given keep their value.
+
+        Setting ``state="streaming"`` claims the message for this process (a dead
+        claimant's message is shown as interrupted later); any other state releases it.
+        """
+        sets: dict[str, Any] = {}
+        if not isinstance(content, _Unset):
+            sets["content"] = content
+        if not isinstance(reasoning, _Unset):
+            sets["reasoning"] = reasoning
+        if not isinstance(attachments, _Unset):
+            sets["attachments"] = json.dumps(list(attachments), ensure_ascii=False)
+        if not isinstance(model_used, _Unset):
+            sets["model_used"] = model_used
+        if not isinstance(finish_reason, _Unset):
+            sets["finish_reason"] = finish_reason
+        if not isinstance(usage, _Unset):
+            sets["usage"] = _json(usage)
+        if not isinstance(timings, _Unset):
+            sets["timings"] = _json(timings)
+        if not isinstance(error, _Unset):
+            sets["error"] = error
+        if not isinstance(state, _Unset):
+            _check_state(state)
+            sets["state"] = state
+            streaming = state == "streaming"
+            sets["writer_pid"] = os.getpid() if streaming else None
+            sets["writer_host"] = self._host if streaming else None
+        self._update(message_id, sets, "save message")
+
+    def _update(
+        self, message_id: int, sets: dict[str, Any], what: str, *, busy_ms: int | None = None
+    ) -> None:
+        now = time.time()
+        sets = sets | {"updated": now}
+        assignments = ", ".join(f"{name} = ?" for name in sets)
+        with self._write(what) if busy_ms is None else self._write_quick(what, busy_ms) as conn:
+            row = conn.execute(
+                "SELECT conversation_id FROM messages WHERE id = ?", (message_id,)
+            ).fetchone()
+            if row is None:
+                raise ConversationNotFound(f"No message with id {message_id}.")
+            conn.execute(
+                f"UPDATE messages SET {assignments} WHERE id = ?", (*sets.values(), message_id)
+            )
+            self._touch(conn, row[0], now)
+
+    @contextlib.contextmanager
+    def _write_quick(self, what: str, busy_ms: int) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._connection()
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+            try:
+                with self._write(what) as c:
+                    yield c
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+
+    def delete_message(self, message_id: int) -> None:
+        """Remove one message for good."""
+        now = time.time()
+        with self._write("delete message") as conn:
+            row = conn.execute(
+                "DELETE FROM messages WHERE id = ? RETURNING conversation_id", (message_id,)
+            ).fetchone()
+            if row is not None:
+                self._touch(conn, row[0], now)
+
+    def begin_reply(
+        self,
+        conversation_id: int,
+        *,
+        model_requested: str | None = None,
+        preset: str | None = None,
+        params: dict[str, Any] | None = None,
+        server: str | None = None,
+        flush_interval: float = 1.0,
+    ) -> ReplyWriter:
+        """Insert an assistant message in state ``streaming`` and return its writer."""
+        message_id = self.add_message(
+            conversation_id,
+            "assistant",
+            "",
+            model_requested=model_requested,
+            preset=preset,
+            params=params,
+            server=server,
+            state="streaming",
+        )
+        return ReplyWriter(self, message_id, flush_interval)
+
+    def _write_reply(
+        self,
+        message_id: int,
+        content: str,
+        reasoning: str,
+        model_used: str | None,
+        *,
+        final: dict[str, Any] | None = None,
+    ) -> None:
+        sets: dict[str, Any] = {"content": content, "reasoning": reasoning}
+        if model_used is not None:
+            sets["model_used"] = model_used
+        if final is None:
+            self._update(message_id, sets, "save reply", busy_ms=FLUSH_BUSY_TIMEOUT_MS)
+            return
+        sets |= final | {"writer_pid": None, "writer_host": None}
+        self._update(message_id, sets, "save reply")
+
+    # ---- reading --------------------------------------------------------------
+
+    def get_conversation(
+        self, conversation_id: int
+    ) -> tuple[ConversationSummary, list[MessageRecord]]:
+        """A conversation and all its messages, oldest first."""
+        rows = self._read(f"{_SUMMARY_SELECT} WHERE c.id = ?", (conversation_id,))
+        if not rows:
+            raise ConversationNotFound(f"No conversation with id {conversation_id}.")
+        return _summary(rows[0]), self.messages(conversation_id)
+
+    def messages(
+        self, conversation_id: int, *, limit: int | None = None, before_seq: int | None = None
+    ) -> list[MessageRecord]:
+        """Messages of a conversation, oldest first.
+
+        With ``limit``, the last ``limit`` messages (before ``before_seq`` when given),
+        for paging backwards through a long conversation.
+        """
+        where = "conversation_id = ?"
+        params: list[Any] = [conversation_id]
+        if before_seq is not None:
+            where += " AND seq < ?"
+            params.append(before_seq)
+        if limit is None:
+            sql = f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE {where} ORDER BY seq"
+            return [_record(r) for r in self._read(sql, params)]
+        sql = f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE {where} ORDER BY seq DESC LIMIT ?"
+        return [_record(r) for r in reversed(self._read(sql, [*params, limit]))]
+
+    def list_conversations(
+        self, *, limit: int | None = 50, offset: int = 0, trash: bool = False
+    ) -> list[ConversationSummary]:
+        """Conversations, most recently updated first (the trash's when ``trash``)."""
+        where = "c.deleted IS NOT NULL" if trash else "c.deleted IS NULL"
+        sql = f"{_SUMMARY_SELECT} WHERE {where} ORDER BY c.updated DESC, c.id DESC LIMIT ? OFFSET ?"
+        rows = self._read(sql, (-1 if limit is None else limit, offset))
+        return [_summary(r) for r in rows]
+
+    def count_conversations(self, *, trash: bool = False) -> int:
+        """How many conversations there are (in the trash when ``trash``)."""
+        where = "deleted IS NOT NULL" if trash else "deleted IS NULL"
+        return int(self._read(f"SELECT count(*) FROM conversations WHERE {where}")[0][0])
+
+    def search(
+        self,
+        query: str,
+        *,
+        limit: int | None = 50,
+        prefix: bool = False,
+        marks: tuple[str, str] = DEFAULT_MARKS,
+    ) -> list[SearchHit]:
+        """Conversations containing every word of ``query``, best match first.
+
+        One hit per conversation, ranked by bm25 over its best message plus its
+        title; the snippet shows the best match with the words between ``marks``.
+        ``prefix`` also matches words starting with the last word (search as you type).
+        """
+        match = fts_query(query, prefix=prefix)
+        if match is None:
+            return []
+        start, end = marks
+        with self._lock, self._guard("search", write=False):
+            conn = self._connection()
+            scores: dict[int, tuple[float, int | None]] = {
+                cid: (rank, mid)
+                for cid, rank, mid in conn.execute(
+                    "SELECT m.conversation_id, min(f.rank), f.rowid FROM messages_fts f "
+                    "JOIN messages m ON m.id = f.rowid WHERE messages_fts MATCH ? "
+                    "GROUP BY m.conversation_id",
+                    (match,),
+                )
+            }
+            for cid, rank in conn.execute(
+                "SELECT rowid, rank FROM titles_fts WHERE titles_fts MATCH ?", (match,)
+            ):
+                msg_rank, mid = scores.get(cid, (0.0, None))
+                scores[cid] = (msg_rank + TITLE_WEIGHT * rank, mid)
+            # bm25: lower is better. Ties go to the newer conversation.
+            ranked = sorted(scores.items(), key=lambda item: (item[1][0], -item[0]))
+            hits: list[SearchHit] = []
+            chunk = max(limit or 0, 100)
+            for i in range(0, len(ranked), chunk):
+                if limit is not None and len(hits) >= limit:
+                    break
+                part = ranked[i : i + chunk]
+                marks_sql = ",".join("?" * len(part))
+                live = {
+                    row[0]: (row[1], row[2])
+                    for row in conn.execute(
+                        "SELECT id, title, updated FROM conversations "
+                        f"WHERE deleted IS NULL AND id IN ({marks_sql})",
+                        [cid for cid, _ in part],
+                    )
+                }
+                for cid, (score, mid) in part:
+                    if cid not in live or (limit is not None and len(hits) >= limit):
+                        continue
+                    title, updated = live[cid]
+                    snippet = self._snippet(conn, match, cid, mid, start, end)
+                    hits.append(SearchHit(cid, title, snippet, float(score), updated))
+        return hits
+
+    @staticmethod
+    def _snippet(
+        conn: sqlite3.Connection, match: str, cid: int, mid: int | None, start: str, end: str
+    ) -> str:
+        if mid is not None:
+            row = conn.execute(
+                "SELECT snippet(messages_fts, 0, ?, ?, '…', 16) FROM messages_fts "
+                "WHERE messages_fts MATCH ? AND rowid = ?",
+                (start, end, match, mid),
+            ).fetchone()
+        else:
+            row = conn.execute(
+                "SELECT highlight(titles_fts, 0, ?, ?) FROM titles_fts "
+                "WHERE titles_fts MATCH ? AND rowid = ?",
+                (start, end, match, cid),
+            ).fetchone()
+        return " ".join(str(row[0]).split()) if row else ""
+
+    # ---- organising -----------------------------------------------------------
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        """Give a conversation a new title."""
+        title = " ".join(title.split())
+        if not title:
+            raise HistoryInputError("A title cannot be empty.", "Give a title with some text.")
+        with self._write("rename") as conn:
+            self._exists(conn, conversation_id)
+            conn.execute(
+                "UPDATE conversations SET title = ? WHERE id = ?", (title, conversation_id)
+            )
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        """Move a conversation to the trash (undo with :meth:`restore_conversation`)."""
+        with self._write("delete conversation") as conn:
+            self._exists(conn, conversation_id)
+            conn.execute(
+                "UPDATE conversations SET deleted = ? WHERE id = ? AND deleted IS NULL",
+                (time.time(), conversation_id),
+            )
+
+    def restore_conversation(self, conversation_id: int) -> None:
+        """Bring a conversation back from the trash."""
+        with self._write("restore conversation") as conn:
+            self._exists(conn, conversation_id)
+            conn.execute("UPDATE conversations SET deleted = NULL WHERE id = ?", (conversation_id,))
+
+    def purge_deleted(self) -> int:
+        """Delete the trash for good; return how many conversations went."""
+        with self._write("empty the trash") as conn:
+            cur = conn.execute("DELETE FROM conversations WHERE deleted IS NOT NULL")
+            return cur.rowcount
+
+    # ---- drafts ---------------------------------------------------------------
+
+    def save_draft(self, key: str, text: str) -> None:
+        """Keep the unsent text of a composer (``key`` names the conversation or "new")."""
+        if not text:
+            self.clear_draft(key)
+            return
+        with self._write("save draft") as conn:
+            conn.execute(
+                "INSERT INTO drafts (key, text, updated) VALUES (?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET text = excluded.text, updated = excluded.updated",
+                (key, text, time.time()),
+            )
+
+    def load_draft(self, key: str) -> str:
+        """The draft saved under ``key``, or an empty string."""
+        rows = self._read("SELECT text FROM drafts WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else ""
+
+    def clear_draft(self, key: str) -> None:
+        """Forget the draft under ``key`` (after it was sent)."""
+        with self._write("clear draft") as conn:
+            conn.execute("DELETE FROM drafts WHERE key = ?", (key,))
+
+    # ---- export and import ----------------------------------------------------
+
+    def export(self, conversation_ids: list[int] | None, fmt: Literal["md", "json"]) -> str:
+        """Markdown or lmtui JSON for the given conversations (all when None)."""
+        if conversation_ids is None:
+            rows = self._read("SELECT id FROM conversations WHERE deleted IS NULL ORDER BY id")
+            conversation_ids = [r[0] for r in rows]
+        conversations = [self.get_conversation(cid) for cid in conversation_ids]
+        if fmt == "md":
+            return to_markdown(conversations)
+        if fmt == "json":
+            return to_json(conversations)
+        raise ValueError(f"unknown export format {fmt!r}; use md or json")
+
+    def import_file(self, path: Path) -> int:
+        """Import JSON Lines or an lmtui JSON export; return conversations imported.
+
+        All or nothing: a bad line raises :class:`HistoryInputError` and nothing is kept.
+        """
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise HistoryInputError(
+                f"Cannot read {path}: {exc}", "Give a readable UTF-8 file."
+            ) from None
+        try:
+            conversations = parse_import(text)
+        except ImportFormatError as exc:
+            raise HistoryInputError(
+                f"{path}: {exc}",
+                'Fix that line (JSON Lines: one {"title", "messages": [{"role", '
+                '"content"}]} per line); nothing was imported.',
+            ) from None
+        self.import_conversations(conversations)
+        return len(conversations)
+
+    def import_conversations(self, conversations: Sequence[ConversationData]) -> None:
+        """Store already-validated conversations in one transaction."""
+        now = time.time()
+        rows: list[tuple[Any, ...]] = []
+        with self._write("import") as conn:
+            after = drop_insert_triggers(conn)
+            for conv in conversations:
+                created = conv.created if conv.created is not None else now
+                title = conv.title
+                if not title or not title.strip():
+                    first = next((m.content for m in conv.messages if m.role == "user"), "")
+                    title = make_title(first)
+                cur = conn.execute(
+                    "INSERT INTO conversations (title, created, updated, model, preset, server) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        " ".join(title.split()),
+                        created,
+                        conv.updated if conv.updated is not None else created,
+                        conv.model,
+                        conv.preset,
+                        conv.server,
+                    ),
+                )
+                cid = cur.lastrowid
+                for seq, m in enumerate(conv.messages, 1):
+                    rows.append(
+                        (
+                            cid,
+                            seq,
+                            m.role,
+                            m.content,
+                            m.reasoning,
+                            json.dumps(list(m.attachments), ensure_ascii=False),
+                            m.model_requested,
+                            m.model_used,
+                            m.preset,
+                            json.dumps(m.params, ensure_ascii=False),
+                            m.finish_reason,
+                            _json(m.usage),
+                            _json(m.timings),
+                            m.server,
+                            m.created if m.created is not None else created,
+                            m.state,
+                            m.error,
+                            m.created if m.created is not None else created,
+                        )
+                    )
+            conn.executemany(
+                "INSERT INTO messages (conversation_id, seq, role, content, reasoning, "
+                "attachments, model_requested, model_used, preset, params, finish_reason, "
+                "usage, timings, server, created, state, error, updated) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            bulk_index(conn, after)
+
+
+class ReplyWriter:
+    """A streaming assistant reply, persisted as it grows.
+
+    Text is buffered and written at most once per ``flush_interval`` seconds and
+    at :meth:`finish`. A write that fails never raises: the first failure is kept
+    in :attr:`error`, the text stays in memory and later writes try again.
+    """
+
+    def __init__(
+        self,
+        store: HistoryStore,
+        message_id: int,
+        flush_interval: float = 1.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.message_id = message_id
+        self.flush_interval = flush_interval
+        #: Replaceable for tests and replays; seconds, monotonic.
+        self.clock = clock
+        self.error: str | None = None
+        #: Successful writes so far (not counting the insert at begin_reply).
+        self.writes = 0
+        self.finished = False
+        self._content: list[str] = []
+        self._reasoning: list[str] = []
+        self._model_used: str | None = None
+        self._dirty = False
+        self._last_write = clock()
+
+    @property
+    def content(self) -> str:
+        """The reply's text so far."""
+        return "".join(self._content)
+
+    @property
+    def reasoning(self) -> str:
+        """The reply's reasoning so far."""
+        return "".join(self._reasoning)
+
+    def append(self, content: str = "", reasoning: str = "") -> None:
+        """Add text; written to the database when ``flush_interval`` has passed."""
+        if self.finished:
+            raise RuntimeError("the reply is finished; start a new one with begin_reply")
+        if content:
+            self._content.append(content)
+            self._dirty = True
+        if reasoning:
+            self._reasoning.append(reasoning)
+            self._dirty = True
+        if self._dirty and self.clock() - self._last_write >= self.flush_interval:
+            self.flush()
+
+    def set_model_used(self, model: str) -> None:
+        """Record the model the server says answered."""
+        if model != self._model_used:
+            self._model_used = model
+            self._dirty = True
+
+    def flush(self) -> None:
+        """Write the buffered text now."""
+        self._last_write = self.clock()
+        try:
+            self.store._write_reply(self.message_id, self.content, self.reasoning, self._model_used)
+        except LmtuiError as exc:
+            cause = exc.__cause__
+            busy = isinstance(cause, sqlite3.OperationalError) and "locked" in str(cause)
+            if not busy and self.error is None:
+                self.error = exc.message  # a busy database is retried at the next flush
+            return
+        self._dirty = False
+        self.writes += 1
+
+    def finish(
+        self,
+        state: str,
+        *,
+        finish_reason: str | None = None,
+        usage: dict[str, Any] | None = None,
+        timings: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Write the whole reply with its final state; later calls do nothing."""
+        if self.finished:
+            return
+        _check_state(state)
+        if state == "streaming":
+            raise ValueError("finish() needs a final state, not 'streaming'")
+        self.finished = True
+        final = {
+            "state": state,
+            "finish_reason": finish_reason,
+            "usage": _json(usage),
+            "timings": _json(timings),
+            "error": error,
+        }
+        try:
+            self.store._write_reply(
+                self.message_id, self.content, self.reasoning, self._model_used, final=final
+            )
+        except LmtuiError as exc:
+            if self.error is None:
+                self.error = exc.message
+            return
+        self._dirty = False
+        self.writes += 1

@@ -1,0 +1,281 @@
+"""History export (Markdown, lmtui JSON) and import parsing (JSON Lines, lmtui JSON).
+
+Parsing validates everything before the store writes anything, so a bad file
+imports nothing. Errors name the line (JSON Lines) or the conversation (lmtui
+JSON) and say what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lmtui.store.history_schema import ROLES, STATES
+
+if TYPE_CHECKING:
+    from lmtui.store.history import ConversationSummary, MessageRecord
+
+EXPORT_VERSION = 1
+
+Conversation = tuple["ConversationSummary", Sequence["MessageRecord"]]
+
+
+class ImportFormatError(ValueError):
+    """A file to import is not in a format lmtui reads; the message says where."""
+
+
+@dataclass(frozen=True, slots=True)
+class MessageData:
+    """A message to import, validated, with no ids yet."""
+
+    role: str
+    content: str
+    reasoning: str = ""
+    attachments: tuple[str, ...] = ()
+    model_requested: str | None = None
+    model_used: str | None = None
+    preset: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    finish_reason: str | None = None
+    usage: dict[str, Any] | None = None
+    timings: dict[str, Any] | None = None
+    server: str | None = None
+    created: float | None = None
+    state: str = "complete"
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationData:
+    """A conversation to import, validated, with no ids yet."""
+
+    title: str | None
+    messages: tuple[MessageData, ...]
+    created: float | None = None
+    updated: float | None = None
+    model: str | None = None
+    preset: str | None = None
+    server: str | None = None
+
+
+# ---- export -----------------------------------------------------------------------
+
+
+def message_to_json(m: MessageRecord) -> dict[str, Any]:
+    """One message in lmtui's export format."""
+    return {
+        "role": m.role,
+        "content": m.content,
+        "reasoning": m.reasoning,
+        "attachments": list(m.attachments),
+        "model_requested": m.model_requested,
+        "model_used": m.model_used,
+        "preset": m.preset,
+        "params": m.params,
+        "finish_reason": m.finish_reason,
+        "usage": m.usage,
+        "timings": m.timings,
+        "server": m.server,
+        "created": m.created,
+        "state": m.state,
+        "error": m.error,
+    }
+
+
+def conversation_to_json(summary: ConversationSummary) -> dict[str, Any]:
+    """A conversation's fields (without messages) in lmtui's export format."""
+    return {
+        "title": summary.title,
+        "created": summary.created,
+        "updated": summary.updated,
+        "model": summary.model,
+        "preset": summary.preset,
+        "server": summary.server,
+    }
+
+
+def to_json(conversations: Iterable[Conversation]) -> str:
+    """lmtui's own JSON export of ``conversations``."""
+    out = [
+        conversation_to_json(s) | {"messages": [message_to_json(m) for m in msgs]}
+        for s, msgs in conversations
+    ]
+    doc = {"lmtui_export": EXPORT_VERSION, "exported": time.time(), "conversations": out}
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def _when(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any backtick run inside ``text``."""
+    longest = run = 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    return "`" * max(3, longest + 1)
+
+
+def _message_md(m: MessageRecord) -> str:
+    header = m.role.capitalize()
+    details: list[str] = []
+    model = m.model_used or m.model_requested
+    if model and m.role == "assistant":
+        details.append(model)
+    if m.finish_reason:
+        details.append(f"finish: {m.finish_reason}")
+    if m.state != "complete":
+        details.append(m.state)
+    if details:
+        header += " · " + " · ".join(details)
+    parts = [f"## {header}"]
+    if m.reasoning:
+        fence = _fence(m.reasoning)
+        parts.append(
+            f"<details><summary>Reasoning</summary>\n\n{fence}text\n{m.reasoning}\n{fence}\n\n"
+            "</details>"
+        )
+    if m.attachments:
+        parts.append("Attachments: " + ", ".join(m.attachments))
+    parts.append(m.content if m.content else "*(empty)*")
+    if m.error:
+        parts.append(f"> Error: {m.error}")
+    return "\n\n".join(parts)
+
+
+def to_markdown(conversations: Iterable[Conversation]) -> str:
+    """A readable Markdown export of ``conversations``."""
+    blocks: list[str] = []
+    for s, msgs in conversations:
+        facts = [f"Created {_when(s.created)}", f"updated {_when(s.updated)}"]
+        if s.model:
+            facts.append(f"model {s.model}")
+        if s.preset:
+            facts.append(f"preset {s.preset}")
+        if s.server:
+            facts.append(f"server {s.server}")
+        head = f"# {s.title}\n\n*{' · '.join(facts)}*"
+        blocks.append("\n\n".join([head, *(_message_md(m) for m in msgs)]))
+    return "\n\n---\n\n".join(blocks) + "\n"
+
+
+# ---- import -----------------------------------------------------------------------
+
+
+def _str(obj: dict[str, Any], key: str, where: str, *, default: str | None = None) -> str | None:
+    value = obj.get(key, default)
+    if value is None or isinstance(value, str):
+        return value
+    raise ImportFormatError(f'{where}: "{key}" must be a string')
+
+
+def _num(obj: dict[str, Any], key: str, where: str) -> float | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ImportFormatError(f'{where}: "{key}" must be a number (Unix time)')
+    return float(value)
+
+
+def _obj(obj: dict[str, Any], key: str, where: str) -> dict[str, Any] | None:
+    value = obj.get(key)
+    if value is None or isinstance(value, dict):
+        return value
+    raise ImportFormatError(f'{where}: "{key}" must be an object')
+
+
+def _message(raw: object, where: str) -> MessageData:
+    if not isinstance(raw, dict):
+        raise ImportFormatError(f"{where}: must be an object with role and content")
+    role = raw.get("role")
+    if role not in ROLES:
+        raise ImportFormatError(f'{where}: "role" must be one of {", ".join(ROLES)}')
+    content = raw.get("content")
+    if not isinstance(content, str):
+        raise ImportFormatError(f'{where}: "content" must be a string')
+    attachments = raw.get("attachments") or []
+    if not isinstance(attachments, list) or not all(isinstance(a, str) for a in attachments):
+        raise ImportFormatError(f'{where}: "attachments" must be a list of strings')
+    state = raw.get("state") or "complete"
+    if state not in STATES:
+        raise ImportFormatError(f'{where}: "state" must be one of {", ".join(STATES)}')
+    if state == "streaming":
+        state = "interrupted"  # nothing will ever finish an imported reply
+    return MessageData(
+        role=str(role),
+        content=content,
+        reasoning=_str(raw, "reasoning", where) or "",
+        attachments=tuple(attachments),
+        model_requested=_str(raw, "model_requested", where),
+        model_used=_str(raw, "model_used", where) or _str(raw, "model", where),
+        preset=_str(raw, "preset", where),
+        params=_obj(raw, "params", where) or {},
+        finish_reason=_str(raw, "finish_reason", where),
+        usage=_obj(raw, "usage", where),
+        timings=_obj(raw, "timings", where),
+        server=_str(raw, "server", where),
+        created=_num(raw, "created", where),
+        state=str(state),
+        error=_str(raw, "error", where),
+    )
+
+
+def _conversation(raw: object, where: str) -> ConversationData:
+    if not isinstance(raw, dict):
+        raise ImportFormatError(f'{where}: must be an object with a "messages" list')
+    messages = raw.get("messages")
+    if not isinstance(messages, list):
+        raise ImportFormatError(f'{where}: "messages" must be a list')
+    return ConversationData(
+        title=_str(raw, "title", where),
+        messages=tuple(_message(m, f"{where}, message {i}") for i, m in enumerate(messages, 1)),
+        created=_num(raw, "created", where),
+        updated=_num(raw, "updated", where),
+        model=_str(raw, "model", where),
+        preset=_str(raw, "preset", where),
+        server=_str(raw, "server", where),
+    )
+
+
+def _lmtui_export(doc: dict[str, Any]) -> list[ConversationData]:
+    version = doc.get("lmtui_export")
+    if not isinstance(version, int) or version > EXPORT_VERSION:
+        raise ImportFormatError(
+            f"lmtui export version {version!r} is not supported (this lmtui reads {EXPORT_VERSION})"
+        )
+    conversations = doc.get("conversations")
+    if not isinstance(conversations, list):
+        raise ImportFormatError('lmtui export: "conversations" must be a list')
+    return [_conversation(c, f"conversation {i}") for i, c in enumerate(conversations, 1)]
+
+
+def parse_import(text: str) -> list[ConversationData]:
+    """Conversations in ``text``: lmtui's JSON export or JSON Lines.
+
+    JSON Lines: one conversation per line, ``{"title"?: str, "messages": [{"role",
+    "content"}, ...]}``; blank lines are skipped. Raises :class:`ImportFormatError`
+    naming the first bad line.
+    """
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        try:
+            whole = json.loads(text)
+        except ValueError:
+            whole = None  # several lines: JSON Lines
+        if isinstance(whole, dict) and "lmtui_export" in whole:
+            return _lmtui_export(whole)
+    out: list[ConversationData] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ImportFormatError(f"line {number}: not valid JSON ({exc.msg})") from None
+        out.append(_conversation(raw, f"line {number}"))
+    return out
