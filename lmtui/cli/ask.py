@@ -92,7 +92,9 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         connect_timeout=cfg.connect_timeout,
         read_timeout=cfg.read_timeout,
     ) as client:
-        setup = await choose_chat_setup(client, cfg, cli_overrides=_overrides(args))
+        setup = await choose_chat_setup(
+            client, cfg, cli_overrides=_overrides(args), explicit_model=getattr(args, "model", None)
+        )
         if setup.note and (args.verbose or setup.fallback):
             print(f"lmtui: {setup.note}", file=err)
         history = None

@@ -101,7 +101,8 @@ async def _row_resolver(
 
         presets = load_presets()
     available = []
-    if (not cfg.model and not all(r.model for r in rows)) or any(r.preset for r in rows):
+    asked = getattr(args, "model", None)
+    if any(not (r.model or asked) for r in rows):
         available = await client.list_models()
     notes: set[str] = set()
 
@@ -117,11 +118,12 @@ async def _row_resolver(
         system = (
             args.system if args.system is not None else (preset.system_prompt if preset else "")
         )
-        model = row.model or cfg.model
+        explicit = row.model or getattr(args, "model", None)
+        model = explicit or (cfg.model if preset is None else None)
         if not model:
             from lmtui.services.model_choice import resolve_model
 
-            choice = resolve_model(preset, None, available)
+            choice = resolve_model(preset, None, available, default=cfg.model)
             if choice.model_id is None:
                 raise NoModelLoaded(choice.reason)
             if choice.fallback and choice.reason not in notes:

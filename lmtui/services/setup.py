@@ -32,9 +32,18 @@ class ChatSetup:
 
 
 async def choose_chat_setup(
-    client: LMStudioClient, cfg: Config, *, cli_overrides: dict[str, Any] | None = None
+    client: LMStudioClient,
+    cfg: Config,
+    *,
+    cli_overrides: dict[str, Any] | None = None,
+    explicit_model: str | None = None,
 ) -> ChatSetup:
-    """Resolve preset, model and parameters for one conversation."""
+    """Resolve preset, model and parameters for one conversation.
+
+    ``explicit_model`` is a model asked for on purpose (``--model``): it beats the
+    preset's preference. ``cfg.model`` (config file, ``LMTUI_MODEL``) is only a
+    default, used when the preset's preferred models are not on the server.
+    """
     overrides = SamplingParams.from_mapping(cli_overrides or {})
     preset = None
     if cfg.preset:
@@ -48,13 +57,14 @@ async def choose_chat_setup(
     params = preset.params.merged(overrides) if preset else overrides
     system_prompt = preset.system_prompt if preset else ""
     preset_name = preset.name if preset else None
-    if cfg.model and preset is None:
+    wanted = explicit_model or (cfg.model if preset is None else None)
+    if wanted and preset is None:
         # Fast path: nothing to resolve, no extra request before the prompt is sent.
-        return ChatSetup(cfg.model, system_prompt, params, preset_name)
+        return ChatSetup(wanted, system_prompt, params, preset_name)
     from lmtui.services.model_choice import resolve_model
 
     available = await client.list_models()
-    choice = resolve_model(preset, cfg.model, available)
+    choice = resolve_model(preset, explicit_model, available, default=cfg.model)
     if choice.model_id is None:
         raise NoModelLoaded("The server has no model to chat with.", None)
     return ChatSetup(

@@ -1,0 +1,106 @@
+"""The built-in presets follow the LM Studio guide lmtui was built from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lmtui.backend.params import validate_param
+from lmtui.backend.types import Model
+from lmtui.services.model_choice import model_matches
+from lmtui.store.builtin_presets import BUILTIN_PRESETS
+from lmtui.store.presets import read_preset_file, save_preset
+
+# The guide's three system prompts, copied from it word for word.
+SEED_CODE = (
+    "You are an expert Next.js 14 developer working on InviteGenerator, "
+    "a digital invitation SaaS.\n"
+    "Tech stack: TypeScript, App Router, AWS (Cognito, DynamoDB, S3, Bedrock), "
+    "Stripe, Tailwind CSS, Radix UI.\n"
+    "Follow existing patterns in the codebase. Write clean, type-safe code."
+)
+SEED_CONTENT = (
+    "You are a creative copywriter for InviteGenerator, an AI-powered invitation platform.\n"
+    "Write engaging, warm, and professional content for digital invitations.\n"
+    "Tone: Elegant yet approachable. Avoid overly formal language."
+)
+SEED_METADATA = (
+    "Generate metadata for invitation templates. Include:\n"
+    "- Descriptive title (3-5 words)\n"
+    "- Category (wedding, birthday, baby_shower, etc.)\n"
+    "- Style (modern, elegant, rustic, minimalist, playful)\n"
+    "- Color palette\n"
+    "- Keywords for search"
+)
+
+# The guide's "Model Selection by Task" table (the embedding row is not a chat preset).
+TASK_TABLE = [
+    ("Invitation text", "mistral-7b-instruct", 0.8, SEED_CONTENT),
+    ("TypeScript code", "qwen2.5-coder-7b-instruct", 0.3, SEED_CODE),
+    ("Complex refactoring", "qwen/qwen3-coder-30b", 0.2, SEED_CODE),
+    ("SQL", "sqlcoder-7b-2", 0.1, ""),
+    ("Template descriptions", "phi-3.5-mini-instruct", 0.7, ""),
+    ("Architecture planning", "deepseek-r1-distill-qwen-14b", 0.4, ""),
+]
+
+
+@pytest.mark.parametrize(("name", "model", "temperature", "prompt"), TASK_TABLE)
+def test_task_table_rows(name: str, model: str, temperature: float, prompt: str) -> None:
+    preset = next(p for p in BUILTIN_PRESETS if p.name == name)
+    assert preset.params.temperature == temperature
+    assert preset.system_prompt == prompt
+    assert preset.description
+    assert "\n" not in preset.description
+    assert any(model in m for m in preset.models)
+    # Only the temperature is set: the guide implies no other parameter.
+    assert preset.params.to_json() == {"temperature": temperature}
+
+
+def test_invitation_text_matches_the_installed_mistral_id() -> None:
+    preset = next(p for p in BUILTIN_PRESETS if p.name == "Invitation text")
+    for model_id in ("mistralai/mistral-7b-instruct-v0.3", "mistral-7b-instruct-v0.2@q4_k_m"):
+        assert any(model_matches(m, model_id) for m in preset.models), model_id
+    assert not any(model_matches(m, "mistralai/codestral-22b-v0.1") for m in preset.models)
+
+
+def test_template_metadata_asks_for_a_strict_json_schema() -> None:
+    preset = next(p for p in BUILTIN_PRESETS if p.name == "Template metadata")
+    assert preset.system_prompt == SEED_METADATA
+    fmt = preset.params.response_format
+    assert fmt is not None and fmt["type"] == "json_schema"
+    schema = fmt["json_schema"]["schema"]
+    fields = ["title", "category", "style", "color_palette", "keywords"]
+    assert schema["required"] == fields
+    assert list(schema["properties"]) == fields
+    assert schema["additionalProperties"] is False
+    for array_field in ("color_palette", "keywords"):
+        assert schema["properties"][array_field]["type"] == "array"
+        assert schema["properties"][array_field]["items"] == {"type": "string"}
+    assert validate_param("response_format", fmt) == fmt
+
+
+def test_general_has_no_preferences() -> None:
+    general = next(p for p in BUILTIN_PRESETS if p.name == "General")
+    assert (general.models, general.system_prompt, general.params.to_json()) == ((), "", {})
+
+
+def test_every_builtin_is_valid_and_survives_saving(tmp_path: Path) -> None:
+    names = [p.name.casefold() for p in BUILTIN_PRESETS]
+    assert len(set(names)) == len(names)
+    for preset in BUILTIN_PRESETS:
+        assert preset.builtin and preset.path is None
+        path = save_preset(preset, tmp_path)
+        again = read_preset_file(path)
+        assert (again.name, again.system_prompt, again.models, again.params) == (
+            preset.name,
+            preset.system_prompt,
+            preset.models,
+            preset.params,
+        )
+
+
+def test_builtin_models_are_not_embedding_only() -> None:
+    embed = Model("text-embedding-nomic-embed-text-v1.5")
+    for preset in BUILTIN_PRESETS:
+        assert not any(model_matches(m, embed.id) for m in preset.models)
