@@ -1,0 +1,1 @@
+"""The built-in theme files (TOML, one theme each) shipped with lmtui."""
