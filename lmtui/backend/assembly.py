@@ -107,7 +107,7 @@ class StreamAssembler:
             return []
         try:
             obj = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             self.malformed += 1
             return []
         if not isinstance(obj, dict):

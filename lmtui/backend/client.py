@@ -54,6 +54,11 @@ from lmtui.backend.types import (
 )
 
 DEFAULT_BASE_URL = "http://localhost:1234"
+EMPTY_REPLY = "The server closed the reply without sending anything."
+EMPTY_REPLY_REMEDY = (
+    "This often means the prompt did not fit the model's context: "
+    "shorten it or reload the model with a larger context, then retry."
+)
 
 
 def normalize_base_url(url: str) -> str:
@@ -198,6 +203,7 @@ class LMStudioClient:
         ex.duration_s = time.monotonic() - started
         if error is not None:
             ex.error = f"{error.message}"
+            ex.extra["error_kind"] = error.kind
         self.on_exchange(ex)
 
     async def _probe(self, path: str) -> object | None:
@@ -266,7 +272,9 @@ class LMStudioClient:
         try:
             caps = await self.detect(refresh=True)
         except LmtuiError as exc:
-            return Health(self.base_url, False, None, None, exc.message, exc.remedy)
+            return Health(
+                self.base_url, False, None, None, exc.message, exc.remedy, error_kind=exc.kind
+            )
         latency = (time.monotonic() - started) * 1000.0
         return Health(self.base_url, True, latency, caps)
 
@@ -408,11 +416,7 @@ class LMStudioClient:
                             yield event
                         return
                     if not raw:
-                        raise StreamInterrupted(
-                            "The server closed the reply without sending anything.",
-                            "This often means the prompt did not fit the model's context: "
-                            "shorten it or reload the model with a larger context, then retry.",
-                        )
+                        raise StreamInterrupted(EMPTY_REPLY, EMPTY_REPLY_REMEDY)
                     raise MalformedResponse(
                         f"The server answered {path} with {ctype or 'no content type'}, "
                         "not a stream."
@@ -450,6 +454,11 @@ class LMStudioClient:
         except LmtuiError as exc:
             self._finish_exchange(ex, started, error=exc)
             raise
+        if reason is None and not (assembler.chunks or assembler.malformed or assembler.done):
+            # A 200 event stream with an empty body: LM Studio's way of failing on overflow.
+            err0 = StreamInterrupted(EMPTY_REPLY, EMPTY_REPLY_REMEDY)
+            self._finish_exchange(ex, started, error=err0)
+            raise err0
         for event in assembler.flush():
             deltas += 1
             yield event

@@ -228,7 +228,7 @@ def parse_body(raw: bytes | str) -> object:
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # absurdly deep nesting is "not JSON" too
         return text
 
 

@@ -234,6 +234,8 @@ class CompletionRequest:
         """The request body for ``/v1/completions``."""
         body: JSON = {"model": self.model, "prompt": self.prompt, **self.params.to_json()}
         body["stream"] = stream
+        if stream:
+            body["stream_options"] = {"include_usage": True}
         return body
 
 
@@ -434,6 +436,7 @@ class Health:
     capabilities: Capabilities | None = None
     error: str | None = None
     remedy: str | None = None
+    error_kind: str | None = None  # the ``kind`` of the LmtuiError that made it unreachable
 
 
 def _as_int(value: object) -> int:
