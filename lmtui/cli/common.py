@@ -44,16 +44,39 @@ def add_subcommand(
 
 
 def load_effective_config(args: argparse.Namespace) -> Any:
-    """The config after file, environment and command-line overrides."""
+    """The config after file, environment, server profile and command-line overrides.
+
+    ``--server NAME`` (or ``LMTUI_SERVER``) applies a profile over the file and the
+    environment; explicit flags still win. ``--server local`` means ``--local``.
+    """
+    import os
+
     from lmtui.store.config import load_config
 
     config_path = getattr(args, "config", None)
     cfg = load_config(Path(config_path) if config_path else None)
-    return cfg.with_overrides(
+    server = getattr(args, "server", None) or os.environ.get("LMTUI_SERVER") or None
+    if server:
+        cfg = cfg.with_server(server)
+        if cfg.server == "local":
+            args.local = True
+        problem = cfg.profiles()[cfg.server].token_problem
+        if problem:
+            print(
+                f"lmtui: warning: server '{cfg.server}': no token sent, {problem}.", file=sys.stderr
+            )
+    cfg = cfg.with_overrides(
         base_url=getattr(args, "base_url", None),
         model=getattr(args, "model", None),
         preset=getattr(args, "preset", None),
     )
+    if cfg.api_token and not getattr(args, "local", False):
+        from lmtui.services.servers import insecure_token_warning, profile_of
+
+        warning = insecure_token_warning(profile_of(cfg))
+        if warning:
+            print(f"lmtui: warning: {warning}", file=sys.stderr)
+    return cfg
 
 
 @contextmanager
@@ -65,8 +88,13 @@ def local_server_if_asked(args: argparse.Namespace, cfg: Any) -> Iterator[Any]:
     from lmtui.services.local_server import LocalServer, choose_model
 
     choice = choose_model(getattr(args, "gguf", None), cfg.local.gguf)
-    with LocalServer.start(choice.path, context_length=cfg.local.context_length) as server:
-        yield cfg.with_overrides(base_url=server.base_url, model=cfg.model or server.model_id)
+    with LocalServer.start(
+        choice.path, port=cfg.local.port, context_length=cfg.local.context_length
+    ) as server:
+        # The configured model names a model on the usual server, not this one: only an
+        # explicit --model is passed through.
+        model = getattr(args, "model", None) or server.model_id
+        yield cfg.with_overrides(base_url=server.base_url, model=model)
 
 
 def fail(exc: LmtuiError, *, json_output: bool = False) -> int:

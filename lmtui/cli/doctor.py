@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lmtui.cli.common import add_subcommand, load_effective_config, print_json
+from lmtui.cli.common import (
+    add_subcommand,
+    load_effective_config,
+    local_server_if_asked,
+    print_json,
+)
 
 _MARK = {"ok": "ok  ", "info": "info", "warn": "WARN", "error": "FAIL"}
 
@@ -19,10 +24,11 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handle ``lmtui doctor``; exit 0 only when healthy."""
-    cfg = load_effective_config(args)
     import asyncio
 
-    return asyncio.run(_doctor(args, cfg))
+    cfg = load_effective_config(args)
+    with local_server_if_asked(args, cfg) as cfg:
+        return asyncio.run(_doctor(args, cfg))
 
 
 async def _doctor(args: argparse.Namespace, cfg: Any) -> int:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lmtui.cli.common import add_subcommand, load_effective_config, print_json
+from lmtui.cli.common import (
+    add_subcommand,
+    load_effective_config,
+    local_server_if_asked,
+    print_json,
+)
 
 
 def register(sub: Any) -> None:
@@ -17,10 +22,11 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handle ``lmtui models``."""
-    cfg = load_effective_config(args)
     import asyncio
 
-    return asyncio.run(_models(args, cfg))
+    cfg = load_effective_config(args)
+    with local_server_if_asked(args, cfg) as cfg:
+        return asyncio.run(_models(args, cfg))
 
 
 async def _models(args: argparse.Namespace, cfg: Any) -> int:

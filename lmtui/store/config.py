@@ -19,6 +19,7 @@ from typing import Any
 from lmtui.backend.client import DEFAULT_BASE_URL, normalize_base_url
 from lmtui.backend.errors import ConfigError
 from lmtui.store import paths
+from lmtui.store.profiles import DEFAULT, LOCAL, ServerProfile, local_profile, parse_profiles
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,9 @@ class Config:
     local: LocalConfig = field(default_factory=LocalConfig)
     path: Path | None = None
     token_source: str | None = None  # "env:NAME" or "config", never the token itself
+    # Every profile by name, "default" first and "local" last (see lmtui.store.profiles).
+    servers: dict[str, ServerProfile] = field(default_factory=dict)
+    server: str = DEFAULT  # the profile these settings came from
 
     def with_overrides(self, **values: Any) -> Config:
         """A copy with every non-None value replaced."""
@@ -53,6 +57,58 @@ class Config:
         if "base_url" in clean:
             clean["base_url"] = normalize_base_url(clean["base_url"])
         return replace(self, **clean)
+
+    def profiles(self) -> dict[str, ServerProfile]:
+        """Every server profile, ``default`` first and the embedded ``local`` last."""
+        found = dict(self.servers)
+        if DEFAULT not in found:
+            found = {DEFAULT: default_profile(self), **found}
+        if LOCAL not in found:
+            found[LOCAL] = local_profile(self.connect_timeout, self.read_timeout)
+        return found
+
+    def with_server(self, name: str) -> Config:
+        """These settings switched to profile ``name`` (its URL, token, timeouts, model, preset).
+
+        A profile's token is only ever its own, and its model replaces the default one
+        (a model id belongs to a server). ``local`` keeps the URL: the embedded server's
+        is only known once it has started. Unknown names raise :class:`ConfigError`.
+        """
+        found = self.profiles()
+        profile = found.get(name)
+        if profile is None:
+            raise ConfigError(
+                f"No server profile named '{name}'.",
+                f"Profiles: {', '.join(found)}. Add [servers.{name}] to "
+                f"{self.path or paths.config_file()}, or see `lmtui servers`.",
+            )
+        base_url = profile.base_url or self.base_url
+        return replace(
+            self,
+            server=name,
+            base_url=base_url,
+            api_token=profile.token,
+            token_source=profile.token_source,
+            connect_timeout=profile.connect_timeout,
+            read_timeout=profile.read_timeout,
+            model=profile.model,
+            preset=profile.preset or self.preset,
+        )
+
+
+def default_profile(cfg: Config) -> ServerProfile:
+    """The implicit ``default`` profile: the top-level settings of ``cfg``."""
+    return ServerProfile(
+        name=DEFAULT,
+        base_url=cfg.base_url,
+        token=cfg.api_token,
+        token_source=cfg.token_source,
+        connect_timeout=cfg.connect_timeout,
+        read_timeout=cfg.read_timeout,
+        model=cfg.model,
+        preset=cfg.preset,
+        notes="the top-level settings",
+    )
 
 
 _KNOWN_TOP: dict[str, type | tuple[type, ...]] = {
@@ -108,7 +164,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         path = Path(override) if override else paths.config_file()
     cfg = Config(path=path)
     if path.exists():
-        cfg = _apply_file(cfg, path, read_toml(path))
+        cfg = _apply_file(cfg, path, read_toml(path), env)
     base = env.get("LMTUI_BASE_URL")
     if base:
         cfg = replace(cfg, base_url=normalize_base_url(base))
@@ -120,10 +176,16 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     model = env.get("LMTUI_MODEL")
     if model:
         cfg = replace(cfg, model=model)
-    return cfg
+    named = {k: v for k, v in cfg.servers.items() if k not in (DEFAULT, LOCAL)}
+    profiles = {
+        DEFAULT: default_profile(cfg),
+        **named,
+        LOCAL: local_profile(cfg.connect_timeout, cfg.read_timeout),
+    }
+    return replace(cfg, servers=profiles)
 
 
-def _apply_file(cfg: Config, path: Path, data: dict[str, Any]) -> Config:
+def _apply_file(cfg: Config, path: Path, data: dict[str, Any], env: Mapping[str, str]) -> Config:
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key in ("keys", "local", "servers"):
@@ -171,4 +233,12 @@ def _apply_file(cfg: Config, path: Path, data: dict[str, Any]) -> Config:
             local_cfg = replace(local_cfg, context_length=value)
         else:
             raise ConfigError(f"{path}: {_line_of(path, key)}: bad [local] setting '{key}'.")
-    return replace(cfg, **values, keys=dict(keys), local=local_cfg)
+    cfg = replace(cfg, **values, keys=dict(keys), local=local_cfg)
+    servers = parse_profiles(
+        path,
+        data.get("servers", {}),
+        env=env,
+        connect_timeout=cfg.connect_timeout,
+        read_timeout=cfg.read_timeout,
+    )
+    return replace(cfg, servers=servers)
