@@ -31,7 +31,7 @@ BASELINE = r"""
 import json, sys, httpx
 from httpx_sse import connect_sse
 url = sys.argv[1]
-body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+body = {"model": "qwen2.5-7b-instruct", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
 out = sys.stdout
 with httpx.Client(timeout=60) as client:
     with connect_sse(client, "POST", url + "/v1/chat/completions", json=body) as es:
@@ -51,8 +51,14 @@ with httpx.Client(timeout=60) as client:
 def start_fake(deltas: int) -> tuple[subprocess.Popen[str], str]:
     """Start tests/fake_server.py as a process; return it and its base URL."""
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "fake_server.py"), "--deltas", str(deltas),
-         "--delta-text", "abcd"],
+        [
+            sys.executable,
+            str(ROOT / "tests" / "fake_server.py"),
+            "--deltas",
+            str(deltas),
+            "--delta-text",
+            "abcd",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -67,7 +73,7 @@ def start_fake(deltas: int) -> tuple[subprocess.Popen[str], str]:
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
     """Run a command to completion; return wall time and bytes written to stdout."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    done = subprocess.run(cmd, env=env, capture_output=True, check=False)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{cmd[:4]} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
@@ -87,7 +93,7 @@ def main() -> int:
         XDG_CONFIG_HOME=f"{tmp}/config", XDG_DATA_HOME=f"{tmp}/data", XDG_STATE_HOME=f"{tmp}/state"
     )
     base_cmd = [sys.executable, "-c", BASELINE, url]
-    ask_cmd = [*LMTUI, "ask", "--base-url", url, "--model", "m", "hi"]
+    ask_cmd = [*LMTUI, "ask", "--base-url", url, "--model", "qwen2.5-7b-instruct", "hi"]
     try:
         # One warm-up each so disk caches are equal.
         timed(base_cmd, env)

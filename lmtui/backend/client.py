@@ -52,26 +52,13 @@ from lmtui.backend.types import (
     Usage,
     UsageReport,
 )
+from lmtui.backend.urls import DEFAULT_BASE_URL, normalize_base_url
 
-DEFAULT_BASE_URL = "http://localhost:1234"
 EMPTY_REPLY = "The server closed the reply without sending anything."
 EMPTY_REPLY_REMEDY = (
     "This often means the prompt did not fit the model's context: "
     "shorten it or reload the model with a larger context, then retry."
 )
-
-
-def normalize_base_url(url: str) -> str:
-    """Accept a base URL with or without ``/v1`` (and a trailing slash)."""
-    url = url.strip().rstrip("/")
-    if not url:
-        return DEFAULT_BASE_URL
-    if "://" not in url:
-        url = "http://" + url
-    for suffix in ("/v1", "/api/v0", "/api/v1"):
-        if url.endswith(suffix):
-            url = url[: -len(suffix)]
-    return url
 
 
 @dataclass(slots=True)
@@ -118,6 +105,9 @@ class LMStudioClient:
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             headers=headers,
+            # Building the TLS context costs ~20 ms at start-up; a plain-HTTP base URL never
+            # uses it (redirects are not followed), so skip it there.
+            verify=not self.base_url.startswith("http://"),
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
             limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
         )

@@ -6,8 +6,6 @@ the UI, the CLI and the services never see raw JSON.
 
 from __future__ import annotations
 
-import base64
-import mimetypes
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -130,6 +128,10 @@ class Message:
 
 def image_data_url(path: Path) -> str:
     """Read an image file into a base64 data URL for a vision model."""
+    # Imported here: only image attachments need them, and `lmtui ask` starts faster.
+    import base64
+    import mimetypes
+
     mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if not mime.startswith("image/"):
         raise ValueError(f"{path} does not look like an image ({mime})")

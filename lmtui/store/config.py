@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lmtui.backend.client import DEFAULT_BASE_URL, normalize_base_url
 from lmtui.backend.errors import ConfigError
+from lmtui.backend.urls import DEFAULT_BASE_URL, normalize_base_url
 from lmtui.store import paths
 from lmtui.store.profiles import DEFAULT, LOCAL, ServerProfile, local_profile, parse_profiles
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from lmtui.backend.client import normalize_base_url
 from lmtui.backend.errors import ConfigError
+from lmtui.backend.urls import normalize_base_url
 
 DEFAULT = "default"
 LOCAL = "local"
