@@ -23,6 +23,8 @@ import argparse
 import json
 import os
 import random
+import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -38,6 +40,8 @@ RARE_WORD = "zyzzogeton"
 COMMON_WORD = "the"
 RARE_EVERY = 271  # conversations i with i % RARE_EVERY == 7 hold the rare word
 LONG_MESSAGES = 2_000
+STARTUP_MODEL = "bench-model"
+TMUX_SESSION = "lmtui-history-startup-bench"
 
 _SYLLABLES = ("ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "xe", "zu", "pa", "qi", "do", "fe")
 
@@ -124,12 +128,75 @@ def open_long_conversation(db: Path, runs: int) -> float:
     return statistics.median(times)
 
 
-def app_startup_with_history() -> None:
-    """TODO(history TUI): time the app's first frame with this 10k-conversation history.
+def _tmux(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False)
 
-    Needs the TUI's history browser; compare startup with an empty data directory
-    against this one (goal: no visible difference, the list is paged).
+
+def _startup_once(url: str, env: dict[str, str], timeout: float = 30.0) -> float:
+    """Launch the app in a 120×40 tmux pane; seconds until the model id is on screen."""
+    exports = " ".join(f"{k}={shlex.quote(env[k])}" for k in sorted(env))
+    app = shlex.join([*LMTUI, "--base-url", url, "--model", STARTUP_MODEL])
+    _tmux("kill-session", "-t", TMUX_SESSION)
+    pane = ""
+    started = time.perf_counter()
+    _tmux("new-session", "-d", "-s", TMUX_SESSION, "-x", "120", "-y", "40", f"env {exports} {app}")
+    try:
+        while time.perf_counter() - started < timeout:
+            pane = _tmux("capture-pane", "-p", "-t", TMUX_SESSION).stdout
+            if f"model: {STARTUP_MODEL}" in pane:
+                return time.perf_counter() - started
+            time.sleep(0.005)
+        raise SystemExit(f"the app never showed the model id; last screen:\n{pane}")
+    finally:
+        # Quit as a user would, so the history database is closed before the next run.
+        _tmux("send-keys", "-t", TMUX_SESSION, "C-q")
+        quit_by = time.perf_counter() + 5
+        while (
+            time.perf_counter() < quit_by
+            and _tmux("has-session", "-t", TMUX_SESSION).returncode == 0
+        ):
+            time.sleep(0.05)
+        _tmux("kill-session", "-t", TMUX_SESSION)
+
+
+def app_startup_with_history(history_data: Path, runs: int) -> tuple[float, float]:
+    """Median app startup with an empty history and with ``history_data``'s; seconds.
+
+    Startup is from launching ``lmtui --base-url URL --model M`` in a 120×40 tmux
+    pane until the model id is on screen, against ``tests/fake_server.py``. The two
+    histories differ only in ``XDG_DATA_HOME`` and alternate, after one unmeasured
+    warm-up launch of each.
     """
+    if shutil.which("tmux") is None:
+        raise SystemExit("the app startup benchmark needs tmux")
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "fake_server.py")],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        with tempfile.TemporaryDirectory(prefix="lmtui-startup-bench-") as tmp:
+            homes: dict[str, dict[str, str]] = {}
+            for label, data in (("empty", Path(tmp) / "empty-data"), ("full", history_data)):
+                homes[label] = {
+                    "XDG_CONFIG_HOME": str(Path(tmp) / label / "config"),
+                    "XDG_STATE_HOME": str(Path(tmp) / label / "state"),
+                    "XDG_DATA_HOME": str(data),
+                    "TERM": "xterm-256color",
+                }
+            times: dict[str, list[float]] = {"empty": [], "full": []}
+            for label in ("empty", "full"):
+                _startup_once(url, homes[label])
+            for _ in range(runs):
+                for label in ("empty", "full"):
+                    times[label].append(_startup_once(url, homes[label]))
+    finally:
+        server.terminate()
+        server.wait(timeout=5)
+    return statistics.median(times["empty"]), statistics.median(times["full"])
 
 
 def write_readme(section: str) -> None:
@@ -201,7 +268,14 @@ def main() -> int:
         open_s = open_long_conversation(db, args.runs)
         print(f"get_conversation ({LONG_MESSAGES} messages): {open_s * 1000:.1f} ms")
 
-    app_startup_with_history()
+        empty_s, full_s = app_startup_with_history(Path(env["XDG_DATA_HOME"]), args.runs)
+        startup_ratio = full_s / empty_s
+        print(
+            f"app startup (tmux 120×40, model id on screen): empty history "
+            f"{empty_s * 1000:.0f} ms, {conversations} conversations {full_s * 1000:.0f} ms, "
+            f"ratio {startup_ratio:.2f} (goal ≤ 1.10)"
+        )
+
     if args.no_readme or args.scale != 1.0:
         return 0
 
@@ -225,12 +299,16 @@ def main() -> int:
             f"`HistoryStore.get_conversation` of {LONG_MESSAGES:,} messages (in process)",
             f"{open_s * 1000:.1f} ms",
         ),
+        ("app startup, empty history (tmux 120×40, until the model id shows)", f"{empty_s:.2f} s"),
+        (f"app startup with these {conversations:,} conversations", f"{full_s:.2f} s"),
+        ("**startup ratio, history / empty** (goal ≤ 1.10)", f"**{startup_ratio:.2f}**"),
     ]
     table = "| measurement | result |\n|---|---|\n" + "".join(f"| {a} | {b} |\n" for a, b in rows)
     section = f"""## History
 
 `benchmarks/history_scale.py` ({time.strftime("%Y-%m-%d")}, Python {sys.version.split()[0]},
-{os.cpu_count()} CPUs). A seeded generator writes {conversations:,} conversations /
+{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end).
+A seeded generator writes {conversations:,} conversations /
 {messages:,} messages ({size_mb:.0f} MB of JSON Lines; one conversation has {LONG_MESSAGES:,}
 messages, one rare word sits in a known set of {len(expected)} conversations). Whole processes
 are timed with `time.perf_counter()` around `subprocess.run`; medians of {args.runs},
@@ -240,8 +318,11 @@ search and `lmtui --version` alternating.
 The rare-word search returned exactly the {len(expected)} expected conversations. A word in
 every message is the worst case: each of its {messages:,} matches gets a bm25 score before the
 best 50 conversations are chosen.
-App startup with this history: TODO, needs the TUI's history browser
-(`app_startup_with_history` in the script).
+App startup is timed from launching `lmtui --base-url URL --model M` in a 120×40 tmux pane
+(against `tests/fake_server.py`) until the model id is on screen, with this history and with
+an empty one (only `XDG_DATA_HOME` differs), alternating after a warm-up launch of each. The
+history browser pages its list (200 conversations at a time), so a large history costs the
+app nothing until the browser opens.
 """
     write_readme(section)
     print(f"wrote the History section of {README.relative_to(ROOT)}")

@@ -7,12 +7,29 @@ failure shape from LMSTUDIO_API.md, and always carries the remedy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from lmtui.backend.client import Exchange, LMStudioClient
-from lmtui.backend.errors import START_SERVER, LmtuiError, NoModelLoaded
+from lmtui.backend.client import EMPTY_REPLY, EMPTY_REPLY_REMEDY, Exchange, LMStudioClient
+from lmtui.backend.errors import (
+    START_SERVER,
+    AuthRequired,
+    ContextOverflow,
+    LmtuiError,
+    MalformedResponse,
+    ModelLoading,
+    ModelNotFound,
+    NoModelLoaded,
+    NotSupported,
+    OutOfMemory,
+    ServerError,
+    ServerUnreachable,
+    StreamInterrupted,
+    classify_error,
+    extract_error,
+)
 from lmtui.backend.types import ApiLevel, Health, Model, ModelType, ServerKind
 
 Severity = Literal["ok", "info", "warn", "error"]
@@ -79,15 +96,7 @@ async def diagnose(client: LMStudioClient, *, model: str | None = None) -> Diagn
     health = await client.health()
     diag.health = health
     if not health.reachable:
-        diag.findings.append(
-            Finding(
-                "unreachable",
-                "error",
-                f"Cannot reach the server at {client.base_url}",
-                health.error or "",
-                health.remedy or START_SERVER,
-            )
-        )
+        diag.findings.append(_health_finding(health))
         return diag
     caps = health.capabilities
     assert caps is not None
@@ -109,7 +118,7 @@ async def diagnose(client: LMStudioClient, *, model: str | None = None) -> Diagn
     try:
         diag.models = await client.list_models(refresh=False)
     except LmtuiError as exc:
-        diag.findings.append(Finding(exc.kind, "error", exc.message, "", exc.remedy))
+        diag.findings.append(error_finding(exc))
         return diag
     diag.findings.extend(model_findings(diag.models, model))
     return diag
@@ -181,38 +190,201 @@ def model_findings(models: list[Model], wanted: str | None) -> list[Finding]:
     return out
 
 
-def exchange_findings(exchanges: Iterable[Exchange]) -> list[Finding]:
-    """Findings from recent requests: slow, truncated, overflowing, failing."""
+def exchange_findings(
+    exchanges: Iterable[Exchange], *, models: Sequence[Model] = ()
+) -> list[Finding]:
+    """Findings from recent requests: slow, truncated, and each kind of failure once.
+
+    The newest exchange of each kind speaks for it. ``models`` (from a doctor run)
+    fills in what an error leaves out: the models a missing one could be replaced
+    by, the context a model is loaded with.
+    """
     out: list[Finding] = []
     seen: set[str] = set()
+
+    def add(finding: Finding) -> None:
+        if finding.id not in seen:
+            seen.add(finding.id)
+            out.append(finding)
+
     for ex in reversed(list(exchanges)):
-        if ex.finish_reason == "length" and "length" not in seen:
-            seen.add("length")
-            out.append(
+        used = ex.model_used or ex.model_requested
+        if ex.finish_reason == "length":
+            add(
                 Finding(
                     "truncated",
                     "warn",
                     "A reply was cut at max_tokens",
-                    f"model {ex.model_used or ex.model_requested}",
+                    f"model {used}",
                     "Continue the reply, or raise max_tokens.",
                 )
             )
         tps = ex.tokens_per_second
-        if tps is not None and tps < SLOW_TOKENS_PER_SECOND and "slow" not in seen:
-            seen.add("slow")
-            out.append(
+        if tps is not None and tps < SLOW_TOKENS_PER_SECOND:
+            add(
                 Finding(
                     "slow",
                     "warn",
                     f"Slow replies: {tps:.1f} tokens/s",
-                    f"model {ex.model_used or ex.model_requested}",
+                    f"model {used}",
                     "Try a smaller model or a lower max_tokens; unload models you are not using.",
                 )
             )
-        if ex.error and "error" not in seen:
-            seen.add("error")
-            out.append(Finding("request_failed", "warn", "A recent request failed", ex.error))
+        error = exchange_error(ex)
+        if error is not None:
+            add(error_finding(error, models=models, model=ex.model_requested))
     return out
+
+
+def exchange_error(ex: Exchange) -> LmtuiError | None:
+    """The typed error behind a failed exchange, rebuilt from what was recorded.
+
+    The error body the server sent is classified again (it carries the details: prompt
+    size, loaded context); otherwise the error kind the client recorded picks the class.
+    """
+    if ex.error is None:
+        return None
+    status = ex.status if ex.status is not None and ex.status >= 400 else None
+    if status is not None or extract_error(ex.response) is not None:
+        return classify_error(status, ex.response, model=ex.model_requested)
+    kind = ex.extra.get("error_kind")
+    if ex.error == EMPTY_REPLY:
+        return StreamInterrupted(EMPTY_REPLY, EMPTY_REPLY_REMEDY)
+    cls = _ERROR_CLASSES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        cls = ServerUnreachable if ex.error.startswith("Cannot reach the server") else ServerError
+    return cls(ex.error)
+
+
+_ERROR_CLASSES: dict[str, type[LmtuiError]] = {
+    cls.kind: cls
+    for cls in (
+        ServerUnreachable,
+        AuthRequired,
+        ModelNotFound,
+        NoModelLoaded,
+        ContextOverflow,
+        StreamInterrupted,
+        MalformedResponse,
+        ServerError,
+        ModelLoading,
+        NotSupported,
+        OutOfMemory,
+    )
+}
+_LMSTUDIO_OVERFLOW = re.compile(
+    r"keep the first (\d+) tokens.*context length of only (\d+) tokens", re.I | re.S
+)
+
+
+def error_finding(
+    error: LmtuiError, *, models: Sequence[Model] = (), model: str | None = None
+) -> Finding:
+    """The finding for one typed error, with its remedy (and the models it may concern)."""
+    detail = error.server_message or ""
+    if isinstance(error, ServerUnreachable):
+        return Finding("unreachable", "error", error.message, "", error.remedy or START_SERVER)
+    if isinstance(error, AuthRequired):
+        return Finding(
+            "auth", "error", "The server wants an API token", error.message, error.remedy
+        )
+    if isinstance(error, NoModelLoaded):
+        return Finding("no_model_loaded", "error", "No model is loaded", detail, error.remedy)
+    if isinstance(error, ModelNotFound):
+        ids = ", ".join(m.id for m in models if not m.is_embedding)
+        return Finding(
+            "model_not_found",
+            "error",
+            error.message,
+            f"Models here: {ids}" if ids else detail,
+            "Pick one of the listed ids (see `lmtui models`), or load it first.",
+        )
+    if isinstance(error, ContextOverflow):
+        return _overflow_finding(error, models, model)
+    if isinstance(error, OutOfMemory):
+        return Finding("out_of_memory", "error", error.message, detail, error.remedy)
+    if isinstance(error, StreamInterrupted):
+        if error.message == EMPTY_REPLY:
+            return Finding("empty_reply", "warn", error.message, "", error.remedy)
+        return Finding("interrupted", "warn", "A reply was cut off mid-stream", "", error.remedy)
+    if isinstance(error, ModelLoading):
+        return Finding("model_loading", "info", error.message, "", error.remedy)
+    if isinstance(error, NotSupported):
+        return Finding("not_supported", "warn", error.message, detail, error.remedy)
+    if isinstance(error, MalformedResponse):
+        return Finding("malformed", "error", error.message, "", error.remedy)
+    return Finding("request_failed", "warn", "A recent request failed", error.message, error.remedy)
+
+
+def _overflow_finding(
+    error: ContextOverflow, models: Sequence[Model], model: str | None
+) -> Finding:
+    prompt, context = error.prompt_tokens, error.context_length
+    if (prompt is None or context is None) and error.server_message:
+        found = _LMSTUDIO_OVERFLOW.search(error.server_message)
+        if found:
+            prompt, context = int(found.group(1)), int(found.group(2))
+    if context is None and model:
+        context = next(
+            (m.loaded_context_length for m in models if m.id == model and m.loaded), None
+        )
+    name = model or "<model>"
+    parts = []
+    if prompt is not None:
+        parts.append(f"prompt {prompt} tokens")
+    if context is not None:
+        parts.append(f"loaded context {context} tokens")
+    if model:
+        parts.append(f"model {model}")
+    larger = "N"
+    if prompt is not None:
+        larger = str(_next_power_of_two(prompt + 512))
+    remedy = (
+        "Shorten the conversation or the prompt, or reload the model with a larger context: "
+        f"`lms load {name} --context-length {larger}`."
+    )
+    return Finding(
+        "context_overflow",
+        "error",
+        "A prompt did not fit the model's context",
+        ", ".join(parts),
+        remedy,
+    )
+
+
+def _next_power_of_two(n: int) -> int:
+    size = 1024
+    while size < n:
+        size *= 2
+    return size
+
+
+def runtime_info(exchanges: Iterable[Exchange]) -> str | None:
+    """LM Studio's runtime name and version, from the newest answer that carried it.
+
+    Only non-streamed ``/api/v0`` answers include ``runtime``; None when none did.
+    """
+    for ex in reversed(list(exchanges)):
+        resp = ex.response
+        runtime = resp.get("runtime") if isinstance(resp, dict) else None
+        if isinstance(runtime, dict) and runtime.get("name"):
+            version = runtime.get("version")
+            return f"{runtime['name']} {version}" if version else str(runtime["name"])
+    return None
+
+
+def _health_finding(health: Health) -> Finding:
+    """The finding for a server that could not be probed."""
+    remedy = health.remedy or START_SERVER
+    if health.error_kind == AuthRequired.kind:
+        return Finding("auth", "error", "The server wants an API token", health.error or "", remedy)
+    if health.error_kind == MalformedResponse.kind:
+        return Finding("malformed", "error", health.error or "Not an API server", "", remedy)
+    title = f"Cannot reach the server at {health.base_url}"
+    detail = health.error or ""
+    if detail.startswith(title):
+        detail = detail[len(title) :].lstrip(": ")  # just the reason, e.g. "refused the ..."
+    return Finding("unreachable", "error", title, detail, remedy)
 
 
 def _kind_name(kind: ServerKind) -> str:

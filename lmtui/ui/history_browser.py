@@ -1,0 +1,720 @@
+"""The history browser: every saved conversation, searchable, to open, rename, delete or export.
+
+``HistoryBrowser(store)`` is a full screen whose result is the id of the
+conversation to open (and continue), or None when it was closed. It posts no
+other message: renames, deletes, undo and exports go straight to the store.
+
+The list is paged (200 summaries at a time, more as the cursor or the scroll
+nears the end), so 10,000 conversations open as fast as ten. Search runs as you
+type, debounced, in a thread worker: a word found in most messages takes a few
+hundred milliseconds at 200,000 messages and must never stall the keyboard.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Literal, TypeVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, OptionList, RadioButton, RadioSet, Static
+from textual.widgets.option_list import Option, OptionDoesNotExist
+from textual.worker import get_current_worker
+
+from lmtui.backend.errors import LmtuiError
+from lmtui.services.terminal_text import make_inert
+from lmtui.store.history import (
+    ConversationSummary,
+    HistoryInputError,
+    HistoryStore,
+    SearchHit,
+    make_title,
+)
+from lmtui.store.paths import private_file_opener
+
+ExportFormat = Literal["md", "json"]
+_R = TypeVar("_R")
+
+PAGE_SIZE = 200
+# Load the next page when the cursor or the viewport is this many rows from the end.
+NEAR_END_ROWS = 40
+SEARCH_DEBOUNCE_S = 0.2
+SEARCH_LIMIT = 200
+# Private-use characters cannot be confused with «» typed in a message.
+MARK_START = "\ue000"
+MARK_END = "\ue001"
+HIGHLIGHT_STYLE = "bold reverse"
+META_STYLE = "dim"
+ERROR_STYLE = "bold"
+
+_CSS_FILE = Path(__file__).with_suffix(".tcss")
+
+
+def relative_time(then: float, now: float) -> str:
+    """``then`` as a short phrase relative to ``now``: "just now", "5 min ago", "2 h ago"..."""
+    seconds = now - then
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    if seconds < 7 * 86400:
+        return f"{int(seconds // 86400)} d ago"
+    return time.strftime("%Y-%m-%d", time.localtime(then))
+
+
+def plural(count: int, word: str) -> str:
+    """``"1 message"``, ``"2 messages"``, ``"10,000 conversations"``."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def marked_content(text: str, start: str = MARK_START, end: str = MARK_END) -> Content:
+    """Inert text with the parts between ``start`` and ``end`` highlighted (marks removed).
+
+    An unclosed mark highlights to the end; a stray end mark is dropped.
+    """
+    parts: list[str | tuple[str, str]] = []
+    rest = make_inert(text)
+    while rest:
+        before, found, after = rest.partition(start)
+        if before:
+            parts.append(before.replace(end, ""))
+        if not found:
+            break
+        match, _, rest = after.partition(end)
+        if match:
+            parts.append((match.replace(start, ""), HIGHLIGHT_STYLE))
+    return Content.assemble(*parts)
+
+
+def summary_prompt(summary: ConversationSummary, now: float) -> Content:
+    """Two lines for a conversation: its title, then model, age and message count."""
+    meta = " · ".join(
+        (
+            make_inert(summary.model) if summary.model else "no model",
+            relative_time(summary.updated, now),
+            plural(summary.message_count, "message"),
+        )
+    )
+    return Content.assemble((make_inert(summary.title), "bold"), "\n", (meta, META_STYLE))
+
+
+def hit_prompt(hit: SearchHit, now: float) -> Content:
+    """Two lines for a search hit: its title and age, then the snippet with matches lit."""
+    head = Content.assemble(
+        (make_inert(hit.title), "bold"), (f"  · {relative_time(hit.updated, now)}", META_STYLE)
+    )
+    return Content.assemble(head, "\n", marked_content(hit.snippet))
+
+
+def default_export_path(conversation_id: int | None, fmt: ExportFormat) -> str:
+    """``~/lmtui-export-<id>.<fmt>`` (``all`` instead of an id for every conversation)."""
+    name = "all" if conversation_id is None else str(conversation_id)
+    return f"~/lmtui-export-{name}.{fmt}"
+
+
+def swap_extension(path_text: str, fmt: ExportFormat) -> str:
+    """``path_text`` with a ``.md``/``.json`` ending changed to ``fmt``'s; others unchanged."""
+    for ext in (".md", ".json"):
+        if path_text.endswith(ext):
+            return path_text[: -len(ext)] + "." + fmt
+    return path_text
+
+
+def check_export_path(path_text: str) -> Path:
+    """The path to export to, or :class:`HistoryInputError` saying why it cannot be used.
+
+    An existing file is never overwritten, and the directory must exist already.
+    """
+    text = path_text.strip()
+    if not text:
+        raise HistoryInputError("No file given.", "Type the path of a file to write.")
+    path = Path(os.path.expanduser(text))
+    if path.is_dir():
+        raise HistoryInputError(f"{path} is a directory.", "Give a file name inside it.")
+    if path.exists():
+        raise HistoryInputError(f"{path} already exists.", "Give a new file name.")
+    if not path.parent.is_dir():
+        raise HistoryInputError(
+            f"The directory {path.parent} does not exist.", "Create it first or pick another."
+        )
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create ``path`` 0600 (failing if it exists) and write ``text``."""
+    with open(path, "x", encoding="utf-8", opener=private_file_opener) as fh:
+        fh.write(text)
+
+
+def _error_text(exc: LmtuiError) -> str:
+    return f"{exc.message} {exc.remedy}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class ExportRequest:
+    """What the export prompt asks for: a format and a checked, new file path."""
+
+    fmt: ExportFormat
+    path: Path
+
+
+# ---- prompts ---------------------------------------------------------------------------
+
+
+class HistoryPrompt(ModalScreen[_R]):
+    """A small centred dialog over the browser."""
+
+    DEFAULT_CSS = _CSS_FILE.read_text(encoding="utf-8")
+    SCOPED_CSS = False
+
+
+class RenamePrompt(HistoryPrompt[str | None]):
+    """Ask for a new title; an empty answer means the automatic title."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="history.prompt.cancel"),
+    ]
+
+    def __init__(self, title: str, auto_title: str) -> None:
+        super().__init__()
+        self._title = title
+        self._auto_title = auto_title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="prompt-box") as box:
+            box.border_title = "Rename"
+            box.border_subtitle = "Enter save · Esc cancel"
+            yield Input(
+                value=make_inert(self._title),
+                placeholder=make_inert(self._auto_title),
+                id="rename-input",
+                select_on_focus=True,
+            )
+            yield Static(
+                Content.styled("Empty: " + make_inert(self._auto_title), META_STYLE),
+                classes="prompt-hint",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one("#rename-input", Input).focus()
+
+    @on(Input.Submitted, "#rename-input")
+    def _submit(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or self._auto_title)
+
+    def action_cancel(self) -> None:
+        """Close without renaming."""
+        self.dismiss(None)
+
+
+class ExportPrompt(HistoryPrompt[ExportRequest | None]):
+    """Ask for a format (Markdown or JSON) and a new file to write."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="history.prompt.cancel"),
+    ]
+
+    FORMATS: ClassVar[tuple[ExportFormat, ...]] = ("md", "json")
+
+    def __init__(self, what: str, conversation_id: int | None) -> None:
+        super().__init__()
+        self._what = what
+        self._conversation_id = conversation_id
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="prompt-box") as box:
+            box.border_title = f"Export {self._what}"
+            box.border_subtitle = "Enter write · Tab format · Esc cancel"
+            with Horizontal(id="export-format-row"):
+                yield Static("Format:", classes="prompt-label")
+                with RadioSet(id="export-format"):
+                    yield RadioButton("Markdown", value=True, id="export-md")
+                    yield RadioButton("JSON", id="export-json")
+            yield Input(
+                value=default_export_path(self._conversation_id, "md"),
+                placeholder="File to write",
+                id="export-path",
+            )
+            yield Static("", id="export-error", classes="prompt-error", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#export-path", Input).focus()
+
+    @property
+    def fmt(self) -> ExportFormat:
+        """The format chosen in the radio set."""
+        index = self.query_one("#export-format", RadioSet).pressed_index
+        return self.FORMATS[index if index >= 0 else 0]
+
+    @on(RadioSet.Changed, "#export-format")
+    def _format_changed(self) -> None:
+        path = self.query_one("#export-path", Input)
+        path.value = swap_extension(path.value, self.fmt)
+
+    @on(Input.Changed, "#export-path")
+    def _path_changed(self, event: Input.Changed) -> None:
+        # Typing a .json (or .md) name picks that format too.
+        for index, fmt in enumerate(self.FORMATS):
+            if event.value.endswith("." + fmt) and self.fmt != fmt:
+                buttons = list(self.query(RadioButton))
+                buttons[index].value = True
+
+    @on(Input.Submitted, "#export-path")
+    def _submit(self, event: Input.Submitted) -> None:
+        try:
+            path = check_export_path(event.value)
+        except HistoryInputError as exc:
+            self.query_one("#export-error", Static).update(_error_text(exc))
+            return
+        self.dismiss(ExportRequest(self.fmt, path))
+
+    def action_cancel(self) -> None:
+        """Close without exporting."""
+        self.dismiss(None)
+
+
+# ---- the list --------------------------------------------------------------------------
+
+
+class ConversationList(OptionList):
+    """An option list that says when its viewport nears the end (to page in more)."""
+
+    class NearEnd(Message):
+        """The viewport or the highlight is close to the last row."""
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value + self.size.height + NEAR_END_ROWS >= self.virtual_size.height:
+            self.post_message(self.NearEnd())
+
+
+class HistoryBrowser(Screen[int | None]):
+    """Saved conversations, newest first; dismisses with the id to open, or None."""
+
+    DEFAULT_CSS = _CSS_FILE.read_text(encoding="utf-8")
+    SCOPED_CSS = False
+    BINDING_GROUP_TITLE = "History"
+    AUTO_FOCUS = "#history-list"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        # Priority, so it is shown and works over the list's own Enter.
+        Binding("enter", "open", "Open", id="history.open", priority=True),
+        Binding("slash", "focus_search", "Search", id="history.search", key_display="/"),
+        Binding("r", "rename", "Rename", id="history.rename", tooltip="Rename the conversation"),
+        Binding(
+            "d,delete", "delete", "Delete", id="history.delete", tooltip="Move it to the trash"
+        ),
+        Binding("u", "undo", "Undo", id="history.undo", tooltip="Restore the last deleted"),
+        Binding("e", "export", "Export", id="history.export", tooltip="Export this one"),
+        Binding("E,shift+e", "export_all", "Export all", id="history.export_all"),
+        Binding("escape", "close", "Close", id="history.close"),
+        # From the search box only (the list binds its own Down).
+        Binding("down", "focus_list", "Go to the results", show=False, id="history.results"),
+    ]
+    _TARGET_ACTIONS: ClassVar[frozenset[str]] = frozenset({"rename", "delete", "export"})
+    _LIST_ACTIONS: ClassVar[frozenset[str]] = _TARGET_ACTIONS | {"undo", "export_all"}
+
+    def __init__(self, store: HistoryStore) -> None:
+        """Browse ``store``; the screen's result is a conversation id or None."""
+        super().__init__()
+        self.store = store
+        #: Conversations loaded so far (list mode), newest first.
+        self.summaries: list[ConversationSummary] = []
+        #: How many conversations the store holds (not in the trash).
+        self.total = 0
+        #: The current search hits (search mode), best first.
+        self.hits: list[SearchHit] = []
+        #: The query whose hits are shown; empty in list mode.
+        self.query_text = ""
+        #: Deleted conversation ids, last deleted last (``u`` restores the last).
+        self.deleted: list[int] = []
+        self._loaded_ids: set[int] = set()
+        self._search_timer: Timer | None = None
+        self._pending_query: str | None = None
+        self._hits_status = ""
+        self._options: dict[int, tuple[ConversationSummary, Option]] = {}
+
+    # ---- layout -------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Static("History", id="history-title", markup=False)
+        yield Input(placeholder="Search (/) — every word, as you type", id="history-search")
+        yield ConversationList(id="history-list")
+        yield Static("", id="history-status", markup=False)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    @property
+    def option_list(self) -> ConversationList:
+        """The list of conversations or hits."""
+        return self.query_one("#history-list", ConversationList)
+
+    @property
+    def search_input(self) -> Input:
+        """The search box."""
+        return self.query_one("#history-search", Input)
+
+    @property
+    def searching(self) -> bool:
+        """True when search hits are shown instead of the list."""
+        return bool(self.query_text)
+
+    def highlighted_id(self) -> int | None:
+        """The conversation id under the cursor, if any."""
+        option = self.option_list.highlighted_option
+        return None if option is None or option.id is None else int(option.id)
+
+    def _status(self, text: str | Content) -> None:
+        self.query_one("#history-status", Static).update(text)
+
+    def _report(self, title: str, exc: LmtuiError) -> None:
+        self.notify(_error_text(exc), title=title, severity="error")
+
+    # ---- list mode ----------------------------------------------------------------
+
+    def reload(self, keep: int | None = None, *, index: int | None = None) -> None:
+        """Re-read the list from the store (as many rows as were loaded, at least a page).
+
+        The cursor goes to conversation ``keep`` when it is loaded, else to ``index``.
+        """
+        want = max(PAGE_SIZE, len(self.summaries) + 1)
+        try:
+            self.total = self.store.count_conversations()
+            rows = self.store.list_conversations(limit=want)
+        except LmtuiError as exc:
+            self._status(Content.styled(_error_text(exc), ERROR_STYLE))
+            return
+        self.summaries = []
+        self._loaded_ids = set()
+        self._add_summaries(rows)
+        self._update_title()
+        if not self.searching:
+            self._show_summaries(keep, index)
+
+    def _add_summaries(self, rows: Iterable[ConversationSummary]) -> list[ConversationSummary]:
+        # A reply finishing elsewhere can move a conversation up between pages: skip repeats.
+        fresh = [s for s in rows if s.id not in self._loaded_ids]
+        self.summaries.extend(fresh)
+        self._loaded_ids.update(s.id for s in fresh)
+        return fresh
+
+    def _option(self, summary: ConversationSummary, now: float) -> Option:
+        # Options are reused while their summary is unchanged: the list keeps each one's
+        # rendering, so re-showing thousands of rows after a delete stays cheap.
+        cached = self._options.get(summary.id)
+        if cached is not None and cached[0] == summary:
+            return cached[1]
+        option = Option(summary_prompt(summary, now), id=str(summary.id))
+        self._options[summary.id] = (summary, option)
+        return option
+
+    def _show_summaries(self, keep: int | None = None, index: int | None = None) -> None:
+        now = time.time()
+        self._fill([self._option(s, now) for s in self.summaries])
+        self._place_cursor(keep, index)
+        self._list_status()
+
+    def _list_status(self) -> None:
+        if self.total == 0:
+            self._status("No saved conversations yet.")
+        elif len(self.summaries) < self.total:
+            self._status(f"{len(self.summaries):,} of {plural(self.total, 'conversation')} loaded")
+        else:
+            self._status(plural(self.total, "conversation"))
+
+    def _update_title(self) -> None:
+        title = f"History · {plural(self.total, 'conversation')}"
+        if self.deleted:
+            title += f" · {len(self.deleted)} deleted (u undo)"
+        self.query_one("#history-title", Static).update(title)
+
+    def load_more(self) -> bool:
+        """Page in the next conversations; False when all are loaded already."""
+        if self.searching or len(self.summaries) >= self.total:
+            return False
+        try:
+            rows = self.store.list_conversations(limit=PAGE_SIZE, offset=len(self.summaries))
+        except LmtuiError as exc:
+            self._report("History not available", exc)
+            return False
+        if not rows:
+            self.total = len(self.summaries)
+            self._list_status()
+            return False
+        now = time.time()
+        fresh = self._add_summaries(rows)
+        self.option_list.add_options(self._option(s, now) for s in fresh)
+        self._list_status()
+        return True
+
+    @on(ConversationList.NearEnd)
+    def _near_end(self) -> None:
+        self.load_more()
+
+    @on(OptionList.OptionHighlighted, "#history-list")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_index >= self.option_list.option_count - NEAR_END_ROWS:
+            self.load_more()
+        self.refresh_bindings()
+
+    def _fill(self, options: Sequence[Option]) -> None:
+        self.option_list.set_options(options)
+        self.refresh_bindings()
+
+    def _place_cursor(self, keep: int | None, index: int | None) -> None:
+        options = self.option_list
+        if options.option_count == 0:
+            return
+        if keep is not None:
+            try:
+                options.highlighted = options.get_option_index(str(keep))
+                return
+            except OptionDoesNotExist:
+                pass
+        options.highlighted = min(index or 0, options.option_count - 1)
+
+    # ---- search -------------------------------------------------------------------
+
+    @on(Input.Changed, "#history-search")
+    def _query_changed(self, event: Input.Changed) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._pending_query = event.value
+        self._search_timer = self.set_timer(SEARCH_DEBOUNCE_S, self._run_pending_search)
+
+    def _run_pending_search(self) -> None:
+        self._search_timer = None
+        query, self._pending_query = self._pending_query, None
+        if query is not None:
+            self.start_search(query)
+
+    def start_search(self, query: str, keep: int | None = None) -> None:
+        """Show the hits for ``query`` (a worker fetches them), or the list when it is blank."""
+        if not query.strip():
+            self.query_text = ""
+            self.hits = []
+            self._show_summaries(keep)
+            return
+        self._status(f"Searching for “{make_inert(query.strip())}”…")
+        self._search(query, keep)
+
+    @work(thread=True, exclusive=True, group="history-search", exit_on_error=False)
+    def _search(self, query: str, keep: int | None) -> None:
+        try:
+            hits = self.store.search(
+                query, limit=SEARCH_LIMIT + 1, prefix=True, marks=(MARK_START, MARK_END)
+            )
+        except LmtuiError as exc:
+            self.app.call_from_thread(self._search_failed, query, exc)
+            return
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show_hits, query, hits, keep)
+
+    def _search_failed(self, query: str, exc: LmtuiError) -> None:
+        if query == self._wanted_query():
+            self._status(Content.styled(_error_text(exc), ERROR_STYLE))
+
+    def _wanted_query(self) -> str:
+        return self._pending_query if self._pending_query is not None else self.search_input.value
+
+    def show_hits(self, query: str, hits: list[SearchHit], keep: int | None = None) -> None:
+        """Show the hits of ``query``, unless the search box has moved on since."""
+        if query != self._wanted_query():
+            return
+        self.query_text = query
+        more = len(hits) > SEARCH_LIMIT
+        self.hits = hits[:SEARCH_LIMIT]
+        now = time.time()
+        self._fill([Option(hit_prompt(h, now), id=str(h.conversation_id)) for h in self.hits])
+        self._place_cursor(keep, None)
+        shown = make_inert(query.strip())
+        if not self.hits:
+            self._hits_status = f"No conversation matches “{shown}”."
+        else:
+            count = f"{SEARCH_LIMIT}+" if more else f"{len(self.hits)}"
+            verb = "matches" if count == "1" else "match"
+            noun = "conversation" + ("" if count == "1" else "s")
+            self._hits_status = f"{count} {noun} {verb} “{shown}” · best first"
+        self._status(self._hits_status)
+
+    def _refresh_view(self, keep: int | None = None, index: int | None = None) -> None:
+        """Re-read what is shown after a change (the list, and the hits when searching)."""
+        self.reload(keep, index=index)
+        if self.searching:
+            self.start_search(self.query_text, keep)
+
+    # ---- actions ------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide list keys while typing a search; dim those with nothing to act on."""
+        if action in self._LIST_ACTIONS and self.search_input.has_focus:
+            return False
+        if action in self._TARGET_ACTIONS and self.option_list.highlighted is None:
+            return None
+        if action == "undo" and not self.deleted:
+            return False
+        if action == "export_all" and self.total == 0:
+            return None
+        return True
+
+    def action_open(self) -> None:
+        """Open the highlighted conversation (from the search box: go to the results)."""
+        if self.search_input.has_focus:
+            self._flush_search()
+            self.option_list.focus()
+            return
+        conversation_id = self.highlighted_id()
+        if conversation_id is not None:
+            self.dismiss(conversation_id)
+
+    def _flush_search(self) -> None:
+        if self._search_timer is not None:
+            self._search_timer.stop()
+            self._run_pending_search()
+
+    def action_focus_search(self) -> None:
+        """Move to the search box."""
+        self.search_input.focus()
+
+    def action_focus_list(self) -> None:
+        """Move from the search box to the results."""
+        self._flush_search()
+        self.option_list.focus()
+
+    def action_close(self) -> None:
+        """Leave the search box, or close the browser."""
+        if self.search_input.has_focus:
+            self.option_list.focus()
+            return
+        self.dismiss(None)
+
+    def _summary(self, conversation_id: int) -> ConversationSummary | None:
+        return next((s for s in self.summaries if s.id == conversation_id), None)
+
+    def action_rename(self) -> None:
+        """Ask for a new title for the highlighted conversation."""
+        conversation_id = self.highlighted_id()
+        if conversation_id is None:
+            return
+        try:
+            summary, messages = self.store.get_conversation(conversation_id)
+        except LmtuiError as exc:
+            self._report("Cannot rename", exc)
+            return
+        first = next((m.content for m in messages if m.role == "user"), "")
+        auto = make_title(first)
+
+        def renamed(title: str | None) -> None:
+            if title is None:
+                return
+            try:
+                self.store.rename(conversation_id, title)
+            except LmtuiError as exc:
+                self._report("Not renamed", exc)
+                return
+            self._refresh_view(keep=conversation_id)
+
+        self.app.push_screen(RenamePrompt(summary.title, auto), renamed)
+
+    def action_delete(self) -> None:
+        """Move the highlighted conversation to the trash (``u`` brings it back)."""
+        conversation_id = self.highlighted_id()
+        if conversation_id is None:
+            return
+        index = self.option_list.highlighted
+        try:
+            self.store.delete_conversation(conversation_id)
+        except LmtuiError as exc:
+            self._report("Not deleted", exc)
+            return
+        self.deleted.append(conversation_id)
+        title = self._title_of(conversation_id)
+        self.notify(f"Deleted “{title}”. Press u to undo.", title="History")
+        self._refresh_view(index=index)
+
+    def _title_of(self, conversation_id: int) -> str:
+        summary = self._summary(conversation_id)
+        if summary is not None:
+            return make_inert(summary.title)
+        hit = next((h for h in self.hits if h.conversation_id == conversation_id), None)
+        return make_inert(hit.title) if hit else str(conversation_id)
+
+    def action_undo(self) -> None:
+        """Restore the conversation deleted last."""
+        if not self.deleted:
+            self.notify("Nothing to undo.", title="History")
+            return
+        conversation_id = self.deleted[-1]
+        try:
+            self.store.restore_conversation(conversation_id)
+        except LmtuiError as exc:
+            self._report("Not restored", exc)
+            return
+        self.deleted.pop()
+        self._refresh_view(keep=conversation_id)
+        self.notify(f"Restored “{self._title_of(conversation_id)}”.", title="History")
+
+    def action_export(self) -> None:
+        """Export the highlighted conversation to a file."""
+        conversation_id = self.highlighted_id()
+        if conversation_id is not None:
+            self._ask_export([conversation_id], f"conversation {conversation_id}", conversation_id)
+
+    def action_export_all(self) -> None:
+        """Export every conversation (not the trash) to one file."""
+        if self.total:
+            self._ask_export(None, f"all {plural(self.total, 'conversation')}", None)
+
+    def _ask_export(self, ids: list[int] | None, what: str, conversation_id: int | None) -> None:
+        def chosen(request: ExportRequest | None) -> None:
+            if request is not None:
+                self._status(f"Exporting {what} to {request.path}…")
+                self._export(ids, request, what)
+
+        self.app.push_screen(ExportPrompt(what, conversation_id), chosen)
+
+    @work(thread=True, group="history-export", exit_on_error=False)
+    def _export(self, ids: list[int] | None, request: ExportRequest, what: str) -> None:
+        try:
+            write_private(request.path, self.store.export(ids, request.fmt))
+        except LmtuiError as exc:
+            self.app.call_from_thread(self._report, "Export failed", exc)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            error = HistoryInputError(f"Cannot write {request.path}: {reason}.", "Pick another.")
+            self.app.call_from_thread(self._report, "Export failed", error)
+        else:
+            self.app.call_from_thread(
+                self.notify, f"Exported {what} to {request.path}.", title="History"
+            )
+        self.app.call_from_thread(self._after_export)
+
+    def _after_export(self) -> None:
+        if self.searching:
+            self._status(self._hits_status)
+        else:
+            self._list_status()
+
+
+#: Every binding id of the browser and its prompts, for checking ``[keys]`` in config.toml.
+KEY_IDS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        binding.id
+        for screen in (HistoryBrowser, RenamePrompt, ExportPrompt)
+        for binding in screen.BINDINGS
+        if isinstance(binding, Binding) and binding.id
+    )
+)
