@@ -31,7 +31,8 @@ BASELINE = r"""
 import json, sys, httpx
 from httpx_sse import connect_sse
 url = sys.argv[1]
-body = {"model": "qwen2.5-7b-instruct", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+body = {"model": "qwen2.5-7b-instruct", "stream": True,
+        "messages": [{"role": "user", "content": "hi"}]}
 out = sys.stdout
 with httpx.Client(timeout=60) as client:
     with connect_sse(client, "POST", url + "/v1/chat/completions", json=body) as es:

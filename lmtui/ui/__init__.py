@@ -1,0 +1,1 @@
+"""The terminal app (Textual): chat screen, widgets and the launcher."""

@@ -1,0 +1,284 @@
+"""End-to-end speed of the terminal app, in a real terminal (tmux), against the fake server.
+
+What it measures (see benchmarks/README.md, "Stream TUI"):
+
+- stream: Enter pressed → the reply's last text visible on screen, for a long Markdown
+  reply; against a bare httpx-sse client process reading the same stream, alternated,
+  median of N runs, and the ratio of the two;
+- keystroke latency while a reply streams: a character typed into the prompt box → visible;
+- startup: ``lmtui --base-url URL --model M`` launched → the model id on screen;
+- RSS of the app after streaming (VmRSS from /proc).
+
+Run: ``.venv/bin/python benchmarks/stream_tui.py [--deltas 4000] [--runs 3]``.
+Needs tmux. Every process it starts is stopped before it exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = ROOT / ".venv" / "bin" / "python"
+LMTUI = ROOT / ".venv" / "bin" / "lmtui"
+SESSION = "lmtui-bench"
+XDG = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
+POLL_S = 0.005
+
+BARE_CLIENT = """
+import sys, time, httpx
+from httpx_sse import connect_sse
+url, model = sys.argv[1], sys.argv[2]
+body = {"model": model, "stream": True, "messages": [{"role": "user", "content": "go"}]}
+n = 0
+path = url + "/v1/chat/completions"
+with httpx.Client(timeout=60) as c, connect_sse(c, "POST", path, json=body) as es:
+    for sse in es.iter_sse():
+        if sse.data == "[DONE]":
+            break
+        n += 1
+print(n)
+"""
+
+
+def tmux(*args: str) -> str:
+    """Run one tmux command and return its output."""
+    done = subprocess.run(["tmux", *args], capture_output=True, text=True, check=False)
+    return done.stdout
+
+
+def screen() -> str:
+    """The visible text of the benchmark pane."""
+    return tmux("capture-pane", "-p", "-t", SESSION)
+
+
+def wait_for(predicate: Callable[[str], bool], timeout: float) -> float | None:
+    """Poll the pane until ``predicate(text)``; the monotonic time it became true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate(screen()):
+            return time.monotonic()
+        time.sleep(POLL_S)
+    return None
+
+
+@contextmanager
+def fake_server(deltas: int, delay_s: float = 0.0) -> Iterator[str]:
+    """Start tests/fake_server.py as a process; yield its base URL."""
+    cmd = [str(PYTHON), str(ROOT / "tests" / "fake_server.py"), "--markdown"]
+    cmd += ["--deltas", str(deltas)]
+    if delay_s:
+        cmd += ["--delay", str(delay_s)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert proc.stdout is not None
+        yield proc.stdout.readline().strip()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+
+
+def bare_client_seconds(base_url: str, model: str) -> float:
+    """Time a whole bare httpx-sse consumer process reading the stream."""
+    started = time.monotonic()
+    subprocess.run(
+        [str(PYTHON), "-c", BARE_CLIENT, base_url, model], check=True, capture_output=True
+    )
+    return time.monotonic() - started
+
+
+@contextmanager
+def app_in_tmux(base_url: str, model: str, home: Path) -> Iterator[float]:
+    """Start lmtui in a 120×40 tmux pane; yield the launch time."""
+    env = " ".join(
+        f"{k}={shlex.quote(str(home / k.lower()))}"
+        for k in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
+    )
+    command = f"env {env} TERM=xterm-256color {LMTUI} --base-url {base_url} --model {model}"
+    tmux("kill-session", "-t", SESSION)
+    started = time.monotonic()
+    tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", command)
+    try:
+        yield started
+    finally:
+        tmux("send-keys", "-t", SESSION, "C-q")
+        time.sleep(0.3)
+        tmux("kill-session", "-t", SESSION)
+
+
+def app_pid() -> int | None:
+    """The process id of the app in the pane."""
+    out = tmux("display-message", "-p", "-t", SESSION, "#{pane_pid}").strip()
+    return int(out) if out.isdigit() else None
+
+
+def rss_mb(pid: int) -> float | None:
+    """VmRSS of a process, in MB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def reply_done(text: str) -> bool:
+    """The reply's footer is drawn only after its last delta is on screen."""
+    return "finish: stop" in text
+
+
+def one_tui_run(base_url: str, model: str, home: Path) -> dict[str, float]:
+    """Start the app, stream one reply, measure; return the figures of this run."""
+    out: dict[str, float] = {}
+    with app_in_tmux(base_url, model, home) as launched:
+        seen = wait_for(lambda s: f"model: {model}" in s, 15)
+        if seen is None:
+            raise RuntimeError("the app did not show the model id:\n" + screen())
+        out["startup_s"] = seen - launched
+        time.sleep(0.3)  # let the model list arrive, so it does not land mid-measurement
+        tmux("send-keys", "-t", SESSION, "-l", "go")
+        wait_for(lambda s: "go" in s, 5)
+        pressed = time.monotonic()
+        tmux("send-keys", "-t", SESSION, "Enter")
+        done = wait_for(reply_done, 120)
+        if done is None:
+            raise RuntimeError("the reply never finished on screen:\n" + screen())
+        out["stream_s"] = done - pressed
+        pid = app_pid()
+        rss = rss_mb(pid) if pid else None
+        if rss is not None:
+            out["rss_mb"] = rss
+    return out
+
+
+def keystroke_latency(base_url: str, model: str, home: Path, samples: int = 5) -> list[float]:
+    """Type characters into the prompt box while a slow reply streams; time until visible."""
+    times: list[float] = []
+    with app_in_tmux(base_url, model, home):
+        if wait_for(lambda s: f"model: {model}" in s, 15) is None:
+            raise RuntimeError("the app did not start:\n" + screen())
+        time.sleep(0.3)
+        tmux("send-keys", "-t", SESSION, "-l", "go")
+        tmux("send-keys", "-t", SESSION, "Enter")
+        if wait_for(lambda s: "streaming" in s, 10) is None:
+            raise RuntimeError("no reply started:\n" + screen())
+        typed = "zq"  # an unlikely pair, so what is looked for appears only in the prompt box
+        tmux("send-keys", "-t", SESSION, "-l", typed)
+        wait_for(lambda s: typed in s, 5)
+        for ch in "xjvkw"[:samples]:
+            typed += ch
+            sent = time.monotonic()
+            tmux("send-keys", "-t", SESSION, "-l", ch)
+            target = typed
+            shown = wait_for(lambda s, t=target: t in s, 5)  # type: ignore[misc]
+            if shown is not None:
+                times.append(shown - sent)
+            time.sleep(0.1)
+    return times
+
+
+OPEN_APP = """
+import sys
+from lmtui.store.config import Config
+from lmtui.ui.app import LmtuiApp
+LmtuiApp(Config(base_url=sys.argv[1], model=sys.argv[2]), conversation_id=int(sys.argv[3])).run()
+"""
+
+
+def open_long_conversation(base_url: str, model: str, home: Path, count: int = 2000) -> float:
+    """Import a ``count``-message conversation, open it in the app; seconds until shown."""
+    lines = []
+    for i in range(count):
+        role = "user" if i % 2 == 0 else "assistant"
+        text = f"Message {i}: " + ("some **markdown** text, " * 6)
+        lines.append({"role": role, "content": text})
+    lines[-1]["content"] = "The very LAST-MESSAGE-MARK of the chat."
+    source = home / "long.jsonl"
+
+    source.write_text(json.dumps({"title": "long", "messages": lines}) + "\n")
+    env = {**os.environ, **{k: str(home / k.lower()) for k in XDG}}
+    subprocess.run([str(LMTUI), "history", "import", str(source)], env=env, check=True)
+    listing = subprocess.run(
+        [str(LMTUI), "history", "list", "--json"], env=env, check=True, capture_output=True
+    )
+    conv_id = max(c["id"] for c in json.loads(listing.stdout)["conversations"])
+    exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if k in XDG)
+    command = f"env {exports} {PYTHON} -c {shlex.quote(OPEN_APP)} {base_url} {model} {conv_id}"
+    tmux("kill-session", "-t", SESSION)
+    started = time.monotonic()
+    tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", command)
+    try:
+        shown = wait_for(lambda s: "LAST-MESSAGE-MARK" in s, 30)
+    finally:
+        tmux("send-keys", "-t", SESSION, "C-q")
+        time.sleep(0.3)
+        tmux("kill-session", "-t", SESSION)
+    if shown is None:
+        raise RuntimeError("the long conversation never showed")
+    return shown - started
+
+
+def tmux_roundtrip() -> float:
+    """How long one capture-pane takes (the floor of every timing here)."""
+    started = time.monotonic()
+    for _ in range(20):
+        screen()
+    return (time.monotonic() - started) / 20
+
+
+def main() -> int:
+    """Run the benchmark and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deltas", type=int, default=4000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--model", default="qwen2.5-7b-instruct")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lmtui-bench-") as tmp:
+        home = Path(tmp)
+        with fake_server(args.deltas) as base_url:
+            tui: list[dict[str, float]] = []
+            bare: list[float] = []
+            for _ in range(args.runs):
+                bare.append(bare_client_seconds(base_url, args.model))
+                tui.append(one_tui_run(base_url, args.model, home))
+        # A reply of ~100 deltas/s for 20 s, to type into while it streams.
+        with fake_server(2000, delay_s=0.01) as slow_url:
+            keys = keystroke_latency(slow_url, args.model, home)
+            long_open = open_long_conversation(slow_url, args.model, home)
+    floor = tmux_roundtrip()
+    stream = statistics.median(r["stream_s"] for r in tui)
+    bare_s = statistics.median(bare)
+    startup = statistics.median(r["startup_s"] for r in tui)
+    rss = max((r.get("rss_mb", 0.0) for r in tui), default=0.0)
+    print(f"deltas per reply:          {args.deltas}")
+    print(
+        f"bare httpx-sse process:    median {bare_s:.3f} s  ({', '.join(f'{b:.3f}' for b in bare)})"
+    )
+    runs = ", ".join(f"{r['stream_s']:.3f}" for r in tui)
+    print(f"lmtui Enter → last text:   median {stream:.3f} s  ({runs})")
+    print(f"ratio lmtui / bare:        {stream / bare_s:.2f}  (goal ≤ 2.0)")
+    print(f"startup → model id shown:  median {startup:.3f} s  (goal ≤ 1 s)")
+    if keys:
+        print(
+            f"keystroke → visible while streaming: median {statistics.median(keys) * 1000:.0f} ms, "
+            f"max {max(keys) * 1000:.0f} ms over {len(keys)} keys (goal ≤ 50 ms)"
+        )
+    print(f"RSS after streaming:       {rss:.0f} MB  (goal ≤ 250 MB)")
+    print(f"open a 2,000-message chat: {long_open:.3f} s from launch to its last message shown")
+    print(f"tmux capture-pane cost:    {floor * 1000:.1f} ms per poll (included in every figure)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Deciding which server the app talks to, then running it.
+
+``--local`` starts the embedded llama.cpp server. Otherwise the configured
+server is used when it answers. When it does not and the user named no server
+(no ``--base-url`` or ``--server``, no ``LMTUI_BASE_URL`` or ``LMTUI_SERVER``, no
+``base_url`` in the config), the embedded server starts instead and the status
+line says so. A named server that does not answer is shown as unreachable, with
+the remedy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from lmtui.backend.errors import START_SERVER, LmtuiError
+from lmtui.backend.urls import DEFAULT_BASE_URL
+from lmtui.store.config import Config
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchPlan:
+    """What the app starts with."""
+
+    cfg: Config
+    note: str = ""
+    unreachable: tuple[str, str] | None = None
+
+
+def server_was_named(args: argparse.Namespace, cfg: Config) -> bool:
+    """True when the user said where the server is (flag, environment or config file)."""
+    if getattr(args, "base_url", None) or getattr(args, "server", None):
+        return True
+    if cfg.server != "default":  # a profile chosen through LMTUI_SERVER
+        return True
+    if os.environ.get("LMTUI_BASE_URL"):
+        return True
+    return cfg.base_url != DEFAULT_BASE_URL
+
+
+def _start_local(args: argparse.Namespace, cfg: Config, stack: ExitStack) -> Config:
+    from lmtui.services.local_server import LocalServer, choose_model
+
+    choice = choose_model(getattr(args, "gguf", None), cfg.local.gguf)
+    print(f"lmtui: starting the embedded llama.cpp server ({choice.path.name})…", file=sys.stderr)
+    server = stack.enter_context(
+        LocalServer.start(choice.path, context_length=cfg.local.context_length)
+    )
+    model = cfg.model if getattr(args, "model", None) else server.model_id
+    return cfg.with_overrides(base_url=server.base_url, model=model)
+
+
+def plan_launch(args: argparse.Namespace, cfg: Config, stack: ExitStack) -> LaunchPlan:
+    """Pick the server (starting the embedded one if needed); ``stack`` stops it on exit."""
+    if getattr(args, "local", False):
+        return LaunchPlan(_start_local(args, cfg, stack), note="embedded llama.cpp server")
+    from lmtui.services.local_server import server_answers
+
+    if server_answers(cfg.base_url, timeout=0.5):
+        return LaunchPlan(cfg)
+    message = f"Cannot reach the server at {cfg.base_url}."
+    if server_was_named(args, cfg):
+        return LaunchPlan(cfg, unreachable=(message, START_SERVER))
+    try:
+        local_cfg = _start_local(args, cfg, stack)
+    except LmtuiError as exc:
+        return LaunchPlan(
+            cfg, unreachable=(f"{message} The embedded server did not start: {exc}", exc.remedy)
+        )
+    note = f"LM Studio not found at {cfg.base_url}; using the embedded llama.cpp server (SmolLM2)"
+    return LaunchPlan(local_cfg, note=note)
+
+
+def launch(args: argparse.Namespace, cfg: Config) -> int:
+    """Run the terminal app until the user quits; return the exit code."""
+    with ExitStack() as stack:
+        plan = plan_launch(args, cfg, stack)
+        from lmtui.ui.app import LmtuiApp
+
+        app = LmtuiApp(
+            plan.cfg,
+            note=plan.note,
+            unreachable=plan.unreachable,
+            conversation_id=getattr(args, "conversation", None),
+        )
+        result = app.run()
+    return int(result or 0)

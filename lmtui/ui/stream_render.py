@@ -1,0 +1,74 @@
+"""Getting streamed text onto the screen at a bounded rate.
+
+The stream consumer only appends deltas to a buffer (cheap, any token rate);
+the app's frame timer calls :meth:`StreamRenderer.flush` about 30 times a
+second. :class:`MarkdownBody` freezes finished blocks once and redraws only
+the growing tail, so whatever the server's speed the UI does at most ~30
+cheap updates a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from lmtui.services.terminal_text import make_inert
+from lmtui.ui.markdown_body import MarkdownBody
+
+FRAME_SECONDS = 1 / 30
+
+
+class StreamRenderer:
+    """Buffers one reply's deltas and hands them to its widgets once per frame."""
+
+    def __init__(self, markdown: MarkdownBody, on_reasoning: Callable[[str], None]) -> None:
+        self.markdown = markdown
+        self._on_reasoning = on_reasoning
+        self._content: list[str] = []
+        self._reasoning: list[str] = []
+        self._busy = False
+        self.deltas = 0
+
+    def add_content(self, text: str) -> None:
+        """Queue a piece of the answer."""
+        self._content.append(text)
+        self.deltas += 1
+
+    def add_reasoning(self, text: str) -> None:
+        """Queue a piece of the reasoning."""
+        self._reasoning.append(text)
+        self.deltas += 1
+
+    @property
+    def pending(self) -> bool:
+        """True when something is waiting to be drawn."""
+        return bool(self._content or self._reasoning)
+
+    async def flush(self) -> bool:
+        """Draw what arrived since the last frame; False when there was nothing to do.
+
+        A flush still running (a slow frame) makes the next one a no-op, so work
+        never piles up behind the event loop.
+        """
+        if self._busy or not self.pending:
+            return False
+        self._busy = True
+        try:
+            if self._reasoning:
+                reasoning = make_inert("".join(self._reasoning))
+                self._reasoning.clear()
+                self._on_reasoning(reasoning)
+            if self._content:
+                text = make_inert("".join(self._content))
+                self._content.clear()
+                await self.markdown.append(text)
+        finally:
+            self._busy = False
+        return True
+
+    async def drain(self) -> None:
+        """Draw everything still buffered (at the end of a reply)."""
+        while self.pending or self._busy:
+            if not await self.flush() and self._busy:
+                # Another flush is mid-way; let it finish first.
+                await asyncio.sleep(0)

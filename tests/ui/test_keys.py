@@ -1,0 +1,87 @@
+"""Keys: remapping through [keys], the command palette provider, help, no idle timers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.command import DiscoveryHit
+
+from lmtui.ui.app import LmtuiApp
+from lmtui.ui.help import HelpScreen
+from lmtui.ui.keymap import ActionsProvider, all_actions, display_key, help_rows, palette_entries
+from tests.fake_server import FakeServer, Reply
+from tests.ui.conftest import send, wait_idle
+
+AppFactory = Callable[..., LmtuiApp]
+
+
+def test_every_action_has_a_unique_id_and_a_description() -> None:
+    ids = [a.id for a in all_actions()]
+    assert len(ids) == len(set(ids))
+    assert all(a.description for a in all_actions())
+
+
+def test_display_key_applies_remaps() -> None:
+    assert display_key("ctrl+up,alt+up") == "Ctrl+↑ / Alt+↑"
+    assert display_key("escape", {"stop": "ctrl+x"}, "stop") == "Ctrl+X"
+    rows = help_rows({"stop": "f9"})
+    assert ("F9", "Stop generating", "Chat") in rows
+
+
+async def test_remapped_key_runs_the_action(fake: FakeServer, make_app: AppFactory) -> None:
+    fake.enqueue(Reply(content="one"))
+    fake.enqueue(Reply(content="two"))
+    app = make_app(keys={"regenerate": "f5"})
+    async with app.run_test() as pilot:
+        await send(pilot, "hi")
+        await wait_idle(pilot)
+        await pilot.press("ctrl+r")  # the old key no longer regenerates
+        await pilot.pause()
+        assert not app.streaming
+        assert app.session.entries[-1].content == "one"
+        await pilot.press("f5")
+        await wait_idle(pilot)
+        assert app.session.entries[-1].content == "two"
+        assert app._frame_timer is None  # nothing ticks while idle
+
+
+async def test_palette_lists_every_app_action(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        provider = ActionsProvider(app.screen)
+        hits = [hit async for hit in provider.discover()]
+        assert all(isinstance(h, DiscoveryHit) for h in hits)
+        titles = {h.display for h in hits}
+        for title, _, _ in palette_entries():
+            assert title in titles
+        assert "Stop generating" in titles and "Copy last reply" in titles
+        matches = [hit async for hit in provider.search("regen")]
+        assert matches
+        await pilot.pause()
+
+
+async def test_f1_opens_help_with_the_chat_keys(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        descriptions = {d for _, d, _ in app.screen.rows}
+        assert {"Stop generating", "Copy message", "Edit and resend"} <= descriptions
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_sidebar_collapses_on_narrow_terminals(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert not app.sidebar.display
+        await pilot.press("ctrl+b")
+        assert app.sidebar.display
+        await pilot.press("ctrl+b")
+        assert not app.sidebar.display
+    wide = make_app()
+    async with wide.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert wide.sidebar.display

@@ -1,0 +1,109 @@
+"""Models from the sidebar, the automatic choice, reasoning, and history trouble."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.widgets import Collapsible
+
+from lmtui.backend.types import Model
+from lmtui.ui.app import LmtuiApp
+from lmtui.ui.sidebar import ModelSidebar
+from tests.fake_server import FakeServer, Reply
+from tests.ui.conftest import send, wait_idle, wait_until
+
+AppFactory = Callable[..., LmtuiApp]
+
+
+async def test_with_no_model_given_the_loaded_one_is_picked_and_named(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(model=None)
+    async with app.run_test() as pilot:
+        await wait_until(pilot, lambda: app.session.model is not None)
+        assert app.session.model == "qwen2.5-7b-instruct"  # the fake's one loaded LLM
+        assert app.status.model == "qwen2.5-7b-instruct"
+        assert app.status.note  # the reason for the choice is said
+
+
+async def test_selecting_a_model_in_the_sidebar_switches_the_chat(
+    fake: FakeServer, make_app: AppFactory
+) -> None:
+    fake.enqueue(Reply(content="from the other model"))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: bool(app.sidebar.models))
+        chosen = next(m for m in app.sidebar.models if m.id == "deepseek-r1-distill-qwen-14b")
+        app.sidebar.post_message(ModelSidebar.ModelSelected(chosen))
+        await wait_until(pilot, lambda: app.session.model == chosen.id)
+        assert app.status.model == chosen.id
+        await send(pilot, "hi")
+        await wait_idle(pilot)
+        chats = fake.requests_to("/v1/chat/completions")
+        assert chats[-1].json["model"] == chosen.id
+
+
+async def test_load_and_unload_requests_reach_the_server_and_refresh_the_list(
+    fake: FakeServer, make_app: AppFactory
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: bool(app.sidebar.models))
+        target = next(m for m in app.sidebar.models if m.id == "deepseek-r1-distill-qwen-14b")
+        assert target.loaded is False
+        app.sidebar.post_message(ModelSidebar.LoadRequested(target))
+
+        def loaded() -> Model | None:
+            return next((m for m in app.sidebar.models if m.id == target.id and m.loaded), None)
+
+        await wait_until(pilot, lambda: loaded() is not None)
+        assert fake.requests_to("/api/v1/models/load")[-1].json["model"] == target.id
+        now = loaded()
+        assert now is not None
+        app.sidebar.post_message(ModelSidebar.UnloadRequested(now))
+        await wait_until(
+            pilot,
+            lambda: any(m.id == target.id and m.loaded is False for m in app.sidebar.models),
+        )
+        assert fake.requests_to("/api/v1/models/unload")
+
+
+async def test_reasoning_is_shown_apart_and_collapsed(
+    fake: FakeServer, make_app: AppFactory
+) -> None:
+    fake.enqueue(Reply(reasoning=["Let me ", "think."], content="The answer."))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "think first")
+        await wait_idle(pilot)
+        reply = app.session.entries[-1]
+        assert reply.reasoning == "Let me think."
+        assert reply.content == "The answer."
+        widget = app.chat.widget_for(reply)
+        assert widget is not None
+        box = widget.query_one(Collapsible)
+        assert box.collapsed
+        await pilot.press("ctrl+up", "t")
+        assert not box.collapsed
+
+
+async def test_history_that_cannot_be_opened_is_reported_and_chat_goes_on(
+    fake: FakeServer,
+    make_app: AppFactory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data directory should be")
+    monkeypatch.setenv("XDG_DATA_HOME", str(blocker))
+    fake.enqueue(Reply(content="still here"))
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert app.history is None
+        assert "history off" in app.status.warning
+        await send(pilot, "hello")
+        await wait_idle(pilot)
+        assert app.session.entries[-1].content == "still here"
