@@ -102,7 +102,7 @@ class StreamAssembler:
 
     def feed(self, data: str) -> list[StreamEvent]:
         """Process one SSE data payload."""
-        if data == "[DONE]" or data.strip() == "[DONE]":
+        if data[:1] != "{" and data.strip() == "[DONE]":
             self.done = True
             return []
         try:

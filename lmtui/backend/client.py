@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ from lmtui.backend.errors import (
     classify_error,
     extract_error,
     parse_body,
+    redact_value,
 )
 from lmtui.backend.models import parse_models
 from lmtui.backend.types import (
@@ -99,6 +100,7 @@ class LMStudioClient:
     ) -> None:
         self.base_url = normalize_base_url(base_url)
         self.read_timeout = read_timeout
+        self._token = token or None
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -188,6 +190,12 @@ class LMStudioClient:
         return decoded
 
     def _record(self, ex: Exchange, started: float, *, error: LmtuiError | None = None) -> None:
+        # A server may echo the token back in an error body: it must reach no message,
+        # log, history row or inspector view. ``error`` is the object about to be raised.
+        if error is not None:
+            error.redact(self._token)
+        if self._token is not None:
+            ex.response = redact_value(ex.response, self._token)
         if self.on_exchange is None:
             return
         ex.duration_s = time.monotonic() - started
@@ -205,7 +213,9 @@ class LMStudioClient:
         except httpx.TimeoutException as exc:
             raise self._unreachable(exc) from None
         if resp.status_code in (401, 403):
-            raise classify_error(resp.status_code, resp.content)
+            err = classify_error(resp.status_code, resp.content)
+            err.redact(self._token)
+            raise err
         if resp.status_code != 200:
             return None
         try:
@@ -317,24 +327,21 @@ class LMStudioClient:
 
     # ---- chat ---------------------------------------------------------------------
 
-    async def stream_chat(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+    def stream_chat(self, request: ChatRequest) -> AsyncGenerator[StreamEvent, None]:
         """Stream a chat reply as typed events, ending with one :class:`Finish`.
 
         Errors the server reports (before or inside the stream) raise a typed
         error. A stream that stops without a finish reason ends with
         ``Finish(reason=INTERRUPTED)`` so the partial reply is kept.
         """
+        # The generator itself is returned, not wrapped: one async layer less per delta.
         body = request.to_json(stream=True)
-        async for event in self._stream(
-            "/v1/chat/completions", body, request.model, completion=False
-        ):
-            yield event
+        return self._stream("/v1/chat/completions", body, request.model, completion=False)
 
-    async def stream_complete(self, request: CompletionRequest) -> AsyncIterator[StreamEvent]:
+    def stream_complete(self, request: CompletionRequest) -> AsyncGenerator[StreamEvent, None]:
         """Stream a raw prompt completion (``/v1/completions``)."""
         body = request.to_json(stream=True)
-        async for event in self._stream("/v1/completions", body, request.model, completion=True):
-            yield event
+        return self._stream("/v1/completions", body, request.model, completion=True)
 
     async def chat(self, request: ChatRequest) -> ChatResult:
         """A whole chat reply without streaming."""
@@ -380,7 +387,7 @@ class LMStudioClient:
 
     async def _stream(
         self, path: str, body: JSON, model: str, *, completion: bool
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         started = time.monotonic()
         ex = Exchange("POST", path, body, time.time(), model_requested=model)
         assembler = StreamAssembler(completion=completion)

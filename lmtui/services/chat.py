@@ -8,7 +8,7 @@ be written (full disk, locked database) the conversation goes on in memory and
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -162,7 +162,7 @@ class ChatSession:
 
     # ---- operations -----------------------------------------------------------
 
-    def send(self, text: str, images: tuple[str, ...] = ()) -> AsyncIterator[StreamEvent]:
+    def send(self, text: str, images: tuple[str, ...] = ()) -> AsyncGenerator[StreamEvent, None]:
         """Add a user message and stream the reply."""
         self._ensure_conversation(text)
         user = Entry("user", text, images=images)
@@ -178,7 +178,7 @@ class ChatSession:
             )
         return self._reply(self.build_request())
 
-    def regenerate(self) -> AsyncIterator[StreamEvent]:
+    def regenerate(self) -> AsyncGenerator[StreamEvent, None]:
         """Drop the last reply and ask again."""
         if self.entries and self.entries[-1].role == "assistant":
             self._drop_from(len(self.entries) - 1)
@@ -186,7 +186,7 @@ class ChatSession:
             raise LmtuiError("There is no prompt to regenerate a reply for.")
         return self._reply(self.build_request())
 
-    def edit_and_resend(self, index: int, text: str) -> AsyncIterator[StreamEvent]:
+    def edit_and_resend(self, index: int, text: str) -> AsyncGenerator[StreamEvent, None]:
         """Replace user message ``index``, drop everything after it, and ask again."""
         entry = self.entries[index]
         if entry.role != "user":
@@ -199,7 +199,7 @@ class ChatSession:
             )
         return self._reply(self.build_request())
 
-    def continue_reply(self) -> AsyncIterator[StreamEvent]:
+    def continue_reply(self) -> AsyncGenerator[StreamEvent, None]:
         """Continue the last reply (after it ended on ``length`` or was stopped)."""
         if not self.entries or self.entries[-1].role != "assistant":
             raise LmtuiError("There is no reply to continue.")
@@ -218,7 +218,7 @@ class ChatSession:
 
     async def _reply(
         self, request: ChatRequest, *, into: Entry | None = None
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Stream one reply into an entry, persisting it as it grows."""
         if into is None:
             entry = Entry("assistant", "", model_requested=request.model, state=STREAMING)
