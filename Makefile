@@ -21,8 +21,8 @@ run: $(STAMP)
 	$(BIN)/lmtui $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check lmtui tests benchmarks
-	$(BIN)/ruff format --check lmtui tests benchmarks
+	$(BIN)/ruff check lmtui tests benchmarks scripts
+	$(BIN)/ruff format --check lmtui tests benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy lmtui/backend lmtui/store lmtui/services
