@@ -42,6 +42,16 @@ class LmtuiError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def redact(self, secret: str | None) -> None:
+        """Blank out ``secret`` (an API token a server echoed back) in every text field."""
+        if not secret:
+            return
+        self.message = redact_text(self.message, secret)
+        self.remedy = redact_text(self.remedy, secret)
+        if self.server_message is not None:
+            self.server_message = redact_text(self.server_message, secret)
+        self.args = (self.message,)
+
     def to_json(self) -> dict[str, Any]:
         """A machine-readable form for ``--json`` output."""
         return {
@@ -51,6 +61,29 @@ class LmtuiError(Exception):
             "status": self.status,
             "server_message": self.server_message,
         }
+
+
+REDACTED = "«redacted»"
+
+
+def redact_text(text: str, secret: str | None) -> str:
+    """``text`` with every occurrence of ``secret`` replaced by a marker."""
+    if not secret or secret not in text:
+        return text
+    return text.replace(secret, REDACTED)
+
+
+def redact_value(value: object, secret: str | None) -> object:
+    """A copy of decoded JSON (or text) with ``secret`` blanked out of every string."""
+    if not secret:
+        return value
+    if isinstance(value, str):
+        return redact_text(value, secret)
+    if isinstance(value, dict):
+        return {redact_text(str(k), secret): redact_value(v, secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_value(v, secret) for v in value]
+    return value
 
 
 class ConfigError(LmtuiError):
@@ -223,6 +256,19 @@ def extract_error(body: object) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _readable(text: str) -> str:
+    """A text body as one readable line: an HTML page (a proxy's error) by its title."""
+    text = text.strip()
+    if text.startswith("<"):
+        title = _TITLE.search(text)
+        text = title.group(1) if title else _TAG.sub(" ", text)
+    return " ".join(text.split())
+
+
 def parse_body(raw: bytes | str) -> object:
     """Decode a response body as JSON, or return the text when it is not JSON."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
@@ -250,7 +296,7 @@ def classify_error(
     if found is not None:
         message, obj = found
     elif isinstance(body, str) and body.strip():
-        message, obj = body.strip()[:500], {}
+        message, obj = _readable(body)[:500], {}
     else:
         message, obj = "", {}
     code = str(obj.get("code") or "")

@@ -113,7 +113,7 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         )
         finish: Finish | None = None
         try:
-            async for event in session.send(prompt):
+            async for event in _ended_line(session.send(prompt), session, args.json, out):
                 if isinstance(event, ContentDelta):
                     if not args.json:
                         out.write(inert(event.text) if inert else event.text)
@@ -149,6 +149,25 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
                 file=err,
             )
         return 0
+
+
+async def _ended_line(events: Any, session: Any, json_output: bool, out: Any) -> Any:
+    """Pass ``events`` on; if an error cuts the reply, end its last line first.
+
+    The error is printed on stderr, often the same terminal: it must not be glued to
+    the partial text.
+    """
+    from lmtui.backend.errors import LmtuiError
+
+    try:
+        async for event in events:
+            yield event
+    except LmtuiError:
+        text = session.entries[-1].content if session.entries else ""
+        if text and not text.endswith("\n") and not json_output:
+            out.write("\n")
+            out.flush()
+        raise
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:

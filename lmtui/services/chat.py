@@ -46,7 +46,11 @@ ERROR = "error"
 
 @dataclass(slots=True)
 class Entry:
-    """One message of the conversation as the UI shows it."""
+    """One message of the conversation as the UI shows it.
+
+    While a reply streams, ``content`` may trail the deltas by up to an eighth of its
+    length (see ``_TextGrowth``); it is exact once the reply ends, stops or fails.
+    """
 
     role: str
     content: str
@@ -246,10 +250,15 @@ class ChatSession:
                 if writer is not None:
                     entry.message_id = writer.message_id
         entry.request_json = request.to_json(stream=True)
+        text = _TextGrowth(entry)
         finished = False
         try:
             async for event in self.client.stream_chat(request):
-                _apply(entry, event)
+                if isinstance(event, ContentDelta | ReasoningDelta):
+                    text.add(event)
+                else:
+                    text.fold()
+                    _apply(entry, event)
                 if writer is not None:
                     if isinstance(event, ContentDelta):
                         writer.append(content=event.text)
@@ -265,6 +274,7 @@ class ChatSession:
                     self._persist_end(entry, writer)
                 yield event
         except LmtuiError as exc:
+            text.fold()
             entry.state = ERROR if not entry.content else INTERRUPTED
             entry.error = exc.message
             entry.finish_reason = entry.finish_reason or FinishReason.ERROR
@@ -272,6 +282,7 @@ class ChatSession:
             self._persist_end(entry, writer)
             raise
         finally:
+            text.fold()
             if not finished:
                 # The consumer stopped us (Esc, Ctrl+C, task cancelled): keep the partial reply.
                 entry.state = STOPPED
@@ -306,6 +317,39 @@ class ChatSession:
                 timings=entry.timings_json(),
                 error=entry.error,
             )
+
+
+class _TextGrowth:
+    """Deltas gathered for an entry and folded into its text in growing steps.
+
+    Adding each delta to ``Entry.content`` copies the whole text every time: quadratic,
+    minutes for a multi-megabyte reply. Folding only when the gathered text reaches an
+    eighth of what is there keeps the copying linear; meanwhile ``content`` trails the
+    stream by at most that much, and it is exact at every finish, error and stop.
+    """
+
+    def __init__(self, entry: Entry) -> None:
+        self.entry = entry
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+        self.size = 0
+
+    def add(self, event: ContentDelta | ReasoningDelta) -> None:
+        """Take one delta; fold when enough has gathered."""
+        (self.content if isinstance(event, ContentDelta) else self.reasoning).append(event.text)
+        self.size += len(event.text)
+        if self.size * 8 >= len(self.entry.content) + len(self.entry.reasoning):
+            self.fold()
+
+    def fold(self) -> None:
+        """Bring the entry's text up to date."""
+        if self.content:
+            self.entry.content += "".join(self.content)
+            self.content.clear()
+        if self.reasoning:
+            self.entry.reasoning += "".join(self.reasoning)
+            self.reasoning.clear()
+        self.size = 0
 
 
 def _apply(entry: Entry, event: StreamEvent) -> None:
