@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="start the embedded llama.cpp server and use it",
     )
     parser.add_argument("--gguf", help="with --local: the GGUF model file to serve")
+    parser.add_argument("--open", type=int, metavar="ID", help="open conversation ID from history")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:

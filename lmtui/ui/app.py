@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,30 +18,63 @@ from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.timer import Timer
 from textual.widgets import Footer
-from textual.worker import Worker
+from textual.worker import Worker, WorkerCancelled, WorkerError, WorkerFailed
 
 from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import LmtuiError, NoModelLoaded
 from lmtui.backend.types import ContentDelta, Model, ReasoningDelta, StreamEvent
 from lmtui.services.chat import STOPPED, STREAMING, ChatSession, Entry
+from lmtui.services.inspector import RequestLog
+from lmtui.services.model_choice import resolve_model
+from lmtui.services.servers import ServerRegistry
 from lmtui.services.setup import choose_chat_setup, open_history
 from lmtui.store.config import Config
+from lmtui.store.profiles import DEFAULT, LOCAL
 from lmtui.ui.attach import AttachmentChips, AttachScreen, load_image, parse_path
 from lmtui.ui.chat_actions import ChatActions
 from lmtui.ui.chat_view import ChatView
 from lmtui.ui.composer import Composer
-from lmtui.ui.keymap import APP_ACTIONS, ActionsProvider, all_actions, help_rows
+from lmtui.ui.keymap import APP_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.message import MessageWidget
 from lmtui.ui.sidebar import ModelSidebar
 from lmtui.ui.status import StatusLine
 from lmtui.ui.stream_render import FRAME_SECONDS, StreamRenderer
+from lmtui.ui.themes import apply_theme, default_theme_for_env, register_themes
 
 if TYPE_CHECKING:
     from lmtui.store.history import HistoryStore
+    from lmtui.store.presets import Preset
+    from lmtui.ui.param_panel import ParamResult
+    from lmtui.ui.workbench.common import OpenConversation
 
 SIDEBAR_MIN_WIDTH = 100
 NEW_DRAFT_KEY = "new"
 _AUTO: Any = object()
+# Actions that belong to the chat screen: off while another screen (a modal, the
+# history browser, a workbench tool) is on top, so its keys reach that screen.
+MAIN_SCREEN_ACTIONS = frozenset(
+    {
+        "stop",
+        "regenerate",
+        "continue_reply",
+        "new_chat",
+        "focus_message",
+        "attach_image",
+        "toggle_sidebar",
+        "focus_models",
+        "choose_preset",
+        "save_preset",
+        "edit_params",
+        "troubleshoot",
+        "open_history",
+        "change_theme",
+        "workbench",
+        "open_workbench_tool",
+        "switch_server",
+        "inspect_message",
+    }
+)
+HISTORY_OFF = "History is off (save_history = false, or it could not be opened)."
 
 
 class LmtuiApp(ChatActions):
@@ -59,21 +94,43 @@ class LmtuiApp(ChatActions):
         unreachable: tuple[str, str] | None = None,
         history: HistoryStore | None = _AUTO,
         conversation_id: int | None = None,
+        servers_cfg: Config | None = None,
+        embedded_url: str | None = None,
     ) -> None:
+        """``servers_cfg`` is the config the server profiles come from when ``cfg`` was
+        rewritten for the embedded server, whose URL is ``embedded_url``."""
         super().__init__()
+        self._theme_errors = register_themes(self)
         self.cfg = cfg
-        self.server_label = server_label or cfg.base_url
         self._note = note
         self._unreachable = unreachable
         self._history_arg = history
         self._conversation_id = conversation_id
         self.history: HistoryStore | None = None
-        self.client = LMStudioClient(
-            cfg.base_url,
-            cfg.api_token,
-            connect_timeout=cfg.connect_timeout,
-            read_timeout=cfg.read_timeout,
+        self.request_log = RequestLog()
+        self._warnings: list[str] = []
+        self.registry = ServerRegistry.from_config(
+            servers_cfg or cfg, on_exchange=self.request_log.record, on_warning=self._warn
         )
+        if embedded_url:
+            self.registry.set_embedded_url(embedded_url)
+            self.registry.switch(LOCAL)
+        self._own_client: LMStudioClient | None = None
+        try:
+            self.client = self.registry.client()
+        except LmtuiError:
+            # Not a usable profile (the embedded one without a URL): talk to cfg's URL.
+            self._own_client = LMStudioClient(
+                cfg.base_url,
+                cfg.api_token,
+                connect_timeout=cfg.connect_timeout,
+                read_timeout=cfg.read_timeout,
+                on_exchange=self.request_log.record,
+            )
+            self.client = self._own_client
+        active = self.registry.active.name
+        named = active != DEFAULT and (active != LOCAL or embedded_url is not None)
+        self.server_label = server_label or (active if named else cfg.base_url)
         self.session = ChatSession(
             self.client, model=cfg.model, preset=cfg.preset, server_label=self.server_label
         )
@@ -127,8 +184,12 @@ class LmtuiApp(ChatActions):
 
     async def on_mount(self) -> None:
         self._apply_keymap()
-        if self.cfg.theme and self.cfg.theme in self.available_themes:
-            self.theme = self.cfg.theme
+        theme_error = apply_theme(self, self.cfg.theme or default_theme_for_env(os.environ))
+        for problem in [*self._theme_errors, *([theme_error] if theme_error else [])]:
+            self.notify(problem, severity="warning", timeout=10, markup=False)
+        for warning in self._warnings:
+            self.notify(warning, severity="warning", timeout=10, markup=False)
+        self._warnings.clear()
         self.status.set(
             server=self.server_label,
             server_ok=None if self._unreachable is None else False,
@@ -152,7 +213,9 @@ class LmtuiApp(ChatActions):
 
     async def on_unmount(self) -> None:
         self._save_draft_now()
-        await self.client.aclose()
+        await self.registry.close_all()
+        if self._own_client is not None:
+            await self._own_client.aclose()
         if self.history is not None:
             close = getattr(self.history, "close", None)
             if callable(close):
@@ -162,8 +225,7 @@ class LmtuiApp(ChatActions):
         keys = dict(self.cfg.keys)
         if not keys:
             return
-        known = {a.id for a in all_actions()}
-        unknown = sorted(set(keys) - known - {"sidebar.load", "sidebar.unload", "sidebar.refresh"})
+        unknown = sorted(set(keys) - known_key_ids())
         if unknown:
             self.notify(
                 f"config [keys]: unknown action(s) {', '.join(unknown)} — see docs/keys.md",
@@ -480,8 +542,19 @@ class LmtuiApp(ChatActions):
             self._draft_key = f"conv:{self.session.conversation_id}"
         self.refresh_bindings()
 
+    @property
+    def on_main_screen(self) -> bool:
+        """True when the chat screen is the one on top (no modal or tool screen over it)."""
+        return self.screen is self.screen_stack[0]
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Dim actions that cannot apply now (Esc passes through when idle)."""
+        """Dim actions that cannot apply now (Esc passes through when idle).
+
+        Chat actions are off while another screen is on top: Esc there closes that
+        screen instead of stopping a reply that is streaming underneath.
+        """
+        if action in MAIN_SCREEN_ACTIONS and not self.on_main_screen:
+            return False
         if action == "stop":
             return True if self.streaming else None
         if action in ("regenerate", "continue_reply", "delete_message", "new_chat"):
@@ -593,3 +666,227 @@ class LmtuiApp(ChatActions):
         from lmtui.ui.help import HelpScreen
 
         self.push_screen(HelpScreen(help_rows(self.cfg.keys)))
+
+    # ---- screens: presets, parameters, history, health, theme, workbench ------
+
+    def _warn(self, text: str) -> None:
+        """A warning from the server registry (shown once the app is running)."""
+        if self.is_running:
+            self.notify(text, severity="warning", timeout=10, markup=False)
+        else:
+            self._warnings.append(text)
+
+    def _error(self, exc: LmtuiError) -> None:
+        text = f"{exc.message}\n{exc.remedy}" if exc.remedy else exc.message
+        self.notify(text, severity="error", markup=False)
+
+    def _current_preset(self) -> Preset | None:
+        if not self.session.preset:
+            return None
+        from lmtui.store.presets import load_presets
+
+        return load_presets().get(self.session.preset)
+
+    def action_choose_preset(self) -> None:
+        """Pick a preset for this conversation (F3)."""
+        from lmtui.store.presets import load_presets
+        from lmtui.ui.preset_picker import PresetPicker
+
+        def chosen(preset: Preset | None) -> None:
+            if preset is not None:
+                self._apply_preset(preset)
+
+        self.push_screen(PresetPicker(load_presets(), current=self.session.preset), chosen)
+
+    @work(group="preset", exclusive=True, exit_on_error=False)
+    async def _apply_preset(self, preset: Preset) -> None:
+        """Apply ``preset`` to the conversation; its model is chosen from the server's list."""
+        from lmtui.services.presets_apply import apply_preset
+
+        try:
+            models = await self.client.list_models()
+        except LmtuiError as exc:
+            models = self.sidebar.models
+            self.status.set(warning=f"models not listed: {exc.message}")
+        reason = apply_preset(self.session, preset, models)
+        self.status.set(model=self.session.model or "", preset=preset.name, note=reason)
+        self.sidebar.set_active(self.session.model)
+        self.notify(f"Preset '{preset.name}'. {reason}", markup=False)
+
+    def action_save_preset(self) -> None:
+        """Save the conversation's model, system prompt and parameters as a preset."""
+        from lmtui.ui.preset_picker import PresetEditor
+
+        def saved(preset: Preset | None) -> None:
+            if preset is not None:
+                self.session.preset = preset.name
+                self.status.set(preset=preset.name)
+                self.notify(f"Saved preset '{preset.name}' to {preset.path}", markup=False)
+
+        editor = PresetEditor.from_current(
+            self.session.preset or "",
+            self.session.system_prompt,
+            self.session.model,
+            self.session.params,
+        )
+        self.push_screen(editor, saved)
+
+    def action_edit_params(self) -> None:
+        """Edit the conversation's sampling parameters and system prompt (F4)."""
+        from lmtui.ui.param_panel import ParamPanel
+
+        preset = self._current_preset()
+
+        def saved(result: ParamResult | None) -> None:
+            if result is None:
+                return
+            self.session.params = result.params
+            self.session.system_prompt = result.system_prompt
+            self.notify("Parameters saved: the next request uses them.")
+
+        panel = ParamPanel(
+            self.session.params,
+            preset=preset.params if preset is not None else None,
+            system_prompt=self.session.system_prompt,
+            preset_name=preset.name if preset is not None else None,
+        )
+        self.push_screen(panel, saved)
+
+    def action_open_history(self) -> None:
+        """Browse and search saved conversations (F6); Enter opens one."""
+        if self.history is None:
+            self.notify(HISTORY_OFF, severity="warning")
+            return
+        from lmtui.ui.history_browser import HistoryBrowser
+
+        async def chosen(conversation_id: int | None) -> None:
+            if conversation_id is not None:
+                await self.open_conversation(conversation_id)
+
+        self.push_screen(HistoryBrowser(self.history), chosen)
+
+    async def on_open_conversation(self, event: OpenConversation) -> None:
+        """A workbench tool (semantic search) asks to open a conversation."""
+        # Handled by name, so the workbench is not imported until it is opened.
+        await self.open_conversation(event.conversation_id)
+
+    def action_troubleshoot(self) -> None:
+        """Server health, loaded models, findings and the last requests (F5)."""
+        from lmtui.ui.troubleshoot import TroubleshootScreen
+
+        self.push_screen(
+            TroubleshootScreen(
+                self.client,
+                self.request_log,
+                model=self.session.model,
+                with_token=self.sends_token,
+            )
+        )
+
+    @property
+    def sends_token(self) -> bool:
+        """True when the client in use sends an API token."""
+        if self._own_client is not None and self.client is self._own_client:
+            return bool(self.cfg.api_token)
+        return bool(self.registry.active.token)
+
+    def action_change_theme(self) -> None:
+        """Choose a theme, previewing each one (F7); Enter keeps it in config.toml."""
+        from lmtui.ui.theme_picker import ThemePicker
+
+        self.push_screen(ThemePicker(config_file=self.cfg.path))
+
+    def action_workbench(self) -> None:
+        """The workbench tools (F8): completions, embeddings, search, compare, batch."""
+        from lmtui.ui.workbench import workbench_screens
+        from lmtui.ui.workbench_menu import WorkbenchMenu
+
+        tools = [(tool, title) for tool, (title, _) in workbench_screens().items()]
+
+        def chosen(tool: str | None) -> None:
+            if tool is not None:
+                self.action_open_workbench_tool(tool)
+
+        self.push_screen(WorkbenchMenu(tools), chosen)
+
+    def action_open_workbench_tool(self, tool: str) -> None:
+        """Open one workbench tool by id (see ``workbench_screens``)."""
+        self._open_tool(tool)
+
+    @work(group="workbench", exclusive=True, exit_on_error=False)
+    async def _open_tool(self, tool: str) -> None:
+        from lmtui.ui.workbench import open_tool
+
+        models = self.sidebar.models
+        if not models:
+            try:
+                models = await self.client.list_models()
+            except LmtuiError as exc:
+                self.status.set(warning=f"models not listed: {exc.message}")
+        extra: dict[str, Any] = {}
+        if tool in ("semantic_search", "compare") and self.history is not None:
+            extra["history"] = self.history
+        open_tool(self, tool, self.client, models, default_model=self.session.model, **extra)
+
+    # ---- servers --------------------------------------------------------------
+
+    def action_switch_server(self) -> None:
+        """List the server profiles with their health (Alt+S); Enter switches."""
+        from lmtui.ui.server_switcher import ServerSwitcher
+
+        def chosen(name: str | None) -> None:
+            if name is not None:
+                self.switch_server(name)
+
+        self.push_screen(ServerSwitcher(self.registry), chosen)
+
+    async def _stop_streaming(self) -> None:
+        """Stop a streaming reply and wait until its partial text is kept, marked stopped."""
+        worker = self._stream_worker
+        if worker is None or worker.is_finished:
+            return
+        worker.cancel()
+        with contextlib.suppress(WorkerCancelled, WorkerFailed, WorkerError):
+            await worker.wait()
+
+    @work(group="switch-server", exclusive=True, exit_on_error=False)
+    async def switch_server(self, name: str) -> None:
+        """Talk to profile ``name`` from now on (a streaming reply is stopped first).
+
+        The conversation goes on with the new server; its model is kept when the new
+        server has it, else the profile's model or a loaded one is chosen (and said).
+        """
+        try:
+            client = self.registry.client(name)
+        except LmtuiError as exc:
+            self._error(exc)
+            return
+        await self._stop_streaming()
+        self.workers.cancel_group(self, "models")
+        profile = self.registry.switch(name)
+        self.client = client
+        self.session.client = client
+        self.session.server_label = name
+        self.server_label = name
+        self.status.set(server=name, server_ok=None, speed="", note=f"switched to {name}")
+        self.sidebar.set_busy(f"Listing {name}'s models…")
+        try:
+            models = await client.list_models()
+        except LmtuiError as exc:
+            self.sidebar.set_error(exc.message, exc.remedy or "")
+            self.status.set(server_ok=False)
+            self._error(exc)
+            return
+        finally:
+            self.sidebar.set_busy(None)
+        self.status.set(server_ok=True)
+        ids = {m.id.casefold() for m in models if not m.is_embedding}
+        note = f"switched to {name}"
+        current = self.session.model
+        if current is None or current.casefold() not in ids:
+            choice = resolve_model(None, None, models, default=profile.model)
+            self.session.model = choice.model_id
+            note = f"switched to {name}: {choice.reason}"
+        self.sidebar.set_models(models, active=self.session.model)
+        self.status.set(model=self.session.model or "", note=note)
+        self.notify(note[:1].upper() + note[1:], markup=False)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from textual.actions import SkipAction
 from textual.app import App
 
+from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import LmtuiError
 from lmtui.backend.types import StreamEvent
 from lmtui.services.chat import ChatSession, Entry
@@ -26,8 +27,14 @@ class ChatActions(App[int]):
     """Message actions of the chat app (bound in :mod:`lmtui.ui.keymap`)."""
 
     session: ChatSession
+    client: LMStudioClient
 
     # Provided by the app.
+    @property
+    def sends_token(self) -> bool:
+        """True when the client in use sends an API token."""
+        raise NotImplementedError
+
     @property
     def chat(self) -> ChatView:
         """The conversation pane."""
@@ -219,3 +226,23 @@ class ChatActions(App[int]):
         widget = self._target("assistant")
         if widget is None or not widget.toggle_reasoning():
             self.notify("That reply has no reasoning.")
+
+    def action_inspect_message(self) -> None:
+        """Show the request behind the focused (or last) reply, with "copy as" snippets."""
+        from lmtui.ui.inspector_screen import InspectorScreen
+
+        widget = self._target("assistant")
+        if widget is None:
+            self.notify("No reply to inspect yet.")
+            return
+        if widget.entry.request_json is None:
+            self.notify(
+                "No request recorded for that reply (it was loaded from history); "
+                "F5 lists the requests made since the app started.",
+                severity="warning",
+            )
+            return
+        screen = InspectorScreen.for_entry(
+            self.client.base_url, widget.entry, with_token=self.sends_token
+        )
+        self.push_screen(screen)

@@ -15,14 +15,24 @@ from textual.content import Content
 from textual.widgets import Static
 
 from lmtui.services.chat import Entry
+from lmtui.ui.markdown_body import QuietResize
 from lmtui.ui.message import MessageWidget
 
 MAX_MOUNTED = 60
 OLDER_BATCH = 30
 
 
-class ChatView(VerticalScroll, can_focus=False):
+class ChatView(QuietResize, VerticalScroll, can_focus=False):
     """Scrollable list of messages that follows new text unless you scrolled up."""
+
+    # The scrollbar's column is kept even while everything fits: when a reply first
+    # overflows the pane its text is not re-wrapped to a narrower width (drawn again
+    # and sent to the terminal again) while it streams.
+    DEFAULT_CSS = """
+    ChatView {
+        scrollbar-gutter: stable;
+    }
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from textual import events
 from textual.binding import BindingType
 from textual.message import Message
 from textual.timer import Timer
@@ -50,6 +51,22 @@ class Composer(TextArea):
         )
         self._draft_timer: Timer | None = None
         self.editing_index: int | None = None  # entry index when editing a sent prompt
+
+    # The composer's own actions, run from its key handler (see _on_key).
+    _OWN_ACTIONS: ClassVar[frozenset[str]] = frozenset(a.action for a in COMPOSER_ACTIONS)
+
+    async def _on_key(self, event: events.Key) -> None:
+        # Handled here, in the composer's own message queue, rather than as priority
+        # bindings: the app runs priority bindings ahead of characters still queued for the
+        # text area, so a fast burst ("hello" + Enter from a paste without bracketed paste,
+        # tmux send-keys, or keys batched by a slow SSH link) sent an empty or partial prompt.
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            if binding.action in self._OWN_ACTIONS:
+                event.stop()
+                event.prevent_default()
+                await self.run_action(binding.action)
+                return
+        await super()._on_key(event)
 
     def action_submit(self) -> None:
         """Send the text (ignored when blank)."""

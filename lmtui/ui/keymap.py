@@ -88,17 +88,42 @@ APP_ACTIONS: tuple[KeyAction, ...] = (
     ),
     KeyAction("focus_models", "f2", "focus_models", "Go to the model list", "View"),
     KeyAction("help", "f1", "help", "Help: all keys", "View", show=True, short="Help"),
+    # Priority: the composer's TextArea binds F6 (select line) and F7 (select all) itself.
+    # The app turns these off while another screen is on top (LmtuiApp.check_action).
+    KeyAction(
+        "preset",
+        "f3",
+        "choose_preset",
+        "Choose a preset",
+        "Chat",
+        show=True,
+        priority=True,
+        short="Preset",
+    ),
+    KeyAction(
+        "params",
+        "f4",
+        "edit_params",
+        "Parameters and system prompt",
+        "Chat",
+        priority=True,
+        short="Params",
+    ),
+    KeyAction(
+        "health", "f5", "troubleshoot", "Troubleshooting: server health", "View", priority=True
+    ),
+    KeyAction("history", "f6", "open_history", "History: browse and search", "View", priority=True),
+    KeyAction("theme", "f7", "change_theme", "Change theme", "View", priority=True),
+    KeyAction("workbench", "f8", "workbench", "Workbench tools", "View", priority=True),
+    KeyAction("servers", "alt+s", "switch_server", "Switch server", "View", priority=True),
 )
 
-# Keys of the composer (the prompt box).
+# Keys of the composer (the prompt box). Not priority bindings: the composer runs them
+# itself, in order with the characters typed before them (see Composer._on_key).
 COMPOSER_ACTIONS: tuple[KeyAction, ...] = (
-    KeyAction("send", "enter", "submit", "Send", "Composer", show=True, priority=True),
-    KeyAction(
-        "newline", "ctrl+j,alt+enter", "newline", "Insert a newline", "Composer", priority=True
-    ),
-    KeyAction(
-        "external_editor", "ctrl+e", "external_editor", "Edit in $EDITOR", "Composer", priority=True
-    ),
+    KeyAction("send", "enter", "submit", "Send", "Composer", show=True),
+    KeyAction("newline", "ctrl+j,alt+enter", "newline", "Insert a newline", "Composer"),
+    KeyAction("external_editor", "ctrl+e", "external_editor", "Edit in $EDITOR", "Composer"),
     KeyAction(
         "cancel_edit", "escape", "app.cancel_edit", "Cancel editing a sent prompt", "Composer"
     ),
@@ -149,6 +174,7 @@ MESSAGE_ACTIONS: tuple[KeyAction, ...] = (
         short="Del",
     ),
     KeyAction("toggle_reasoning", "t", "app.toggle_reasoning", "Show/hide reasoning", "Messages"),
+    KeyAction("inspect_message", "x", "app.inspect_message", "Inspect request", "Messages"),
     KeyAction("message_up", "up,k", "app.focus_message(-1)", "Previous message", "Messages"),
     KeyAction("message_down", "down,j", "app.focus_message(1)", "Next message", "Messages"),
     KeyAction("back_to_composer", "i,escape", "app.focus_composer", "Back to prompt", "Messages"),
@@ -162,6 +188,8 @@ PALETTE_EXTRA: tuple[tuple[str, str, str], ...] = (
     ("Delete focused message", "delete_message", "Remove it from the conversation"),
     ("Show/hide reasoning", "toggle_reasoning", "Of the focused or last reply"),
     ("Show older messages", "show_older", "Mount older messages of a long chat"),
+    ("Inspect last request", "inspect_message", "What was sent and received, as curl/Python"),
+    ("Save current settings as preset", "save_preset", "Model, system prompt and parameters"),
     ("Refresh models", "refresh_models", "List the server's models again"),
     ("Remove last attachment", "remove_attachment", "Drop the image attached last"),
     ("Quit", "quit", "Save the draft and leave"),
@@ -217,7 +245,27 @@ def palette_entries() -> list[tuple[str, str, str]]:
             out.append((title, action, text))
             seen.add(action)
     out.append(("Open the external editor", "external_editor", "Ctrl+E in the composer"))
+    from lmtui.ui.workbench import workbench_screens
+
+    for tool, (title, _factory) in workbench_screens().items():
+        out.append((title, f"open_workbench_tool({tool!r})", "F8 · Workbench"))
     return out
+
+
+# Binding ids of the model sidebar (lmtui.ui.sidebar), remappable through [keys] too.
+SIDEBAR_KEY_IDS: tuple[str, ...] = (
+    "sidebar.load",
+    "sidebar.unload",
+    "sidebar.refresh",
+    "sidebar.filter",
+)
+
+
+def known_key_ids() -> frozenset[str]:
+    """Every action id that ``[keys]`` in ``config.toml`` may remap."""
+    from lmtui.ui.history_browser import KEY_IDS as HISTORY_KEY_IDS
+
+    return frozenset([a.id for a in all_actions()] + list(SIDEBAR_KEY_IDS) + list(HISTORY_KEY_IDS))
 
 
 class ActionsProvider(Provider):

@@ -15,10 +15,14 @@ import os
 import sys
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lmtui.backend.errors import START_SERVER, LmtuiError
 from lmtui.backend.urls import DEFAULT_BASE_URL
 from lmtui.store.config import Config
+
+if TYPE_CHECKING:
+    from lmtui.ui.app import LmtuiApp
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +32,7 @@ class LaunchPlan:
     cfg: Config
     note: str = ""
     unreachable: tuple[str, str] | None = None
+    embedded_url: str | None = None  # set when the embedded server was started
 
 
 def server_was_named(args: argparse.Namespace, cfg: Config) -> bool:
@@ -56,7 +61,10 @@ def _start_local(args: argparse.Namespace, cfg: Config, stack: ExitStack) -> Con
 def plan_launch(args: argparse.Namespace, cfg: Config, stack: ExitStack) -> LaunchPlan:
     """Pick the server (starting the embedded one if needed); ``stack`` stops it on exit."""
     if getattr(args, "local", False):
-        return LaunchPlan(_start_local(args, cfg, stack), note="embedded llama.cpp server")
+        local_cfg = _start_local(args, cfg, stack)
+        return LaunchPlan(
+            local_cfg, note="embedded llama.cpp server", embedded_url=local_cfg.base_url
+        )
     from lmtui.services.local_server import server_answers
 
     if server_answers(cfg.base_url, timeout=0.5):
@@ -71,20 +79,26 @@ def plan_launch(args: argparse.Namespace, cfg: Config, stack: ExitStack) -> Laun
             cfg, unreachable=(f"{message} The embedded server did not start: {exc}", exc.remedy)
         )
     note = f"LM Studio not found at {cfg.base_url}; using the embedded llama.cpp server (SmolLM2)"
-    return LaunchPlan(local_cfg, note=note)
+    return LaunchPlan(local_cfg, note=note, embedded_url=local_cfg.base_url)
+
+
+def build_app(args: argparse.Namespace, cfg: Config, plan: LaunchPlan) -> LmtuiApp:
+    """The app for ``plan`` (``cfg`` is the config before any embedded-server rewrite)."""
+    from lmtui.ui.app import LmtuiApp
+
+    return LmtuiApp(
+        plan.cfg,
+        note=plan.note,
+        unreachable=plan.unreachable,
+        conversation_id=getattr(args, "open", None),
+        servers_cfg=cfg,
+        embedded_url=plan.embedded_url,
+    )
 
 
 def launch(args: argparse.Namespace, cfg: Config) -> int:
     """Run the terminal app until the user quits; return the exit code."""
     with ExitStack() as stack:
         plan = plan_launch(args, cfg, stack)
-        from lmtui.ui.app import LmtuiApp
-
-        app = LmtuiApp(
-            plan.cfg,
-            note=plan.note,
-            unreachable=plan.unreachable,
-            conversation_id=getattr(args, "conversation", None),
-        )
-        result = app.run()
+        result = build_app(args, cfg, plan).run()
     return int(result or 0)

@@ -1,12 +1,18 @@
-"""Markdown for replies, drawn with few widgets so long replies stream fast.
+"""Markdown for replies, drawn by one widget so long replies stream fast and cheaply.
 
 Textual's ``Markdown`` widget mounts one or more widgets per block; a long reply
 has thousands, and mounting and laying them out costs seconds (measured: ~10 s
-for a 4,000-delta reply). Here a reply is a handful of ``Static`` widgets
-holding Rich Markdown renderables instead: finished blocks are frozen into a
-chunk that is rendered once, and only the unfinished tail is re-rendered, once
-per frame. Headings, lists, tables, quotes and highlighted code blocks all show
-while the reply streams.
+for a 4,000-delta reply). Here a reply is one widget drawing Rich Markdown into
+cached lines instead: finished blocks are frozen into chunks that are rendered
+once, and only the unfinished tail is re-rendered, once per frame. Headings,
+lists, tables, quotes and highlighted code blocks all show while the reply streams.
+
+What reaches the terminal is kept small too (every byte crosses an SSH link).
+Textual rewrites every visible row of the pane whenever the reply's height
+changes (the pane's virtual size changes, and an anchored pane also scrolls), so
+while a reply streams its height grows in steps of about half the pane — one
+full repaint per step instead of one per new line — and between steps only the
+rows that changed, up to their last changed cell, are repainted.
 """
 
 from __future__ import annotations
@@ -14,28 +20,28 @@ from __future__ import annotations
 import asyncio
 from functools import lru_cache
 from itertools import zip_longest
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from markdown_it import MarkdownIt
 from pygments.lexer import Lexer  # type: ignore[import-untyped]
 from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
 from pygments.util import ClassNotFound  # type: ignore[import-untyped]
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.markdown import CodeBlock, Heading, Markdown, MarkdownElement
+from rich.style import Style
 from rich.syntax import Syntax
-from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
 CODE_THEME = "monokai"
-# While a reply streams its last block grows this many rows at a time: one relayout
-# (and one full repaint of the scrolled pane) per TAIL_STEP new lines, not per line.
-TAIL_STEP = 4
+# While a reply streams its height grows at least this many rows at a time (see
+# MarkdownBody.streaming for the usual step, half the pane).
+MIN_STEP = 4
 # Finished blocks stay in the (redrawn) tail until they add up to this many characters.
 FREEZE_MIN_CHARS = 400
-EAGER_ROWS = 16
+EAGER_ROWS = 48
 
 
 class _LeftHeading(Heading):
@@ -142,15 +148,71 @@ def estimate_height(text: str, width: int) -> int:
     return sum(max(1, -(-len(line) // width)) for line in text.splitlines())
 
 
-class MarkdownLines(Widget):
-    """Markdown drawn into cached lines, chunk by chunk, only where it is seen.
+def _cells(strip: Strip) -> list[tuple[str, object]]:
+    """A strip as (character, style) cells, whatever its segments (wide characters kept whole)."""
+    cells: list[tuple[str, object]] = []
+    for segment in strip:
+        cells.extend((char, segment.style) for char in segment.text)
+    return cells
+
+
+def changed_extent(old: Strip, new: Strip) -> int:
+    """How many cells from the left of a row must be redrawn to turn ``old`` into ``new``.
+
+    Textual writes a repainted row from the start of the widget to the end of the
+    region refreshed, so a row that only grew at its end (the usual streamed line)
+    is refreshed up to its last changed cell rather than across the whole width.
+    """
+    if old == new:
+        return 0
+    a, b = _cells(old), _cells(new)
+    if len(a) != len(b):  # wide characters moved: redraw both extents
+        return max(old.cell_length, new.cell_length)
+    end = len(a)
+    while end and a[end - 1] == b[end - 1]:
+        end -= 1
+    return cell_len("".join(char for char, _ in b[:end]))
+
+
+if TYPE_CHECKING:
+    _WidgetMixin = Widget
+else:
+    _WidgetMixin = object  # a plain mixin: a Widget base would bring Widget's default CSS
+
+
+class QuietResize(_WidgetMixin):
+    """A widget whose resize is painted once, by the layout that resized it.
+
+    When a layout changes a widget's size, Textual (8.x) paints the new layout and
+    then, because the widget's ``virtual_size`` changed, lays it out and paints it
+    a second time. Over a terminal link that second paint is a copy of the first:
+    for the conversation pane it rewrote every visible row twice on every step of
+    a streaming reply. The layout that resized the widget has already marked its
+    old and new regions for repainting, so the repeat is skipped here.
+    """
+
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
+        changed = super()._size_updated(size, virtual_size, container_size, layout=False)
+        if changed and layout:
+            # Lay out again as Textual would (a scrollbar may come or go), minus the repaint.
+            self._repaint_regions.clear()
+            self.refresh(layout=True, repaint=False)
+        return changed
+
+
+class MarkdownLines(QuietResize, Widget):
+    """Markdown drawn into cached lines: frozen chunks, drawn only when seen, then a live tail.
 
     A ``Static`` renders a Rich renderable once to measure its height and again
     to paint it. Here the text is a list of chunks (runs of whole blocks), each
     rendered at most once per width and only when one of its lines is painted;
     until then its height is estimated from its source. A reply streaming at
     the bottom of the screen therefore renders what is visible, and the chunks
-    scrolled out of view are drawn when seen or by :meth:`render_all`.
+    scrolled out of view are drawn when seen or by :meth:`render_next`. The tail
+    (the unfinished blocks of a streaming reply, or a whole message at rest) is
+    always drawn; :meth:`advance` replaces it and repaints only what changed.
     """
 
     DEFAULT_CSS = """
@@ -161,69 +223,115 @@ class MarkdownLines(Widget):
 
     def __init__(self, text: str = "", *, classes: str | None = None) -> None:
         super().__init__(classes=classes)
-        self._chunks: list[_Chunk] = [_Chunk(text)] if text else []
+        self._chunks: list[_Chunk] = []
+        self._tail = _Chunk(text)
         self._width = 0
         self.step = 1  # the height grows in steps of this many rows
+        self._floor = 0  # while stepping, the height never shrinks below this
+        self._height = -1  # the height last given to the layout
+        self.relayouts = 0  # times the text asked for a new layout (tests count these)
+        self._drawn_style: Style | None = None  # the style of the lines drawn, if any
+        self._heights_changed = False  # a chunk's real height differs from its estimate
+        self._settling = False  # the reply ended; its last layout is still to come
 
     def set_step(self, step: int) -> None:
-        """Grow in steps of ``step`` rows (fewer relayouts and repaints while streaming)."""
-        if step != self.step:
-            self.step = step
-            self.refresh(layout=True)
+        """Grow in steps of ``step`` rows, never shrinking, while > 1 (a streaming reply).
+
+        A step of 1 returns to the exact height of the text.
+        """
+        step = max(1, step)
+        if step == self.step:
+            return
+        self.step = step
+        if step == 1:
+            self._floor = 0
+        self._relayout()
 
     @property
     def text(self) -> str:
         """The Markdown source shown."""
+        return "".join(c.text for c in self._chunks) + self._tail.text
+
+    @property
+    def frozen_text(self) -> str:
+        """The Markdown of the frozen chunks (all but the live tail)."""
         return "".join(c.text for c in self._chunks)
 
-    def set_text(self, text: str) -> None:
-        """Show other Markdown."""
-        self._chunks = [_Chunk(text)] if text else []
+    def show_text(self, text: str) -> None:
+        """Show other Markdown (all of it as the tail)."""
+        self._chunks = []
+        self._tail = _Chunk(text)
         self._width = 0
-        self.refresh(layout=True)
-
-    def update_text(self, text: str) -> None:
-        """Show other Markdown, repainting only the lines that changed.
-
-        For the growing tail of a streamed reply: when its height is unchanged
-        (most frames) only the changed rows are redrawn, so the terminal is not
-        sent the whole block again on every frame.
-        """
-        old = self._chunks[0].strips if len(self._chunks) == 1 else None
-        self._chunks = [_Chunk(text)] if text else []
-        if not self._width or old is None or not self._chunks:
-            self._width = 0
-            self.refresh(layout=True)
-            return
-        new = self._draw(self._chunks[0])
-        if self._stepped(len(new)) != self._stepped(len(old)):
-            self.refresh(layout=True)
-            return
-        pairs = enumerate(zip_longest(old, new))
-        changed = [Region(0, y, self._width, 1) for y, (a, b) in pairs if a != b]
-        if changed:
-            self.refresh(*changed)
+        self._relayout()
 
     def add_chunk(self, text: str) -> None:
         """Append a run of finished blocks; nothing already drawn is drawn again."""
+        self._chunks.append(self._frozen_chunk(text))
+        self._relayout()
+
+    def _frozen_chunk(self, text: str) -> _Chunk:
         chunk = _Chunk(text)
         chunk.estimate = estimate_height(text, self._width)
         if self._width and chunk.estimate <= EAGER_ROWS:
             # A small chunk (a slow stream) is on screen now: draw it at once, so no
             # second layout follows. Big ones (a fast stream) are drawn when seen.
             self._draw(chunk)
-        self._chunks.append(chunk)
+        return chunk
+
+    def advance(self, frozen: str, tail: str) -> None:
+        """Freeze ``frozen`` (finished blocks, may be empty) and show ``tail`` after it.
+
+        Called once per frame while a reply streams. When the stepped height does
+        not change (most frames) only the rows that changed are repainted, each up
+        to its last changed cell; nothing is laid out again.
+        """
+        top = sum(chunk.height for chunk in self._chunks)
+        old = self._tail.strips
+        added = self._frozen_chunk(frozen) if frozen else None
+        if added is not None:
+            self._chunks.append(added)
+        self._tail = _Chunk(tail)
+        if (
+            self._heights_changed
+            or not self._width
+            or old is None
+            or (added is not None and added.strips is None)
+        ):
+            self._relayout()
+            return
+        new = [*(added.strips if added is not None else ()), *self._draw(self._tail)]
+        if self._target_height(top + len(new)) != self._height:
+            self._relayout()
+            return
+        blank = Strip.blank(self._width, self.rich_style)
+        for y, (before, after) in enumerate(zip_longest(old, new, fillvalue=blank), top):
+            extent = changed_extent(before, after)
+            if extent:
+                self.refresh(Region(0, y, min(extent, self._width), 1))
+
+    def _moved_from(self, y: int) -> None:
+        total = sum(chunk.height for chunk in (*self._chunks, self._tail))
+        if self._target_height(total) != self._height:
+            self._relayout()
+        elif y < self._height:
+            self.refresh(Region(0, y, self._width, self._height - y))
+
+    def _relayout(self) -> None:
+        self.relayouts += 1
+        self._heights_changed = False
         self.refresh(layout=True)
 
     def notify_style_update(self) -> None:
-        self._width = 0
         super().notify_style_update()
+        if self._drawn_style is not None and self.rich_style != self._drawn_style:
+            self._drawn_style = None
+            self._width = 0  # draw everything again, in the new colours
 
     def _set_width(self, width: int) -> None:
         if width == self._width:
             return
         self._width = width
-        for chunk in self._chunks:
+        for chunk in (*self._chunks, self._tail):
             chunk.strips = None
             chunk.estimate = estimate_height(chunk.text, width)
 
@@ -235,6 +343,7 @@ class MarkdownLines(Widget):
     def _render_text(self, text: str, width: int) -> list[Strip]:
         if not text.strip() or width <= 0:
             return []
+        self._drawn_style = self.rich_style
         console = self.app.console
         options = console.options.update(width=width, height=None, highlight=False)
         rendered = console.render_lines(
@@ -246,42 +355,52 @@ class MarkdownLines(Widget):
         """Every line at ``width``, rendering what was not drawn yet."""
         self._set_width(width)
         strips: list[Strip] = []
-        for chunk in self._chunks:
+        for chunk in (*self._chunks, self._tail):
             strips.extend(self._draw(chunk))
         return strips
 
-    def render_all(self) -> bool:
-        """Draw one chunk not drawn yet; False when all are drawn (call again until then)."""
+    def render_next(self, relayout: bool = True) -> bool:
+        """Draw one chunk not drawn yet; False when all are drawn (call again until then).
+
+        With ``relayout`` False a changed height is not laid out: the caller does it
+        once, after the last chunk (see :meth:`MarkdownBody.render_all`).
+        """
         for chunk in self._chunks:
             if chunk.strips is None and self._width:
                 before = chunk.height
                 self._draw(chunk)
-                if chunk.height != before:
-                    self.refresh(layout=True)
+                if chunk.height != before and relayout:
+                    self._relayout()
                 return True
         return False
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         self._set_width(width)
-        if len(self._chunks) == 1:  # a message at rest: its real height
-            self._draw(self._chunks[0])
-        return self._stepped(sum(chunk.height for chunk in self._chunks))
+        self._draw(self._tail)
+        self._height = self._target_height(sum(c.height for c in (*self._chunks, self._tail)))
+        if self.step > 1:
+            self._floor = self._height
+        return self._height
 
-    def _stepped(self, height: int) -> int:
-        return -(-height // self.step) * self.step
+    def _target_height(self, rows: int) -> int:
+        return max(self._floor, -(-rows // self.step) * self.step)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         self._set_width(width)
         top = 0
-        for chunk in self._chunks:
+        for chunk in (*self._chunks, self._tail):
             height = chunk.height
             if y < top + height:
                 if chunk.strips is None:
                     self._draw(chunk)
                     if chunk.height != height:
-                        # The guess was off: lay out again with the real height.
-                        self.call_later(self.refresh, layout=True)
+                        # The guess was off: the rows below moved (and the height may change).
+                        # Every layout rewrites the pane on the terminal: while streaming the
+                        # next frame lays out, at the end of a reply settle() does it once.
+                        self._heights_changed = True
+                        if self.step == 1 and not self._settling:
+                            self.call_later(self._moved_from, top + min(height, chunk.height))
                 strips = chunk.strips or []
                 if y - top < len(strips):
                     return strips[y - top]
@@ -295,8 +414,8 @@ class MarkdownLines(Widget):
         return "\n".join(strip.text.rstrip() for strip in self.lines(width))
 
 
-class MarkdownBody(Vertical):
-    """A reply's Markdown: the frozen finished blocks above, one live tail below."""
+class MarkdownBody(MarkdownLines):
+    """A reply's Markdown: frozen finished blocks, then the live tail, in one widget."""
 
     DEFAULT_CSS = """
     MarkdownBody {
@@ -305,48 +424,75 @@ class MarkdownBody(Vertical):
     """
 
     def __init__(self, text: str = "", *, classes: str | None = None) -> None:
-        super().__init__(classes=classes)
+        super().__init__(text, classes=classes)
         self._source = text
         self._frozen_to = 0  # offset of the end of the frozen chunks
-        self._frozen = MarkdownLines(classes="frozen")
-        self._tail = MarkdownLines(text, classes="tail")
+        self._view_rows = 0  # the pane's height, while streaming
 
     @property
     def source(self) -> str:
         """All the Markdown shown so far."""
         return self._source
 
-    def compose(self) -> ComposeResult:
-        yield self._frozen
-        yield self._tail
+    def streaming(self, on: bool, rows: int = 0) -> None:
+        """While streaming, grow in steps of half of ``rows`` (the pane's height).
 
-    def streaming(self, on: bool) -> None:
-        """While streaming, let the tail grow in steps of a few rows."""
-        self._tail.set_step(TAIL_STEP if on else 1)
+        Each step is one relayout and one scroll of the pane — a full repaint —
+        for about half a screen of new lines; off, the height is the text's again.
+        """
+        if on:
+            self._view_rows = rows
+        self.set_step(max(MIN_STEP, rows // 2) if on else 1)
 
     async def append(self, more: str) -> None:
         """Add text: freeze any blocks it finished, redraw the tail."""
         self._source += more
         split = split_finished(self._source, self._frozen_to)
-        # Freezing costs a relayout: do it for a few finished blocks at a time.
+        frozen = ""
+        # Freezing needs a render of its own: do it for a few finished blocks at a time.
         if split - self._frozen_to >= FREEZE_MIN_CHARS:
-            chunk = self._source[self._frozen_to : split]
+            frozen = self._source[self._frozen_to : split]
             self._frozen_to = split
-            self._frozen.add_chunk(chunk)
-        self._tail.update_text(self._source[self._frozen_to :])
+        self.advance(frozen, self._source[self._frozen_to :])
 
     async def set_text(self, text: str) -> None:
         """Replace everything (after an edit, or at load)."""
-        self._frozen.set_text("")
         self._source = text
         self._frozen_to = 0
-        self._tail.set_text(text)
+        self.show_text(text)
 
-    async def render_all(self) -> None:
-        """Draw the chunks scrolled past while streaming, one per turn of the loop."""
-        while self._frozen.render_all():
-            await asyncio.sleep(0)
+    @property
+    def undrawn(self) -> bool:
+        """True when some frozen chunk has not been drawn yet (it was never seen)."""
+        return any(chunk.strips is None for chunk in self._chunks)
 
-    def plain_text(self) -> str:
-        """What is drawn, as plain text."""
-        return "\n".join(part.plain_text() for part in self.query(MarkdownLines))
+    def finish(self) -> bool:
+        """The reply ended: draw its end (what the pane shows now) and hold back layouts.
+
+        Returns True when chunks scrolled past unseen remain to be drawn: then run
+        :meth:`settle` in the background, else await it (it returns at once).
+        """
+        self._settling = True
+        rows = 0
+        for chunk in reversed(self._chunks):
+            if rows >= self._view_rows or not self._width:
+                break
+            self._draw(chunk)
+            rows += chunk.height
+        return self.undrawn
+
+    async def settle(self) -> None:
+        """Draw the chunks not drawn yet, then take the text's exact height: one layout.
+
+        Chunks are drawn one per turn of the loop, and the height is laid out once
+        at the end, not per chunk: each layout rewrites the whole pane on the terminal.
+        """
+        self._settling = True
+        try:
+            while self.render_next(relayout=False):
+                await asyncio.sleep(0)
+        finally:
+            self._settling = False
+        if self.step == 1 and self._heights_changed:
+            self._relayout()
+        self.streaming(False)

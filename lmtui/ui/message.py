@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
+from textual.widget import Widget
 from textual.widgets import Collapsible, Label, Static
 
 from lmtui.backend.types import FinishReason
@@ -15,7 +16,7 @@ from lmtui.services.chat import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING
 from lmtui.services.explain import explain_finish
 from lmtui.services.terminal_text import make_inert
 from lmtui.ui.keymap import MESSAGE_ACTIONS
-from lmtui.ui.markdown_body import MarkdownBody
+from lmtui.ui.markdown_body import MarkdownBody, QuietResize
 from lmtui.ui.stream_render import StreamRenderer
 
 
@@ -63,7 +64,7 @@ def describe_footer(entry: Entry, remedy: str | None = None) -> str:
     return " · ".join(parts)
 
 
-class MessageWidget(Vertical, can_focus=True):
+class MessageWidget(QuietResize, Vertical, can_focus=True):
     """A user prompt or an assistant reply; focus it to act on it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [a.binding() for a in MESSAGE_ACTIONS]
@@ -114,7 +115,10 @@ class MessageWidget(Vertical, can_focus=True):
     def start_stream(self) -> StreamRenderer:
         """A renderer that feeds this reply's widgets, once per frame."""
         body = self.query_one(".body", MarkdownBody)
-        body.streaming(True)
+        pane = self.parent
+        body.streaming(
+            True, pane.scrollable_content_region.height if isinstance(pane, Widget) else 0
+        )
         self.renderer = StreamRenderer(body, self._set_reasoning)
         self._refresh_state()
         return self.renderer
@@ -128,18 +132,19 @@ class MessageWidget(Vertical, can_focus=True):
 
     async def finish_stream(self) -> None:
         """Draw what is left and show the final state."""
-        if self.renderer is not None:
-            await self.renderer.drain()
-            self.renderer = None
-            body = self.query_one(".body", MarkdownBody)
-            body.streaming(False)
-            self.run_worker(
-                body.render_all(),
-                group="render-all",
-                exit_on_error=False,
-            )
         self._refresh_state()
         self.query_one(".role", Label).update(self._role_label())
+        if self.renderer is None:
+            return
+        await self.renderer.drain()
+        self.renderer = None
+        body = self.query_one(".body", MarkdownBody)
+        if body.finish():
+            # A fast reply scrolled past chunks never painted: draw them a turn at a
+            # time, then settle to the exact height in one layout.
+            self.run_worker(body.settle(), group="render-all", exit_on_error=False)
+        else:
+            await body.settle()
 
     # ---- state ----------------------------------------------------------------
 

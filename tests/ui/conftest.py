@@ -18,6 +18,14 @@ from tests.fake_server import FakeServer
 MODEL = "test-model"
 
 
+@pytest.fixture(autouse=True)
+def truecolor_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pin the environment's default theme (lmtui-dark), whatever terminal runs the tests."""
+    monkeypatch.setenv("COLORTERM", "truecolor")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("TEXTUAL_COLOR_SYSTEM", raising=False)
+
+
 @pytest.fixture
 def fake(fake_server: FakeServer) -> FakeServer:
     """The project's fake LM Studio server (the shared ``fake_server`` fixture)."""

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+from rich.segment import Segment
+from rich.style import Style
+from textual._compositor import ChopsUpdate, CompositorUpdate
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
+from textual.strip import Strip
 
-from lmtui.services.chat import COMPLETE, STOPPED, Entry
+from lmtui.services.chat import COMPLETE, STOPPED, STREAMING, Entry
 from lmtui.ui.chat_view import MAX_MOUNTED, OLDER_BATCH, ChatView
-from lmtui.ui.markdown_body import MarkdownBody, MarkdownLines, split_finished
+from lmtui.ui.markdown_body import MarkdownBody, MarkdownLines, changed_extent, split_finished
 from lmtui.ui.message import MessageWidget, describe_footer, last_code_block
-from lmtui.ui.stream_render import StreamRenderer
+from lmtui.ui.stream_render import FRAME_SECONDS, SCROLL_GAP_SECONDS, StreamRenderer
 
 
 @pytest.fixture(autouse=True)
@@ -30,12 +36,31 @@ class ChatHost(App[None]):
         yield ChatView(id="chat")
 
 
+class FakeClock:
+    """A clock for the renderer's scroll gap that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def late_clock() -> float:
+    """A clock for which every frame comes long after the last (no scroll gap)."""
+    late_clock.now += 10.0  # type: ignore[attr-defined]
+    return late_clock.now  # type: ignore[attr-defined, no-any-return]
+
+
+late_clock.now = 0.0  # type: ignore[attr-defined]
+
+
 async def test_renderer_batches_deltas_into_one_append_per_frame() -> None:
     app = MarkdownHost()
     async with app.run_test() as pilot:
         md = app.query_one(MarkdownBody)
         reasoning: list[str] = []
-        renderer = StreamRenderer(md, reasoning.append)
+        renderer = StreamRenderer(md, reasoning.append, clock=late_clock)
         filler = [f"Paragraph {i} with enough words to fill a line or two.\n\n" for i in range(8)]
         pieces = ["# Title\n\n", "Some ", "**bold** ", "text.\n\n", *filler]
         pieces += ["```py\n", "x = 1\n", "```\n"]
@@ -51,7 +76,7 @@ async def test_renderer_batches_deltas_into_one_append_per_frame() -> None:
         assert renderer.deltas == len(pieces) + 1
         # Markdown is drawn while streaming, not only at the end: finished blocks are
         # frozen into chunks, the unfinished tail is redrawn each frame.
-        assert md.query_one(".frozen", MarkdownLines).text
+        assert md.frozen_text
         drawn = md.plain_text()
         assert "Title" in drawn and "# Title" not in drawn
         assert "x = 1" in drawn and "```" not in drawn
@@ -145,7 +170,7 @@ async def test_markdown_lines_draw_chunks_when_seen_and_once_per_width() -> None
         # Only what was painted (the top of the screen) has been rendered.
         drawn = [c for c in lines._chunks if c.strips is not None]
         assert 0 < len(drawn) < 50
-        while lines.render_all():
+        while lines.render_next():
             pass
         assert all(c.strips is not None for c in lines._chunks)
         first = lines._chunks[0].strips
@@ -154,3 +179,176 @@ async def test_markdown_lines_draw_chunks_when_seen_and_once_per_width() -> None
         lines.lines(20)
         assert lines._chunks[0].strips is not first
         assert "Part 49" in lines.plain_text()
+
+
+# ---- what reaches the terminal while a reply streams ---------------------------------
+
+APP_CSS = Path(__file__).resolve().parents[2] / "lmtui" / "ui" / "app.tcss"
+PANE = (80, 24)
+
+
+class StyledChatHost(App[None]):
+    """The conversation pane alone, styled as in the app."""
+
+    CSS_PATH = str(APP_CSS)
+
+    def compose(self) -> ComposeResult:
+        yield ChatView(id="chat")
+
+
+class RowCounter:
+    """Counts the screen rows of every update the app would write to its terminal."""
+
+    def __init__(self, app: App[None]) -> None:
+        self.updates: list[int] = []
+        self.bytes = 0
+        self.on = False
+        show = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            if self.on and isinstance(renderable, CompositorUpdate):
+                text = renderable.render_segments(app.console)
+                self.bytes += len(text.encode())
+                if isinstance(renderable, ChopsUpdate):
+                    # Rows rewritten over a useful width (not just the scrollbar's column).
+                    wide = {y for y, x1, x2 in renderable.spans if x2 - x1 >= 8}
+                    self.updates.append(len(wide))
+                else:
+                    self.updates.append(app.size.height)
+            show(screen, renderable)
+
+        app._display = display  # type: ignore[method-assign]
+
+    def full(self, rows: int) -> int:
+        """Updates that rewrote at least ``rows`` rows (a repaint of the whole pane)."""
+        return sum(1 for count in self.updates if count >= rows)
+
+
+async def _stream_lines(
+    pilot: Pilot[Any], chat: ChatView, lines: int, *, scroll_up_at: int | None = None
+) -> tuple[MessageWidget, list[bool]]:
+    """Stream ``lines`` short paragraphs of one line each, one per frame."""
+    entry = Entry("assistant", "", state=STREAMING)
+    widget = await chat.add(entry)
+    await pilot.pause()
+    renderer = widget.start_stream()
+    renderer.clock = late_clock  # every frame draws: this is about the pane's steps
+    at_bottom: list[bool] = []
+    for i in range(lines):
+        if i == scroll_up_at:
+            chat.scroll_to(y=0, animate=False)
+            await pilot.pause()
+        renderer.add_content(f"Line {i} of the reply, *short* enough to fit one row.\n\n")
+        await renderer.flush()
+        await pilot.pause()
+        at_bottom.append(chat.max_scroll_y == 0 or chat.scroll_y == chat.max_scroll_y)
+    entry.content = widget.query_one(".body", MarkdownBody).source
+    entry.state = COMPLETE
+    await widget.finish_stream()
+    await pilot.pause()
+    return widget, at_bottom
+
+
+async def test_streaming_scrolls_in_steps_and_repaints_only_changed_rows() -> None:
+    # Every layout of the pane rewrites all of its rows on the terminal: a reply must
+    # grow in steps of about half the pane, not one row (one full repaint) per new line.
+    app = StyledChatHost()
+    async with app.run_test(size=PANE) as pilot:
+        chat = app.query_one(ChatView)
+        await chat.add(Entry("user", "a long answer please"))
+        await pilot.pause()
+        counter = RowCounter(app)
+        counter.on = True
+        lines = 60  # 120 rows of text and blank lines: several screens
+        widget, at_bottom = await _stream_lines(pilot, chat, lines)
+        body = widget.query_one(".body", MarkdownBody)
+        pane_rows = chat.scrollable_content_region.height
+        step = pane_rows // 2
+        assert step >= 8
+        grown = 2 * lines
+        # One relayout per step (plus the start and the end), never one per line.
+        assert body.relayouts <= grown // step + 4
+        # ... and one repaint of the pane per step: Textual's own second one is skipped.
+        assert counter.full(pane_rows) <= grown // step + 3
+        # Between steps a frame rewrites the rows that changed, not the pane.
+        small = [count for count in counter.updates if count <= 3]
+        assert len(small) >= lines - (grown // step) - 4
+        # The view followed the tail all along, and the final height is the text's.
+        assert all(at_bottom)
+        assert chat.scroll_y == chat.max_scroll_y > 0
+        assert body.size.height == len(body.lines(body.size.width))
+        assert "Line 59 of the reply" in body.plain_text()
+
+
+async def test_streaming_does_not_pull_the_view_back_after_the_user_scrolled_up() -> None:
+    app = StyledChatHost()
+    async with app.run_test(size=PANE) as pilot:
+        chat = app.query_one(ChatView)
+        _, at_bottom = await _stream_lines(pilot, chat, 40, scroll_up_at=20)
+        assert all(at_bottom[:20])
+        assert not any(at_bottom[20:])
+        assert chat.scroll_y == 0
+
+
+async def test_a_growing_line_is_repainted_only_up_to_its_last_changed_cell() -> None:
+    app = MarkdownHost()
+    async with app.run_test(size=(80, 10)) as pilot:
+        md = app.query_one(MarkdownBody)
+        renderer = StreamRenderer(md, lambda _: None, clock=late_clock)
+        md.streaming(True, 20)
+        renderer.add_content("A first paragraph.\n\nThe second one")
+        await renderer.flush()
+        await pilot.pause()
+        counter = RowCounter(app)
+        counter.on = True
+        renderer.add_content(" grows")
+        await renderer.flush()
+        await pilot.pause()
+        assert counter.updates == [1]  # one row
+        # ... and only up to the end of the new text, not across all 80 columns.
+        assert counter.bytes < 80
+
+
+def test_changed_extent_ends_at_the_last_changed_cell() -> None:
+    old = Strip([Segment("abc", Style(bold=True)), Segment("       ")])
+    grown = Strip([Segment("abc", Style(bold=True)), Segment("de     ")])
+    restyled = Strip([Segment("abc", Style(italic=True)), Segment("       ")])
+    split = Strip(
+        [Segment("a", Style(bold=True)), Segment("bc", Style(bold=True)), Segment(" " * 7)]
+    )
+    assert changed_extent(old, old) == 0
+    assert changed_extent(old, split) == 0  # same cells, other segments
+    assert changed_extent(old, grown) == 5
+    assert changed_extent(grown, old) == 5
+    assert changed_extent(old, restyled) == 3
+    wide = Strip([Segment("日本", None), Segment("      ")])
+    wider = Strip([Segment("日本語", None), Segment("    ")])
+    assert changed_extent(wide, wider) == 10  # characters moved: the whole row
+
+
+async def test_after_a_frame_that_scrolled_the_next_frames_wait() -> None:
+    # A reply arriving faster than half a screen per frame would make every frame a
+    # layout (a full repaint of the pane): after one, frames keep buffering for a while.
+    app = MarkdownHost()
+    async with app.run_test(size=(80, 10)) as pilot:
+        md = app.query_one(MarkdownBody)
+        clock = FakeClock()
+        renderer = StreamRenderer(md, lambda _: None, clock=clock)
+        md.streaming(True, 8)
+        await pilot.pause()
+        renderer.add_content("First line.\n\n")
+        assert await renderer.flush()  # the first text lays the reply out
+        await pilot.pause()
+        renderer.add_content("More.\n\n" * 10)  # taller than a step
+        clock.now += FRAME_SECONDS
+        assert not await renderer.flush()
+        assert renderer.pending
+        clock.now += SCROLL_GAP_SECONDS
+        assert await renderer.flush()
+        assert not renderer.pending
+        renderer.add_content("Even more.\n\n" * 10)
+        clock.now += FRAME_SECONDS
+        assert not await renderer.flush()
+        await renderer.drain()  # the end of a reply is drawn at once
+        assert not renderer.pending
+        assert md.source.endswith("Even more.\n\n")
