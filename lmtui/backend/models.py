@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lmtui.backend.types import ApiLevel, Model, ModelType, ServerKind
+from lmtui.backend.types import ApiLevel, Model, ModelType, ServerKind, opt_int
 
 
 def parse_models(
@@ -30,14 +30,7 @@ def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
-    return None
+_int = opt_int
 
 
 def _type(value: object) -> ModelType:

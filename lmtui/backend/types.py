@@ -277,9 +277,9 @@ class ServerTimings:
         if not isinstance(data, dict):
             return None
         return cls(
-            prompt_tokens=_opt_int(data.get("prompt_n")),
+            prompt_tokens=opt_int(data.get("prompt_n")),
             prompt_ms=_opt_float(data.get("prompt_ms")),
-            predicted_tokens=_opt_int(data.get("predicted_n")),
+            predicted_tokens=opt_int(data.get("predicted_n")),
             predicted_ms=_opt_float(data.get("predicted_ms")),
             tokens_per_second=_opt_float(data.get("predicted_per_second")),
         )
@@ -445,7 +445,8 @@ def _as_int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _opt_int(value: object) -> int | None:
+def opt_int(value: object) -> int | None:
+    """An int from a JSON number (floats truncated), None for anything else or a bool."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):

@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, Select, TextArea
 
 from lmtui.backend.params import param_spec, validate_param
-from lmtui.backend.types import ChatResult, Model, SamplingParams
+from lmtui.backend.types import PARAMETER_NAMES, ChatResult, Model, SamplingParams
 from lmtui.services.explain import explain_finish
 from lmtui.services.terminal_text import make_inert
 
@@ -123,18 +123,10 @@ def selected(select: Select[str]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-# The parameters a playground offers, in the order shown.
-PLAYGROUND_PARAMS: tuple[str, ...] = (
-    "temperature",
-    "max_tokens",
-    "top_p",
-    "top_k",
-    "min_p",
-    "stop",
-    "presence_penalty",
-    "frequency_penalty",
-    "repeat_penalty",
-    "seed",
+# The parameters a playground offers, in the order shown: all but the JIT ``ttl`` and
+# ``response_format``, which belong to chat.
+PLAYGROUND_PARAMS: tuple[str, ...] = tuple(
+    name for name in PARAMETER_NAMES if name not in ("ttl", "response_format")
 )
 
 
