@@ -49,6 +49,9 @@ class Composer(TextArea):
             compact=True,
             placeholder="Prompt — Enter sends, Ctrl+J new line, Ctrl+E editor, /image PATH",
         )
+        # A steady cursor: blinking runs a timer forever and writes ~300 bytes a second to
+        # the terminal even when nothing happens, which an SSH link pays for.
+        self.cursor_blink = False
         self._draft_timer: Timer | None = None
         self.editing_index: int | None = None  # entry index when editing a sent prompt
 
