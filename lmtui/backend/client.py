@@ -11,7 +11,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -52,6 +52,7 @@ from lmtui.backend.types import (
     StreamEvent,
     Usage,
     UsageReport,
+    opt_int,
 )
 from lmtui.backend.urls import DEFAULT_BASE_URL, normalize_base_url
 
@@ -116,6 +117,7 @@ class LMStudioClient:
         self._caps: Capabilities | None = None
         self._caps_lock = asyncio.Lock()
         self._raw_models: dict[ApiLevel, object] = {}
+        self._llamacpp_ctx: int | None = None
         self.on_exchange = on_exchange
 
     async def __aenter__(self) -> LMStudioClient:
@@ -263,7 +265,18 @@ class LMStudioClient:
                 kind = ServerKind.LLAMACPP
             else:
                 kind = ServerKind.OTHER
-            self._caps = Capabilities(kind=kind, levels=tuple(levels))
+            version = None
+            self._llamacpp_ctx = None
+            if kind is ServerKind.LLAMACPP:
+                # llama.cpp says its build and the loaded context only in /props.
+                props = await self._probe("/props")
+                if isinstance(props, dict):
+                    build = props.get("build_info")
+                    version = build if isinstance(build, str) and build else None
+                    settings = props.get("default_generation_settings")
+                    if isinstance(settings, dict):
+                        self._llamacpp_ctx = opt_int(settings.get("n_ctx"))
+            self._caps = Capabilities(kind=kind, levels=tuple(levels), version=version)
             return self._caps
 
     async def health(self) -> Health:
@@ -288,7 +301,13 @@ class LMStudioClient:
             caps = self._caps
         for level in (ApiLevel.NATIVE_V1, ApiLevel.NATIVE_V0, ApiLevel.OPENAI):
             if caps.has(level):
-                return parse_models(level, self._raw_models[level], kind=caps.kind)
+                models = parse_models(level, self._raw_models[level], kind=caps.kind)
+                if self._llamacpp_ctx:
+                    ctx = self._llamacpp_ctx
+                    models = [
+                        replace(m, loaded_context_length=ctx) if m.loaded else m for m in models
+                    ]
+                return models
         return []
 
     async def load_model(

@@ -26,8 +26,9 @@ from lmtui.backend.types import (
     ServerKind,
     StreamEvent,
 )
+from lmtui.services.local_server import LocalServer
 from tests.fake_server import CONTEXT_OVERFLOW_LLAMACPP, FakeServer
-from tests.integration.helpers import Target, long_reply
+from tests.integration.helpers import REAL_CONTEXT, Target, long_reply
 
 GREEDY = SamplingParams(temperature=0.0, seed=7)
 
@@ -65,6 +66,16 @@ async def test_lists_the_model_as_llamacpp_and_loaded(target: Target) -> None:
     chat_model = next(m for m in models if m.id == target.chat_model)
     assert chat_model.loaded is True
     assert chat_model.type is not ModelType.EMBEDDINGS
+
+
+@pytest.mark.real_server
+async def test_real_llamacpp_reports_its_build_and_loaded_context(real_server: LocalServer) -> None:
+    async with LMStudioClient(real_server.base_url) as client:
+        models = await client.list_models()
+        assert client.capabilities is not None
+        assert client.capabilities.version  # build_info from /props
+    (model,) = [m for m in models if m.id == real_server.model_id]
+    assert model.loaded_context_length == REAL_CONTEXT
 
 
 async def test_streamed_chat_gives_a_reply_and_a_finish(target: Target) -> None:
