@@ -9,16 +9,32 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import ConfigError
 from lmtui.backend.types import LoadConfig, LoadResult, Model, ModelInstance
+from lmtui.store.config import Config
 from lmtui.store.paths import ensure_private_dir, private_file_opener, state_dir
 
 MIN_CONTEXT = 256
+
+
+@asynccontextmanager
+async def admin_client(cfg: Config) -> AsyncIterator[LMStudioClient]:
+    """A client for ``cfg``'s server, closed on exit (for one CLI command)."""
+    async with LMStudioClient(
+        cfg.base_url,
+        cfg.api_token,
+        connect_timeout=cfg.connect_timeout,
+        read_timeout=cfg.read_timeout,
+    ) as client:
+        yield client
+
+
 MAX_EVAL_BATCH = 65_536
 
 
@@ -156,15 +172,19 @@ class LoadOutcome:
             "load_time_seconds": self.load_time_s,
         }
 
+    def headline(self) -> str:
+        """``Loaded M as instance I in 1.25 s``."""
+        took = f" in {self.load_time_s:.2f} s" if self.load_time_s is not None else ""
+        name = self.model
+        if self.instance_id != self.model:
+            name += f" as instance {self.instance_id}"
+        return f"Loaded {name}{took}"
+
     def summary(self) -> str:
-        """One line: ``Loaded M as I in 1.2 s: context 16,384 · …``."""
-        took = f" in {self.load_time_s:.1f} s" if self.load_time_s is not None else ""
-        name = (
-            self.model if self.instance_id == self.model else f"{self.model} as {self.instance_id}"
-        )
+        """One line: the headline and the applied (else the requested) config."""
         config = self.applied if self.applied is not None else self.requested
         described = describe_config(config)
-        return f"Loaded {name}{took}" + (f": {described}" if described else "")
+        return self.headline() + (f": {described}" if described else "")
 
 
 async def load_with_options(
