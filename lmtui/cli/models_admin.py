@@ -126,9 +126,9 @@ def _inert(text: str) -> str:
 async def _load(args: argparse.Namespace, cfg: Any, _watch: dict[str, str]) -> int:
     from lmtui.backend.errors import ModelNotFound
     from lmtui.backend.types import LoadConfig
+    from lmtui.services.clients import client_for
     from lmtui.services.model_admin import (
         RememberedLoadOptions,
-        admin_client,
         check_load_options,
         describe_config,
         load_with_options,
@@ -141,7 +141,7 @@ async def _load(args: argparse.Namespace, cfg: Any, _watch: dict[str, str]) -> i
         num_experts=args.experts,
         offload_kv_cache_to_gpu=args.kv_on_gpu,
     )
-    async with admin_client(cfg) as client:
+    async with client_for(cfg) as client:
         models = await client.list_models()
         model = next((m for m in models if m.id == args.model), None)
         if model is None:
@@ -171,8 +171,8 @@ async def _load(args: argparse.Namespace, cfg: Any, _watch: dict[str, str]) -> i
 
 async def _unload(args: argparse.Namespace, cfg: Any, _watch: dict[str, str]) -> int:
     from lmtui.backend.errors import ConfigError
+    from lmtui.services.clients import client_for
     from lmtui.services.model_admin import (
-        admin_client,
         find_instance,
         loaded_instances,
         unload_instances,
@@ -183,7 +183,7 @@ async def _unload(args: argparse.Namespace, cfg: Any, _watch: dict[str, str]) ->
             "Say which instance to unload, or --all.",
             "See the loaded instances with `lmtui models`.",
         )
-    async with admin_client(cfg) as client:
+    async with client_for(cfg) as client:
         models = await client.list_models()
         if args.all:
             ids = [inst.id for _, inst in loaded_instances(models)]
@@ -203,6 +203,7 @@ async def _unload(args: argparse.Namespace, cfg: Any, _watch: dict[str, str]) ->
 async def _download(args: argparse.Namespace, cfg: Any, watch: dict[str, str]) -> int:
     from lmtui.backend.downloads import DownloadJob
     from lmtui.backend.errors import ConfigError
+    from lmtui.services.clients import client_for
     from lmtui.services.downloads import (
         failure_remedy,
         follow_download,
@@ -211,13 +212,12 @@ async def _download(args: argparse.Namespace, cfg: Any, watch: dict[str, str]) -
         state_line,
         status_changed,
     )
-    from lmtui.services.model_admin import admin_client
 
     if not 0 < args.poll <= 60:
         raise ConfigError(f"--poll must be between 0 and 60 seconds, not {args.poll:g}.")
     as_json = bool(getattr(args, "json", False))
     live = sys.stdout.isatty() and not as_json
-    async with admin_client(cfg) as client:
+    async with client_for(cfg) as client:
         if args.job:
             started = await client.download_status(args.model, args.job)
         else:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.downloads import DownloadJob
+from lmtui.services.clients import Client
 from lmtui.services.model_admin import human_size
 
 POLL_INTERVAL_S = 1.0
@@ -99,14 +99,14 @@ def failure_remedy(job: DownloadJob) -> str:
 
 
 async def start_download(
-    client: LMStudioClient, model: str, *, quantization: str | None = None
+    client: Client, model: str, *, quantization: str | None = None
 ) -> DownloadJob:
     """Ask the server to download ``model`` (a catalog id or a Hugging Face URL)."""
     return await client.download_model(model.strip(), quantization=quantization)
 
 
 async def follow_download(
-    client: LMStudioClient,
+    client: Client,
     job: DownloadJob,
     *,
     interval: float = POLL_INTERVAL_S,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.types import ApiLevel, Capabilities, Model, ServerKind
+from lmtui.services.clients import Client
 
 JitSetting = Literal["on", "off", "unknown"]
 
@@ -48,7 +48,7 @@ def infer_jit(
     return JitView("unknown")
 
 
-async def read_jit(client: LMStudioClient) -> JitView:
+async def read_jit(client: Client) -> JitView:
     """JIT's setting on ``client``'s server, from the listings detection fetched."""
     caps = await client.detect()
     if caps.kind is not ServerKind.LMSTUDIO:

@@ -9,32 +9,16 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import ConfigError
 from lmtui.backend.types import LoadConfig, LoadResult, Model, ModelInstance
-from lmtui.store.config import Config
+from lmtui.services.clients import Client
 from lmtui.store.paths import ensure_private_dir, private_file_opener, state_dir
 
 MIN_CONTEXT = 256
-
-
-@asynccontextmanager
-async def admin_client(cfg: Config) -> AsyncIterator[LMStudioClient]:
-    """A client for ``cfg``'s server, closed on exit (for one CLI command)."""
-    async with LMStudioClient(
-        cfg.base_url,
-        cfg.api_token,
-        connect_timeout=cfg.connect_timeout,
-        read_timeout=cfg.read_timeout,
-    ) as client:
-        yield client
-
-
 MAX_EVAL_BATCH = 65_536
 
 
@@ -187,9 +171,7 @@ class LoadOutcome:
         return self.headline() + (f": {described}" if described else "")
 
 
-async def load_with_options(
-    client: LMStudioClient, model_id: str, options: LoadConfig
-) -> LoadOutcome:
+async def load_with_options(client: Client, model_id: str, options: LoadConfig) -> LoadOutcome:
     """Load ``model_id`` with ``options`` and report the config the server applied."""
     result: LoadResult = await client.load_model(model_id, options)
     return LoadOutcome(
@@ -201,7 +183,7 @@ async def load_with_options(
     )
 
 
-async def unload_instances(client: LMStudioClient, instance_ids: Sequence[str]) -> list[str]:
+async def unload_instances(client: Client, instance_ids: Sequence[str]) -> list[str]:
     """Unload each instance in turn; the ids unloaded (all, or an error is raised)."""
     done: list[str] = []
     for instance_id in instance_ids:

@@ -14,10 +14,10 @@ from typing import Any
 
 from textual.app import App
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.downloads import DownloadJob
 from lmtui.backend.errors import LmtuiError
 from lmtui.backend.types import LoadConfig, Model
+from lmtui.services.clients import Client
 from lmtui.services.downloads import (
     POLL_INTERVAL_S,
     failure_remedy,
@@ -52,7 +52,7 @@ class ModelAdmin:
         self,
         app: App[Any],
         *,
-        client: Callable[[], LMStudioClient],
+        client: Callable[[], Client],
         sidebar: Callable[[], ModelSidebar],
         status: Callable[[], StatusLine],
         changed: Callable[[], object],

@@ -26,6 +26,7 @@ from lmtui.backend.types import Model, ModelInstance
 from lmtui.services.model_admin import describe_config
 from lmtui.services.model_admin import human_size as human_size
 from lmtui.services.terminal_text import make_inert
+from lmtui.ui.textual_compat import live_bindings
 
 LOADED = "Loaded"
 NOT_LOADED = "Not loaded"
@@ -536,11 +537,7 @@ class ModelSidebar(Vertical):
 
     def _key_for(self, action: str, prefer: str | None = None) -> str:
         """How the key for one of the sidebar's actions is shown, keymap remaps included."""
-        bindings_map = self._bindings.copy()
-        keymap = self.app._keymap
-        if keymap:
-            bindings_map.apply_keymap(keymap)
-        keys = [b for _, b in bindings_map if b.action == action]
+        keys = [b for _, b in live_bindings(self) if b.action == action]
         if prefer is not None and any(b.key == prefer for b in keys):
             return prefer
         return self.app.get_key_display(keys[0]) if keys else action
