@@ -354,7 +354,11 @@ class LmtuiApp(ChatActions):
         try:
             setup = await choose_chat_setup(self.client, cfg)
         except NoModelLoaded:
-            self.status.set(note="no model loaded — pick one in the sidebar (F2) and load it (l)")
+            if self.sidebar.jit == "on":
+                note = "nothing loaded — pick a model (F2): LM Studio loads it on first use"
+            else:
+                note = "no model loaded — pick one in the sidebar (F2) and load it (l)"
+            self.status.set(note=note)
             return
         except LmtuiError as exc:
             self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)

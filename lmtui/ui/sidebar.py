@@ -138,16 +138,21 @@ def model_details(
 
 
 def _context_text(model: Model, instance: ModelInstance | None = None) -> str:
-    loaded = model.loaded_context_length
+    loaded = f"{model.loaded_context_length:,}" if model.loaded_context_length else ""
     if instance is not None and instance.config.context_length:
-        loaded = instance.config.context_length
+        loaded = f"{instance.config.context_length:,}"
+    elif instance is None and len(model.instances) > 1:
+        # The model's row: every instance's context, in instance order.
+        loaded = " · ".join(
+            f"{i.config.context_length:,}" for i in model.instances if i.config.context_length
+        )
     maximum = model.max_context_length
     if loaded and maximum:
-        return f"{loaded:,} / {maximum:,}"
+        return f"{loaded} / {maximum:,}"
     if maximum:
         return f"max {maximum:,}"
     if loaded:
-        return f"{loaded:,} loaded"
+        return f"{loaded} loaded"
     return ""
 
 
@@ -245,6 +250,11 @@ class ModelSidebar(Vertical):
     def models(self) -> list[Model]:
         """The models last given to ``set_models``."""
         return list(self._models)
+
+    @property
+    def jit(self) -> str:
+        """JIT loading as last given to ``set_models``: ``on``, ``off`` or ``unknown``."""
+        return self._jit
 
     @property
     def highlighted_model(self) -> Model | None:

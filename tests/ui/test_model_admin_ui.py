@@ -182,8 +182,8 @@ async def test_download_progress_runs_on_while_chatting(
         assert "/ 3.0 GB" in state and "MB/s" in state and "continues in LM Studio" in state
         await pilot.press("escape")  # the download goes on
         await wait_until(pilot, lambda: not isinstance(app.screen, DownloadDialog))
-        assert app.status.download.startswith("↓ some/model")
-        assert "/ 3.0 GB" in app.status.download
+        assert app.status.download.startswith("↓ some/model 0% ")
+        assert "/3.0 GB 50.0 MB/s " in app.status.download
 
         await send(pilot, "hello")
         await wait_idle(pilot)
