@@ -75,6 +75,25 @@ def embedding_models(models: Sequence[Model]) -> list[Model]:
     return [m for m in models if m.is_embedding]
 
 
+async def choose_embedding_model(
+    client: LMStudioClient, *, explicit: str | None = None, configured: str | None = None
+) -> str:
+    """The embedding model to use: the one asked for, the configured one, or the server's.
+
+    Among the server's embedding models a loaded one is preferred. Raises
+    :class:`LmtuiError` (with how to load one) when the server lists none.
+    """
+    if explicit:
+        return explicit
+    if configured:
+        return configured
+    found = embedding_models(await client.list_models())
+    if not found:
+        raise LmtuiError("This server lists no embedding model.", LOAD_EMBEDDING_MODEL)
+    loaded = [m for m in found if m.loaded]
+    return (loaded or found)[0].id
+
+
 def similarity_matrix(vectors: Sequence[Sequence[float]]) -> list[list[float]]:
     """Cosine similarity of every pair of vectors (1.0 on the diagonal of non-zero ones)."""
     if not vectors:
