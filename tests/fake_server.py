@@ -425,6 +425,7 @@ class FakeServer:
         self.jit = jit  # load a known-but-unloaded model on request, as LM Studio's JIT does
         self.serve_single_loaded = serve_single_loaded  # LM Studio's quirk for unknown ids
         self.embeddings_enabled = embeddings_enabled
+        self.embedding_dims = EMBEDDING_DIMENSIONS  # 768 to stand in for nomic-embed-text
         self.llamacpp_listing = llamacpp_listing  # add llama.cpp's top-level "models" list
         self.default_reply = default_reply
         self.requests: list[RecordedRequest] = []
@@ -748,7 +749,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             )
             return
         data = [
-            {"object": "embedding", "index": i, "embedding": embed_text(s)}
+            {"object": "embedding", "index": i, "embedding": embed_text(s, fake.embedding_dims)}
             for i, s in enumerate(inputs)
         ]
         tokens = sum(len(s.split()) for s in inputs)
