@@ -39,7 +39,7 @@ from typing import Any
 # As lmtui does before its first numpy import (lmtui/store/vectors.py): one BLAS thread.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
