@@ -160,7 +160,9 @@ def _tmux(*args: str) -> subprocess.CompletedProcess[str]:
 
 def _startup_once(url: str, env: dict[str, str], timeout: float = 30.0) -> float:
     """Launch the app in a 120×40 tmux pane; seconds until the model id is on screen."""
-    exports = " ".join(f"{k}={shlex.quote(env[k])}" for k in sorted(env))
+    exports = "-u PYTHONDONTWRITEBYTECODE -u PYTHONUNBUFFERED " + " ".join(
+        f"{k}={shlex.quote(env[k])}" for k in sorted(env)
+    )
     app = shlex.join([*LMTUI, "--base-url", url, "--model", STARTUP_MODEL])
     _tmux("kill-session", "-t", TMUX_SESSION)
     pane = ""
