@@ -76,6 +76,7 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
     from lmtui.backend.client import LMStudioClient
     from lmtui.backend.errors import StreamInterrupted
     from lmtui.backend.types import ContentDelta, Finish, FinishReason, ReasoningDelta
+    from lmtui.cli.paced_output import PacedWriter
     from lmtui.services.chat import ChatSession
     from lmtui.services.setup import choose_chat_setup, open_history
 
@@ -112,19 +113,21 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             server_label=cfg.base_url,
         )
         finish: Finish | None = None
+        paced = PacedWriter(out)
         try:
             async for event in _ended_line(session.send(prompt), session, args.json, out):
                 if isinstance(event, ContentDelta):
                     if not args.json:
-                        out.write(inert(event.text) if inert else event.text)
-                        out.flush()
+                        paced.write(inert(event.text) if inert else event.text)
                 elif isinstance(event, ReasoningDelta):
                     if args.reasoning and not args.json:
+                        paced.flush()  # keep the two streams in order on one terminal
                         err.write(event.text)
                         err.flush()
                 elif isinstance(event, Finish):
                     finish = event
         finally:
+            paced.flush()
             if history is not None:
                 history.close()
         entry = session.entries[-1]
