@@ -11,8 +11,8 @@ own copy of the script when it has one, in the same sitting. Every script prints
 figures (each a ratio to a baseline it measures in the same run, or a time); this
 runner prints them under the row's name and, with ``--out``, saves the whole report.
 
-Rows without a script (a 5 MB reply, history writes under a held lock) are listed as
-such: they have not been built.
+Rows without a script are listed as such: TUI startup is a line of stream_tui.py's
+report; a 5 MB reply and history writes under a held lock have not been built.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ ROWS = (
         ("--runs", "5"),
         today_by_flag="--today",
     ),
-    Row("TUI startup to the model id on screen", None),
+    Row("TUI startup to the model id on screen (stream_tui.py's 'startup' line)", None),
     Row(
         "`lmtui ask`, 4,000 deltas ÷ the bare sync httpx-sse consumer",
         "headless_stream.py",
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         lines = [f"## {row.name}"]
         if row.script is None:
-            lines.append("(no script: not built)")
+            lines.append("(no script of its own)")
         else:
             here = ROOT / "benchmarks" / row.script
             lines.append(f"### this checkout ({ROOT})")
