@@ -38,17 +38,12 @@ class _Service:
         self.cfg = cfg
 
     async def __aenter__(self) -> SemanticSearch:
-        from lmtui.backend.client import LMStudioClient
+        from lmtui.services.clients import client_for
         from lmtui.services.semantic import SemanticSearch, choose_embedding_model
         from lmtui.store.history import HistoryStore
         from lmtui.store.vectors import VectorStore
 
-        self.client = LMStudioClient(
-            self.cfg.base_url,
-            self.cfg.api_token,
-            connect_timeout=self.cfg.connect_timeout,
-            read_timeout=self.cfg.read_timeout,
-        )
+        self.client = client_for(self.cfg)
         self.history: HistoryStore | None = None
         self.vectors: VectorStore | None = None
         try:
