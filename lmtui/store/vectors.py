@@ -46,8 +46,9 @@ if TYPE_CHECKING:
 # Only text worth finding: finished or partial replies and prompts, not failed ones.
 INDEXED_ROLES = ("user", "assistant")
 INDEXED_STATES = ("complete", "stopped", "interrupted")
-# Rows scored per read: 4096 x 768 bytes = 3 MB of file, 12 MB as float32.
-BLOCK_ROWS = 4096
+# Rows scored per read: 1024 x 768 bytes = 0.8 MB of file, 3 MB as float32 (fits a
+# cache better than 4096 rows did; measured a little faster).
+BLOCK_ROWS = 1024
 # Compact a model's file when at least this many rows are dead and they are half of it.
 COMPACT_MIN_DEAD = 1024
 
@@ -448,15 +449,19 @@ class VectorStore:
         total = self._file_rows(key, dim)
         vec, scale = self._files(key)
         scores = np.empty(total, dtype=np.float32)
-        block = np.empty((min(BLOCK_ROWS, max(total, 1)), dim), dtype=np.int8)
+        size = min(BLOCK_ROWS, max(total, 1))
+        # Both buffers are reused: a fresh 3-12 MB array per block costs page faults.
+        block = np.empty((size, dim), dtype=np.int8)
+        floats = np.empty((size, dim), dtype=np.float32)
         done = 0
         with open(vec, "rb") as fh:
             while done < total:
-                rows = min(block.shape[0], total - done)
+                rows = min(size, total - done)
                 view = memoryview(block[:rows]).cast("B")  # type: ignore[arg-type]
                 if fh.readinto(view) != rows * dim:
                     raise OSError(f"{vec} is shorter than expected")
-                scores[done : done + rows] = block[:rows].astype(np.float32) @ query
+                np.copyto(floats[:rows], block[:rows], casting="unsafe")
+                np.dot(floats[:rows], query, out=scores[done : done + rows])
                 done += rows
         scores /= np.fromfile(scale, dtype=np.float32, count=total)
         return scores

@@ -267,3 +267,15 @@ def test_quantised_rows_keep_cosine_within_a_percent(values: list[list[float]]) 
     for i in range(len(values)):
         exact = float(unit[i] @ unit[0])
         assert float(restored[i] @ unit[0]) == pytest.approx(exact, abs=0.02)
+
+
+def test_a_scan_in_many_blocks_ranks_as_one_block(
+    history: HistoryStore, vectors: VectorStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = [add_conversation(history, f"message {i}") for i in range(5)]
+    msgs = _pending(vectors)
+    _Store(vectors).put(MODEL, [(m, [float(i), 1.0]) for i, m in enumerate(msgs)])
+    whole = [(h.conversation_id, h.score) for h in vectors.query(MODEL, [1.0, 0.2])]
+    monkeypatch.setattr("lmtui.store.vectors.BLOCK_ROWS", 2)  # 2 + 2 + 1 rows
+    assert [(h.conversation_id, h.score) for h in vectors.query(MODEL, [1.0, 0.2])] == whole
+    assert [cid for cid, _ in whole] == ids[::-1]
