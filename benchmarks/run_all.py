@@ -71,7 +71,7 @@ ROWS = (
     Row(
         "history of 1,000,000 messages / 50,000 conversations",
         "history_scale.py",
-        ("--scale", "5", "--runs", "3", "--no-readme"),
+        ("--scale", "5", "--runs", "5", "--no-readme"),
     ),
 )
 
