@@ -20,11 +20,12 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerError, WorkerFailed
 
 from lmtui.backend.errors import LmtuiError, NoModelLoaded
-from lmtui.backend.types import ContentDelta, Model, ReasoningDelta
+from lmtui.backend.types import ApiLevel, ContentDelta, Model, ReasoningDelta
 from lmtui.services.chat import ChatSession, Reply
 from lmtui.services.clients import Client, client_for
 from lmtui.services.inspector import RequestLog
-from lmtui.services.models import list_models, load_model, model_after_switch, unload_model
+from lmtui.services.jit import read_jit
+from lmtui.services.models import list_models, model_after_switch
 from lmtui.services.servers import ServerRegistry
 from lmtui.services.setup import choose_chat_setup, open_history
 from lmtui.store.config import Config
@@ -35,6 +36,7 @@ from lmtui.ui.chat_view import ChatView
 from lmtui.ui.composer import Composer
 from lmtui.ui.keymap import APP_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.message import MessageWidget
+from lmtui.ui.model_admin_ui import ModelAdmin
 from lmtui.ui.sidebar import ModelSidebar
 from lmtui.ui.status import StatusLine
 from lmtui.ui.stream_render import FRAME_SECONDS, StreamRenderer
@@ -137,6 +139,13 @@ class LmtuiApp(ChatActions):
         self._wide: bool | None = None
         self._first_delta: float | None = None
         self._draft_key = NEW_DRAFT_KEY
+        self.model_admin = ModelAdmin(
+            self,
+            client=lambda: self.client,
+            sidebar=lambda: self.sidebar,
+            status=lambda: self.status,
+            changed=lambda: self.refresh_models(choose=not self.session.model),
+        )
 
     # ---- layout ---------------------------------------------------------------
 
@@ -321,9 +330,24 @@ class LmtuiApp(ChatActions):
             self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
             return
         self.status.set(server_ok=True)
-        self.sidebar.set_models(models, active=self.session.model)
+        await self._show_models(models)
         if choose and (self.cfg.preset or not self.session.model):
             await self._choose_setup()
+
+    async def _show_models(self, models: list[Model]) -> None:
+        """Put ``models`` in the sidebar with what the server offers (load over its API, JIT)."""
+        caps = self.client.capabilities
+        try:
+            jit = (await read_jit(self.client)).setting
+        except LmtuiError:
+            jit = "unknown"
+        self.sidebar.set_models(
+            models,
+            active=self.session.model,
+            can_load=bool(caps and caps.has(ApiLevel.NATIVE_V1)),
+            jit=jit,
+        )
+        self.sidebar.set_ttl(self.session.params.ttl)
 
     async def _choose_setup(self) -> None:
         cfg = self.cfg.with_overrides(model=self.session.model)
@@ -357,41 +381,31 @@ class LmtuiApp(ChatActions):
     def _refresh_requested(self) -> None:
         self.refresh_models(choose=not self.session.model)
 
+    # Load (L), unload (U) and download (D) live in ui/model_admin_ui.py.
+
     @on(ModelSidebar.LoadRequested)
     def _load_requested(self, event: ModelSidebar.LoadRequested) -> None:
-        self._load_model(event.model)
+        self.model_admin.open_load(event.model)
 
     @on(ModelSidebar.UnloadRequested)
     def _unload_requested(self, event: ModelSidebar.UnloadRequested) -> None:
-        self._unload_model(event.model)
+        self.model_admin.unload(event.model, event.instance_ids)
 
-    @work(group="model-admin", exit_on_error=False)
-    async def _load_model(self, model: Model) -> None:
-        self.sidebar.set_busy(f"Loading {model.label}…")
-        self.notify(f"Loading {model.id}…", markup=False)
-        try:
-            result = await load_model(self.client, model.id)
-        except LmtuiError as exc:
-            self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
-        else:
-            took = f" in {result.load_time_s:.1f} s" if result.load_time_s else ""
-            self.notify(f"Loaded {model.id}{took}", markup=False)
-        finally:
-            self.sidebar.set_busy(None)
-        self.refresh_models(choose=not self.session.model)
+    @on(ModelSidebar.DownloadRequested)
+    def _download_requested(self) -> None:
+        self.model_admin.open_download()
 
-    @work(group="model-admin", exit_on_error=False)
-    async def _unload_model(self, model: Model) -> None:
-        self.sidebar.set_busy(f"Unloading {model.label}…")
-        try:
-            await unload_model(self.client, model)
-        except LmtuiError as exc:
-            self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
-        else:
-            self.notify(f"Unloaded {model.id}", markup=False)
-        finally:
-            self.sidebar.set_busy(None)
-        self.refresh_models()
+    def action_load_model(self) -> None:
+        """Open the load dialog for the highlighted model (palette)."""
+        model = self.sidebar.highlighted_model
+        if model is None:
+            self.notify("Highlight a model in the sidebar (F2) first.", markup=False)
+            return
+        self.model_admin.open_load(model)
+
+    def action_download_model(self) -> None:
+        """Open the download dialog (palette)."""
+        self.model_admin.open_download()
 
     def action_refresh_models(self) -> None:
         """List the models again."""
@@ -852,6 +866,6 @@ class LmtuiApp(ChatActions):
         )
         self.session.model = kept.model_id
         note = kept.note
-        self.sidebar.set_models(models, active=self.session.model)
+        await self._show_models(models)
         self.status.set(model=self.session.model or "", note=note)
         self.notify(note[:1].upper() + note[1:], markup=False)
