@@ -356,7 +356,7 @@ class Finish:
 
 
 StreamEvent: TypeAlias = (
-    ContentDelta | ReasoningDelta | ModelUsed | UsageReport | TimingsReport | Finish
+    "ContentDelta | ReasoningDelta | ModelUsed | UsageReport | TimingsReport | Finish | NativeEvent"
 )
 
 
@@ -462,3 +462,153 @@ def _opt_float(value: object) -> float | None:
     if isinstance(value, int | float):
         return float(value)
     return None
+
+
+# ---- LM Studio's native /api/v1/chat: tool calls, progress, stats, response ids ----------
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One tool call of a reply: from an LM Studio integration (MCP) or the model's own call.
+
+    ``provider`` says who ran it: ``mcp/<label>`` for an mcp.json plugin, the server label
+    of an ephemeral MCP server, or ``model`` for a custom tool call the client must answer.
+    Exactly one of ``output`` / ``failure`` is set once the call has ended.
+    """
+
+    id: str
+    name: str
+    arguments: str = ""  # the arguments as the model wrote them (JSON text, usually)
+    provider: str = ""
+    output: str | None = None
+    failure: str | None = None
+
+    @property
+    def ended(self) -> bool:
+        """True once the call succeeded or failed."""
+        return self.output is not None or self.failure is not None
+
+    def to_json(self) -> JSON:
+        """The storage and export form."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "arguments": self.arguments,
+            "provider": self.provider,
+            "output": self.output,
+            "failure": self.failure,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> ToolCall:
+        """Parse the storage/export form; raises ValueError on a wrong shape."""
+        if not isinstance(data, dict):
+            raise ValueError("a tool call must be an object")
+        name = data.get("name")
+        if not isinstance(name, str) or not name:
+            raise ValueError('a tool call needs a "name" string')
+        values: dict[str, str | None] = {}
+        for key in ("id", "arguments", "provider", "output", "failure"):
+            value = data.get(key)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f'a tool call\'s "{key}" must be a string')
+            values[key] = value
+        return cls(
+            id=values["id"] or "",
+            name=name,
+            arguments=values["arguments"] or "",
+            provider=values["provider"] or "",
+            output=values["output"],
+            failure=values["failure"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NativeStats:
+    """LM Studio's own figures from ``chat.end`` (``None``: not sent, or known to be zero)."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    tokens_per_second: float | None = None
+    time_to_first_token_s: float | None = None
+    model_load_time_s: float | None = None
+
+    @classmethod
+    def from_json(cls, data: object) -> NativeStats | None:
+        """Parse ``result.stats``; zero counts become None (LM Studio sends 0 for unknown)."""
+        if not isinstance(data, dict):
+            return None
+
+        def count(key: str) -> int | None:
+            value = opt_int(data.get(key))
+            return value if value else None
+
+        def seconds(key: str) -> float | None:
+            value = _opt_float(data.get(key))
+            return value if value else None
+
+        return cls(
+            input_tokens=count("input_tokens"),
+            output_tokens=count("total_output_tokens"),
+            reasoning_tokens=count("reasoning_output_tokens"),
+            tokens_per_second=seconds("tokens_per_second"),
+            time_to_first_token_s=seconds("time_to_first_token_seconds"),
+            model_load_time_s=seconds("model_load_time_seconds"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LoadProgress:
+    """The model is being loaded for this reply (JIT). ``progress`` runs 0..1."""
+
+    progress: float
+    done: bool = False
+    load_time_s: float | None = None  # on the last event, as the server measured it
+
+
+@dataclass(frozen=True, slots=True)
+class PromptProgress:
+    """The server is processing the prompt. ``progress`` runs 0..1."""
+
+    progress: float
+    done: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallEvent:
+    """A tool call started or changed; the latest record for ``call.id`` replaces earlier ones."""
+
+    call: ToolCall
+
+
+@dataclass(frozen=True, slots=True)
+class ServerStatsReport:
+    """LM Studio's own stats for the reply (``chat.end``)."""
+
+    stats: NativeStats
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseIdReport:
+    """The id the server keeps this reply under, to chain the next turn from."""
+
+    response_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouteReport:
+    """Which transport carried the reply and why (first event of a routed reply)."""
+
+    native: bool
+    reason: str
+
+
+NativeEvent: TypeAlias = (
+    LoadProgress
+    | PromptProgress
+    | ToolCallEvent
+    | ServerStatsReport
+    | ResponseIdReport
+    | RouteReport
+)
