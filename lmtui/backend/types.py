@@ -92,6 +92,9 @@ class Model:
     publisher: str | None = None
     params: str | None = None
     instance_ids: tuple[str, ...] = ()
+    # LM Studio 0.4's capabilities.reasoning: the settings the model takes, and its default.
+    reasoning_options: tuple[str, ...] = ()
+    reasoning_default: str | None = None
 
     @property
     def label(self) -> str:
@@ -210,6 +213,7 @@ class ChatRequest:
     model: str
     messages: tuple[Message, ...]
     params: SamplingParams = field(default_factory=SamplingParams)
+    reasoning_effort: str | None = None  # low / medium / high, for servers that take it
 
     def to_json(self, *, stream: bool) -> JSON:
         """The request body for ``/v1/chat/completions``."""
@@ -219,6 +223,8 @@ class ChatRequest:
             **self.params.to_json(),
             "stream": stream,
         }
+        if self.reasoning_effort:
+            body["reasoning_effort"] = self.reasoning_effort
         if stream:
             body["stream_options"] = {"include_usage": True}
         return body
@@ -325,6 +331,11 @@ class ReasoningDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ContentWasReasoning:
+    """Every answer delta so far was reasoning (a template opened ``<think>`` itself)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ModelUsed:
     """The model the server says produced the reply (may differ from the one asked for)."""
 
@@ -356,7 +367,8 @@ class Finish:
 
 
 StreamEvent: TypeAlias = (
-    "ContentDelta | ReasoningDelta | ModelUsed | UsageReport | TimingsReport | Finish | NativeEvent"
+    "ContentDelta | ReasoningDelta | ContentWasReasoning | ModelUsed | UsageReport | "
+    "TimingsReport | Finish | NativeEvent"
 )
 
 
@@ -379,6 +391,8 @@ class ChatResult:
             self.content += event.text
         elif isinstance(event, ReasoningDelta):
             self.reasoning += event.text
+        elif isinstance(event, ContentWasReasoning):
+            self.reasoning, self.content = self.reasoning + self.content, ""
         elif isinstance(event, ModelUsed):
             self.model = event.model
         elif isinstance(event, UsageReport):

@@ -1016,6 +1016,12 @@ class ReplyWriter:
         if self._dirty and self.clock() - self._last_write >= self.flush_interval:
             self.flush()
 
+    def content_was_reasoning(self) -> None:
+        """The text so far was reasoning (a close-only ``</think>``): move it there."""
+        self._reasoning.extend(self._content)
+        self._content.clear()
+        self._dirty = True
+
     def set_model_used(self, model: str) -> None:
         """Record the model the server says answered."""
         if model != self._model_used:
