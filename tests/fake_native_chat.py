@@ -67,6 +67,7 @@ class NativeReply:
     delta_delay: float = 0.0
     stats: JSON | None = None  # replaces the computed stats
     cut_after_load: bool = False  # drop the connection once the load is done
+    ignore_stream: bool = False  # answer the whole result as JSON even when asked to stream
 
 
 @dataclass
@@ -205,7 +206,7 @@ def serve_native_chat(handler: Any, rec: Any) -> None:
     if unknown is not None:
         reply = NativeReply(error=unknown, error_only=True)
     store = body.get("store", True) is not False
-    if not body.get("stream"):
+    if not body.get("stream") or reply.ignore_stream:
         if needs_load:
             model.loaded = True
         result = _result(reply, model_id, text, needs_load, body)

@@ -39,6 +39,7 @@ from lmtui.services.native_route import (
     NativeMode,
     Turn,
     choose_route,
+    native_chat_missing,
     reasoning_effort,
     routed_stream,
 )
@@ -337,7 +338,7 @@ class ChatSession:
         new_input = CONTINUE_PROMPT if continuing else self.entries[-2].content
         images = () if continuing else self.entries[-2].images
         has_native = False
-        if self.native_mode != "off":
+        if self.native_mode != "off" and not native_chat_missing(self.client):
             try:
                 has_native = (await self.client.detect()).has(ApiLevel.NATIVE_V1)
             except LmtuiError:

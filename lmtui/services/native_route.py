@@ -139,6 +139,11 @@ def reasoning_effort(choice: str | None) -> str | None:
     return choice if choice in ("low", "medium", "high") else None
 
 
+def native_chat_missing(client: LMStudioClient) -> bool:
+    """True when this client's server already answered that it has no /api/v1/chat."""
+    return client in _WITHOUT_NATIVE_CHAT
+
+
 async def routed_stream(
     client: LMStudioClient,
     route: Route,
