@@ -127,7 +127,8 @@ class Integration:
     server_label: str | None = None  # an ephemeral MCP server
     server_url: str | None = None
     allowed_tools: tuple[str, ...] = ()
-    headers: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    # repr=False: a config or a session printed in a log must not show a header's value.
+    headers: dict[str, str] = field(default_factory=dict, hash=False, compare=False, repr=False)
 
     def to_json(self, *, masked: bool = False) -> str | JSON:
         """The wire form; ``masked`` blanks every header value."""
