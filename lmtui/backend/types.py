@@ -6,6 +6,8 @@ the UI, the CLI and the services never see raw JSON.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -626,3 +628,72 @@ NativeEvent: TypeAlias = (
     | ResponseIdReport
     | RouteReport
 )
+
+
+@dataclass(slots=True)
+class ReplyExtras:
+    """Route, progress, tool calls and server figures of one reply, folded from events."""
+
+    native: bool | None = None  # None: not routed (an old or imported reply)
+    route_reason: str = ""
+    response_id: str | None = None
+    load_progress: float | None = None  # 0..1 while loading, None when no load happened
+    load_seconds: float | None = None
+    prompt_progress: float | None = None
+    prompt_seconds: float | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    server_stats: NativeStats | None = None
+    loading: bool = False
+    load_started: float | None = None
+    prompt_started: float | None = None
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+
+    def apply(self, event: StreamEvent) -> bool:
+        """Fold one event; False when it is not one of these."""
+        if isinstance(event, RouteReport):
+            self.native = event.native
+            self.route_reason = event.reason
+        elif isinstance(event, LoadProgress):
+            self._load(event)
+        elif isinstance(event, PromptProgress):
+            if self.prompt_started is None:
+                self.prompt_started = self.clock()
+            self.prompt_progress = event.progress
+            if event.done:
+                self.prompt_seconds = self.clock() - self.prompt_started
+        elif isinstance(event, ToolCallEvent):
+            for i, call in enumerate(self.tool_calls):
+                if call.id == event.call.id:
+                    self.tool_calls[i] = event.call
+                    break
+            else:
+                self.tool_calls.append(event.call)
+        elif isinstance(event, ServerStatsReport):
+            self.server_stats = event.stats
+            if self.load_seconds is None and event.stats.model_load_time_s is not None:
+                self.load_seconds = event.stats.model_load_time_s
+        elif isinstance(event, ResponseIdReport):
+            self.response_id = event.response_id
+        else:
+            return False
+        return True
+
+    def _load(self, event: LoadProgress) -> None:
+        if self.load_started is None:
+            self.load_started = self.clock()
+        self.loading = not event.done
+        self.load_progress = event.progress
+        if event.done:
+            measured = self.clock() - self.load_started
+            self.load_seconds = event.load_time_s if event.load_time_s is not None else measured
+
+    def load_elapsed(self) -> float:
+        """Seconds since the load started (0 before)."""
+        return 0.0 if self.load_started is None else self.clock() - self.load_started
+
+    @property
+    def route(self) -> str | None:
+        """``native: why`` or ``openai: why`` (None when the reply was not routed)."""
+        if self.native is None:
+            return None
+        return f"{'native' if self.native else 'openai'}: {self.route_reason}"

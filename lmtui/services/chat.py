@@ -26,6 +26,7 @@ from lmtui.backend.types import (
     Message,
     ModelUsed,
     ReasoningDelta,
+    ReplyExtras,
     RouteReport,
     SamplingParams,
     ServerKind,
@@ -43,7 +44,7 @@ from lmtui.services.native_route import (
     reasoning_effort,
     routed_stream,
 )
-from lmtui.services.reply_extras import ReplyExtras, answer_check
+from lmtui.services.reply_extras import answer_check, extras_from_facts, facts_of
 
 if TYPE_CHECKING:
     from lmtui.store.history import HistoryStore, MessageRecord, ReplyWriter
@@ -410,7 +411,7 @@ class ChatSession:
                 "save reply details",
                 self.history.save_reply_facts,
                 entry.message_id,
-                entry.extras.facts(entry.response_server),
+                facts_of(entry.extras, entry.response_server),
             )
 
 
@@ -488,6 +489,6 @@ def entry_from_record(record: MessageRecord) -> Entry:
         state=record.state,
         error=record.error,
         created=record.created,
-        extras=ReplyExtras.from_facts(record.facts),
+        extras=extras_from_facts(record.facts),
         response_server=record.response_server,
     )

@@ -14,6 +14,7 @@ from textual.widgets import Collapsible, Label, Static
 from lmtui.backend.types import FinishReason
 from lmtui.services.chat import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING, Entry
 from lmtui.services.explain import explain_finish
+from lmtui.services.reply_extras import server_footer
 from lmtui.services.terminal_text import make_inert
 from lmtui.ui.keymap import MESSAGE_ACTIONS
 from lmtui.ui.markdown_body import MarkdownBody, QuietResize
@@ -59,8 +60,11 @@ def describe_footer(entry: Entry, remedy: str | None = None) -> str:
         tps = ct.tokens_per_second
     if tps:
         parts.append(f"{tps:.1f} tok/s")
+    parts.extend(server_footer(entry.extras))
     if entry.finish_reason == FinishReason.LENGTH:
         parts.append("cut at max_tokens — n continues")
+    if entry.answer_note:
+        parts.append(f"⚠ {entry.answer_note}")
     return " · ".join(parts)
 
 
