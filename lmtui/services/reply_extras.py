@@ -10,10 +10,15 @@ TUI and ``lmtui ask``.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lmtui.backend.types import NativeStats, ReplyExtras
 from lmtui.store.history_native import ReplyFacts
+
+if TYPE_CHECKING:
+    from lmtui.services.doctor import Finding
 
 ONLY_REASONING = "the model answered only in its reasoning: raise max tokens, or turn reasoning off"
 JSON_IN_REASONING = "the JSON answer came in the model's reasoning; shown as the answer"
@@ -116,3 +121,35 @@ def server_footer(extras: ReplyExtras) -> list[str]:
         tools = f"{len(extras.tool_calls)} tool call(s)"
         parts.append(tools + (f", {failed} failed" if failed else ""))
     return parts
+
+
+def answer_findings(notes: Sequence[str | None]) -> list[Finding]:
+    """Troubleshooting findings for the conversation's replies whose answer went astray.
+
+    ``notes`` are the replies' ``answer_note`` values, oldest first; only the latest of
+    each kind is reported.
+    """
+    from lmtui.services.doctor import Finding
+
+    out: list[Finding] = []
+    if any(n == ONLY_REASONING for n in notes):
+        out.append(
+            Finding(
+                "answer_only_in_reasoning",
+                "warn",
+                "A reply came only as reasoning",
+                "The answer was empty while the reasoning was not (LM Studio 0.4.6 does this "
+                "when the reasoning uses up the token budget).",
+                "Raise max tokens (F4), or turn reasoning off (the reasoning selector).",
+            )
+        )
+    if any(n == JSON_IN_REASONING for n in notes):
+        out.append(
+            Finding(
+                "json_in_reasoning",
+                "info",
+                "A JSON answer arrived in the reasoning",
+                "It is shown as the reply's answer.",
+            )
+        )
+    return out

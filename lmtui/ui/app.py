@@ -26,6 +26,7 @@ from lmtui.backend.types import ContentDelta, Model, ReasoningDelta, StreamEvent
 from lmtui.services.chat import STOPPED, STREAMING, ChatSession, Entry
 from lmtui.services.inspector import RequestLog
 from lmtui.services.model_choice import resolve_model
+from lmtui.services.reply_extras import answer_findings
 from lmtui.services.servers import ServerRegistry
 from lmtui.services.setup import choose_chat_setup, open_history
 from lmtui.store.config import Config
@@ -780,6 +781,7 @@ class LmtuiApp(ChatActions):
                 self.request_log,
                 model=self.session.model,
                 with_token=self.sends_token,
+                reply_findings=answer_findings([e.answer_note for e in self.session.entries]),
             )
         )
 

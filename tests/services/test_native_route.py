@@ -18,6 +18,7 @@ from lmtui.services.reply_extras import (
     NOT_REPORTED,
     ONLY_REASONING,
     answer_check,
+    answer_findings,
     stats_figures,
 )
 
@@ -121,3 +122,13 @@ def test_json_answer_in_reasoning_is_surfaced() -> None:
     check = answer_check("  ", '```json\n{"answer": 4}\n```')
     assert check.answer == '{"answer": 4}' and check.note == JSON_IN_REASONING
     assert not check.only_reasoning
+
+
+def test_troubleshooting_finds_an_answer_left_in_the_reasoning() -> None:
+    findings = answer_findings([None, ONLY_REASONING, None, JSON_IN_REASONING])
+    assert [(f.id, f.severity) for f in findings] == [
+        ("answer_only_in_reasoning", "warn"),
+        ("json_in_reasoning", "info"),
+    ]
+    assert "Raise max tokens" in findings[0].remedy
+    assert answer_findings([None, None]) == []

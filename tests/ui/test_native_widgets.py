@@ -8,6 +8,7 @@ from textual.widgets import Collapsible, OptionList, Static
 from lmtui.backend.types import LoadProgress, Model, PromptProgress, ReplyExtras, ToolCall
 from lmtui.ui.reasoning_picker import DEFAULT, ReasoningPicker, picker_options
 from lmtui.ui.reply_progress import ReplyProgress, describe_progress
+from lmtui.ui.sidebar import model_details
 from lmtui.ui.tool_calls import ToolCallBlock
 
 
@@ -111,3 +112,9 @@ async def test_reasoning_picker_explains_a_model_without_options() -> None:
         text = str(app.screen.query_one("#reasoning-none", Static).render())
         assert "plain-model offers no reasoning setting" in text
         await pilot.press("escape")
+
+
+def test_sidebar_details_list_the_reasoning_options() -> None:
+    gpt = Model("gpt", reasoning_options=("low", "high"), reasoning_default="low")
+    assert ("Think", "low, high (default low)") in model_details(gpt)
+    assert all(label != "Think" for label, _ in model_details(Model("plain")))
