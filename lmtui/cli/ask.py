@@ -90,11 +90,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
-    from lmtui.backend.client import LMStudioClient
     from lmtui.backend.errors import AnswerOnlyInReasoning, StreamInterrupted
     from lmtui.backend.types import ContentDelta, Finish, FinishReason, ReasoningDelta
     from lmtui.cli.ask_progress import AskDisplay
     from lmtui.services.chat import ChatSession
+    from lmtui.services.clients import client_for
     from lmtui.services.reply_extras import answer_check
     from lmtui.services.setup import choose_chat_setup, open_history, resolve_integrations
 
@@ -105,12 +105,7 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         from lmtui.services.terminal_text import make_inert
 
         inert = make_inert
-    async with LMStudioClient(
-        cfg.base_url,
-        cfg.api_token,
-        connect_timeout=cfg.connect_timeout,
-        read_timeout=cfg.read_timeout,
-    ) as client:
+    async with client_for(cfg) as client:
         setup = await choose_chat_setup(
             client, cfg, cli_overrides=_overrides(args), explicit_model=getattr(args, "model", None)
         )

@@ -18,13 +18,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
 from lmtui.backend.errors import LmtuiError
-from lmtui.backend.types import ToolCall
 from lmtui.store.history_export import (
     ConversationData,
     ImportFormatError,
@@ -41,6 +40,7 @@ from lmtui.store.history_native import (
     tool_call_snippet,
     tool_calls_of,
 )
+from lmtui.store.history_records import ConversationSummary, MessageRecord, SearchHit
 from lmtui.store.history_schema import (
     ROLES,
     STATES,
@@ -107,74 +107,6 @@ class _Unset(enum.Enum):
 
 
 UNSET: Literal[_Unset.UNSET] = _Unset.UNSET
-
-
-@dataclass(frozen=True, slots=True)
-class MessageRecord:
-    """One stored message."""
-
-    id: int
-    conversation_id: int
-    role: str
-    content: str
-    reasoning: str
-    attachments: tuple[str, ...]
-    model_requested: str | None
-    model_used: str | None
-    preset: str | None
-    params: dict[str, Any]
-    finish_reason: str | None
-    usage: dict[str, Any] | None
-    timings: dict[str, Any] | None
-    server: str | None
-    created: float
-    state: str
-    error: str | None
-    seq: int = 0
-    response_id: str | None = None
-    response_server: str | None = None
-    route: str | None = None
-    load_seconds: float | None = None
-    prompt_seconds: float | None = None
-    tool_calls: tuple[ToolCall, ...] = ()
-
-    @property
-    def facts(self) -> ReplyFacts:
-        """The reply's tool calls and transport facts as one value."""
-        return ReplyFacts(
-            self.response_id,
-            self.response_server,
-            self.route,
-            self.load_seconds,
-            self.prompt_seconds,
-            self.tool_calls,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationSummary:
-    """A conversation without its messages."""
-
-    id: int
-    title: str
-    created: float
-    updated: float
-    model: str | None
-    preset: str | None
-    server: str | None
-    message_count: int
-    deleted: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    """A conversation matching a search, with its best-matching text highlighted."""
-
-    conversation_id: int
-    title: str
-    snippet: str
-    rank: float
-    updated: float
 
 
 def fts_query(text: str, *, prefix: bool = False) -> str | None:
