@@ -1161,6 +1161,17 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--first-token-delay", type=float, default=0.0)
     parser.add_argument("--no-native", action="store_true", help="no /api/v0 or /api/v1")
     parser.add_argument("--token", help="require this Bearer token")
+    parser.add_argument(
+        "--native-chat",
+        action="store_true",
+        help="serve LM Studio 0.4's /api/v1/chat (tests/fake_native_chat.py)",
+    )
+    parser.add_argument(
+        "--load-seconds",
+        type=float,
+        default=0.0,
+        help="with --native-chat: each unloaded model takes this long to load, in 10 steps",
+    )
     return parser.parse_args(argv)
 
 
@@ -1181,7 +1192,10 @@ def main(argv: list[str] | None = None) -> int:
         native_v0=not args.no_native,
         token=args.token,
         default_reply=default,
+        native_chat=args.native_chat,
     )
+    if args.load_seconds > 0:
+        srv.native_load_delay = args.load_seconds / 10  # read by tests/fake_native_chat.py
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -508,7 +508,10 @@ class LmtuiApp(NativeActions):
         await widget.finish_stream()
         entry = widget.entry
         speed = ""
-        if entry.server_timings is not None and entry.server_timings.tokens_per_second:
+        stats = entry.extras.server_stats
+        if stats is not None and stats.tokens_per_second:
+            speed = f"last {stats.tokens_per_second:.1f} tok/s (LM Studio)"
+        elif entry.server_timings is not None and entry.server_timings.tokens_per_second:
             speed = f"last {entry.server_timings.tokens_per_second:.1f} tok/s"
         elif entry.client_timings is not None and entry.client_timings.tokens_per_second:
             speed = f"last {entry.client_timings.tokens_per_second:.1f} tok/s"
@@ -517,6 +520,8 @@ class LmtuiApp(NativeActions):
             self.status.set(warning=self.session.history_error)
         if self.session.conversation_id is not None:
             self._draft_key = f"conv:{self.session.conversation_id}"
+        if entry.extras.load_progress is not None:
+            self.refresh_models()  # LM Studio loaded (or began loading) a model for this reply
         self.refresh_bindings()
 
     @property
