@@ -69,6 +69,8 @@ class FakeModel:
     publisher: str = "lmstudio-community"
     display_name: str = ""
     params_string: str | None = None
+    reasoning_options: tuple[str, ...] = ("off", "on")
+    reasoning_default: str = "on"
 
     @property
     def context_when_loaded(self) -> int:
@@ -163,7 +165,10 @@ def _v1_entry(srv: FakeServer, m: FakeModel) -> JSON:
             "trained_for_tool_use": "tool_use" in m.capabilities,
         }
         if "reasoning" in m.capabilities:
-            caps["reasoning"] = {"allowed_options": ["off", "on"], "default": "on"}
+            caps["reasoning"] = {
+                "allowed_options": list(m.reasoning_options),
+                "default": m.reasoning_default,
+            }
         entry["capabilities"] = caps
     return entry
 
@@ -423,6 +428,7 @@ class FakeServer:
         embeddings_enabled: bool = True,
         llamacpp_listing: bool = False,
         default_reply: Reply | None = None,
+        native_chat: bool = False,
     ) -> None:
         self.models: list[FakeModel] = default_models() if models is None else models
         self.native_v1 = native_v1
@@ -432,9 +438,12 @@ class FakeServer:
         self.jit = jit  # load a known-but-unloaded model on request, as LM Studio's JIT does
         self.serve_single_loaded = serve_single_loaded  # LM Studio's quirk for unknown ids
         self.embeddings_enabled = embeddings_enabled
+        self.embedding_dims = EMBEDDING_DIMENSIONS  # 768 to stand in for nomic-embed-text
         self.llamacpp_listing = llamacpp_listing  # add llama.cpp's top-level "models" list
         self.default_reply = default_reply
         self.admin = admin.AdminState()  # instances, downloads, JIT listing: fake_models_admin
+        # LM Studio 0.4's POST /api/v1/chat (tests/fake_native_chat.py); off: "Unexpected endpoint".
+        self.native_chat = native_chat
         self.requests: list[RecordedRequest] = []
         self.lock = threading.RLock()
         self._queues: dict[str | None, deque[Reply]] = {}
@@ -613,12 +622,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             ("POST", "/v1/chat/completions"): self._generate,
             ("POST", "/v1/completions"): self._generate,
             ("POST", "/v1/embeddings"): self._embeddings,
+            ("POST", "/api/v1/chat"): self._native_chat,
         }
         handler = routes.get((rec.method, path))
         if rec.method == "GET" and path.startswith(DOWNLOAD_STATUS):
             handler = self._download_status
-        native_off = (path.startswith("/api/v1/") and not fake.native_v1) or (
-            path.startswith("/api/v0/") and not fake.native_v0
+        native_off = (
+            (path.startswith("/api/v1/") and not fake.native_v1)
+            or (path.startswith("/api/v0/") and not fake.native_v0)
+            or (path == "/api/v1/chat" and not fake.native_chat)
         )
         if handler is None or native_off:
             self._missing(rec)
@@ -670,6 +682,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._json(200, reply.error_in_200)
         else:
             self._raw(reply.status or 200, reply.body, reply.content_type)
+
+    def _native_chat(self, rec: RecordedRequest) -> None:
+        # LM Studio 0.4's /api/v1/chat lives in its own module (also run as a script).
+        try:
+            from tests.fake_native_chat import serve_native_chat
+        except ImportError:
+            from fake_native_chat import serve_native_chat  # type: ignore[no-redef]
+        serve_native_chat(self, rec)
 
     # -- model listing and loading
 
@@ -734,7 +754,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             )
             return
         data = [
-            {"object": "embedding", "index": i, "embedding": embed_text(s)}
+            {"object": "embedding", "index": i, "embedding": embed_text(s, fake.embedding_dims)}
             for i, s in enumerate(inputs)
         ]
         tokens = sum(len(s.split()) for s in inputs)
@@ -1128,6 +1148,17 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--first-token-delay", type=float, default=0.0)
     parser.add_argument("--no-native", action="store_true", help="no /api/v0 or /api/v1")
     parser.add_argument("--token", help="require this Bearer token")
+    parser.add_argument(
+        "--native-chat",
+        action="store_true",
+        help="serve LM Studio 0.4's /api/v1/chat (tests/fake_native_chat.py)",
+    )
+    parser.add_argument(
+        "--load-seconds",
+        type=float,
+        default=0.0,
+        help="with --native-chat: each unloaded model takes this long to load, in 10 steps",
+    )
     return parser.parse_args(argv)
 
 
@@ -1148,7 +1179,10 @@ def main(argv: list[str] | None = None) -> int:
         native_v0=not args.no_native,
         token=args.token,
         default_reply=default,
+        native_chat=args.native_chat,
     )
+    if args.load_seconds > 0:
+        srv.native_load_delay = args.load_seconds / 10  # read by tests/fake_native_chat.py
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

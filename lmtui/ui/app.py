@@ -26,17 +26,18 @@ from lmtui.services.clients import Client, client_for
 from lmtui.services.inspector import RequestLog
 from lmtui.services.jit import read_jit
 from lmtui.services.models import list_models, model_after_switch
+from lmtui.services.reply_extras import answer_findings
 from lmtui.services.servers import ServerRegistry
 from lmtui.services.setup import choose_chat_setup, open_history
 from lmtui.store.config import Config
 from lmtui.store.profiles import DEFAULT, LOCAL
 from lmtui.ui.attach import AttachmentChips, AttachScreen, load_image, parse_path
-from lmtui.ui.chat_actions import ChatActions
 from lmtui.ui.chat_view import ChatView
 from lmtui.ui.composer import Composer
 from lmtui.ui.keymap import APP_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.message import MessageWidget
 from lmtui.ui.model_admin_ui import ModelAdmin
+from lmtui.ui.native_actions import NativeActions
 from lmtui.ui.sidebar import ModelSidebar
 from lmtui.ui.status import StatusLine
 from lmtui.ui.stream_render import FRAME_SECONDS, StreamRenderer
@@ -73,12 +74,13 @@ MAIN_SCREEN_ACTIONS = frozenset(
         "open_workbench_tool",
         "switch_server",
         "inspect_message",
+        "choose_reasoning",
     }
 )
 HISTORY_OFF = "History is off (save_history = false, or it could not be opened)."
 
 
-class LmtuiApp(ChatActions):
+class LmtuiApp(NativeActions):
     """Keyboard-driven chat with an LM Studio or OpenAI-compatible server."""
 
     CSS_PATH = "app.tcss"
@@ -129,6 +131,7 @@ class LmtuiApp(ChatActions):
         self.session = ChatSession(
             self.client, model=cfg.model, preset=cfg.preset, server_label=self.server_label
         )
+        self.session.native_mode = cfg.native_chat  # type: ignore[assignment]
         self._image_urls: dict[Path, str] = {}  # attached file -> data URL
         self._stream_worker: Worker[None] | None = None
         self._renderer: StreamRenderer | None = None
@@ -272,7 +275,7 @@ class LmtuiApp(ChatActions):
 
     def _new_session(self) -> ChatSession:
         old = self.session
-        return ChatSession(
+        session = ChatSession(
             self.client,
             model=old.model,
             system_prompt=old.system_prompt,
@@ -281,6 +284,10 @@ class LmtuiApp(ChatActions):
             history=self.history,
             server_label=self.server_label,
         )
+        session.native_mode = old.native_mode
+        session.reasoning = old.reasoning
+        session.integrations = old.integrations
+        return session
 
     def _restore_draft(self) -> None:
         if self.history is None:
@@ -367,6 +374,8 @@ class LmtuiApp(ChatActions):
         self.session.system_prompt = setup.system_prompt
         self.session.params = setup.params
         self.session.preset = setup.preset_name
+        self.session.reasoning = setup.reasoning  # type: ignore[assignment]
+        self.session.integrations = setup.integrations
         self.status.set(model=setup.model, preset=setup.preset_name or "")
         self.sidebar.set_active(setup.model)
         if setup.note:
@@ -478,6 +487,7 @@ class LmtuiApp(ChatActions):
                 elif isinstance(event, ReasoningDelta):
                     renderer.add_reasoning(event.text)
                 else:
+                    await widget.native_event(event)
                     continue
                 if self._first_delta is None:
                     self._first_delta = time.monotonic()
@@ -516,7 +526,10 @@ class LmtuiApp(ChatActions):
         await widget.finish_stream()
         entry = widget.entry
         speed = ""
-        if entry.server_timings is not None and entry.server_timings.tokens_per_second:
+        stats = entry.extras.server_stats
+        if stats is not None and stats.tokens_per_second:
+            speed = f"last {stats.tokens_per_second:.1f} tok/s (LM Studio)"
+        elif entry.server_timings is not None and entry.server_timings.tokens_per_second:
             speed = f"last {entry.server_timings.tokens_per_second:.1f} tok/s"
         elif entry.client_timings is not None and entry.client_timings.tokens_per_second:
             speed = f"last {entry.client_timings.tokens_per_second:.1f} tok/s"
@@ -525,6 +538,8 @@ class LmtuiApp(ChatActions):
             self.status.set(warning=self.session.history_error)
         if self.session.conversation_id is not None:
             self._draft_key = f"conv:{self.session.conversation_id}"
+        if entry.extras.load_progress is not None:
+            self.refresh_models()  # LM Studio loaded (or began loading) a model for this reply
         self.refresh_bindings()
 
     @property
@@ -765,6 +780,7 @@ class LmtuiApp(ChatActions):
                 self.request_log,
                 model=self.session.model,
                 with_token=self.sends_token,
+                reply_findings=answer_findings([e.answer_note for e in self.session.entries]),
             )
         )
 

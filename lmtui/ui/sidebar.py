@@ -134,6 +134,9 @@ def model_details(
         rows.append(("TTL", f"{ttl} s idle (preset)"))
     if model.capabilities:
         rows.append(("Caps", ", ".join(model.capabilities)))
+    if model.reasoning_options:
+        default = f" (default {model.reasoning_default})" if model.reasoning_default else ""
+        rows.append(("Think", ", ".join(model.reasoning_options) + default))
     return rows
 
 
