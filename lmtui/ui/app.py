@@ -378,6 +378,7 @@ class LmtuiApp(NativeActions):
         self.session.integrations = setup.integrations
         self.status.set(model=setup.model, preset=setup.preset_name or "")
         self.sidebar.set_active(setup.model)
+        self.sidebar.set_ttl(setup.params.ttl)
         if setup.note:
             self.status.set(note=setup.note)
             self.notify(f"Model: {setup.model} — {setup.note}", markup=False)
@@ -711,6 +712,7 @@ class LmtuiApp(NativeActions):
         reason = apply_preset(self.session, preset, models)
         self.status.set(model=self.session.model or "", preset=preset.name, note=reason)
         self.sidebar.set_active(self.session.model)
+        self.sidebar.set_ttl(self.session.params.ttl)
         self.notify(f"Preset '{preset.name}'. {reason}", markup=False)
 
     def action_save_preset(self) -> None:
@@ -741,6 +743,7 @@ class LmtuiApp(NativeActions):
             if result is None:
                 return
             self.session.params = result.params
+            self.sidebar.set_ttl(result.params.ttl)
             self.session.system_prompt = result.system_prompt
             self.notify("Parameters saved: the next request uses them.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from textual.content import Content
@@ -216,3 +217,20 @@ async def test_a_failed_download_is_explained(fake: FakeServer, make_app: AppFac
         message = next(n.message for n in app._notifications if "failed" in n.message)
         assert "Downloads panel" in message
         assert app.status.download == ""
+
+
+async def test_the_presets_idle_ttl_is_shown_on_the_model(
+    fake: FakeServer, make_app: AppFactory
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await highlight(pilot, app, "Qwen2.5 7B")
+        assert "TTL" not in text_of(app.query_one("#sidebar-details", Static))
+        app.session.params = replace(app.session.params, ttl=300)
+        await pilot.press("r")
+        await wait_until(
+            pilot,
+            lambda: (
+                "TTL    300 s idle (preset)" in text_of(app.query_one("#sidebar-details", Static))
+            ),
+        )
