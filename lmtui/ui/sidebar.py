@@ -34,7 +34,6 @@ AVAILABLE = "Available"
 GROUP_ORDER: tuple[str, ...] = (LOADED, NOT_LOADED, AVAILABLE)
 
 NO_MODELS = "No models on this server"
-NBSP = "\u00a0"
 
 
 def none_loaded_text(load_key: str | None, *, jit: str = "unknown") -> str:
@@ -165,7 +164,8 @@ def badges(words: tuple[str, ...] | list[str]) -> Content:
     for i, word in enumerate(words):
         if i:
             pieces.append(" ")
-        pieces.append((make_inert(word).replace("_", NBSP).replace(" ", NBSP), "reverse"))
+        # Textual wraps at any whitespace, a no-break space too: join a badge's words with "-".
+        pieces.append((make_inert(word).replace("_", "-").replace(" ", "-"), "reverse"))
     return Content.assemble(*pieces)
 
 
