@@ -363,8 +363,10 @@ class LmtuiApp(NativeActions):
         except NoModelLoaded:
             if self.sidebar.jit == "on":
                 note = "nothing loaded — pick a model (F2): LM Studio loads it on first use"
-            else:
+            elif self.sidebar.can_load:
                 note = "no model loaded — pick one in the sidebar (F2) and load it (l)"
+            else:  # no /api/v1: lmtui cannot load, so it does not offer to
+                note = "no model loaded — load one with `lms load <model>` or in LM Studio"
             self.status.set(note=note)
             return
         except LmtuiError as exc:

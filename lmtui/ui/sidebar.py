@@ -34,6 +34,12 @@ AVAILABLE = "Available"
 GROUP_ORDER: tuple[str, ...] = (LOADED, NOT_LOADED, AVAILABLE)
 
 NO_MODELS = "No models on this server"
+NO_CHAT_MODELS_V1 = "No chat models on this server — download one (D)"
+# Without /api/v1 an empty list may only mean JIT is off and nothing is loaded.
+NO_CHAT_MODELS = (
+    "No chat models listed — download one, or load one with `lms load <model>` "
+    "(with JIT loading off, LM Studio lists only loaded models)"
+)
 
 
 def none_loaded_text(load_key: str | None, *, jit: str = "unknown") -> str:
@@ -253,6 +259,11 @@ class ModelSidebar(Vertical):
     def models(self) -> list[Model]:
         """The models last given to ``set_models``."""
         return list(self._models)
+
+    @property
+    def can_load(self) -> bool:
+        """True when the server loads models over its API (LM Studio 0.4's /api/v1)."""
+        return self._can_load
 
     @property
     def jit(self) -> str:
@@ -536,11 +547,13 @@ class ModelSidebar(Vertical):
             text = f"{message}\n{remedy}\nPress {self._key_for('refresh')} to retry."
             error = True
         elif not self._models:
-            text = NO_MODELS
+            text = NO_MODELS if self._can_load else NO_CHAT_MODELS
         elif not self._shown:
             text = f"No models match “{query.strip()}”"
         elif self._hint:
             text = self._hint
+        elif all(m.is_embedding for m in self._models):
+            text = NO_CHAT_MODELS_V1 if self._can_load else NO_CHAT_MODELS
         elif self._none_loaded():
             key = self._key_for("load", prefer="L") if self._can_load else None
             text = none_loaded_text(key, jit=self._jit)
