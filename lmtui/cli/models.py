@@ -78,6 +78,9 @@ async def _models(args: argparse.Namespace, cfg: Any) -> int:
         rows.append((m.id, m.type.value, state, m.quantization or "", ctx))
         rows.extend(instance_rows(m))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    from lmtui.services.terminal_text import make_inert
+
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        # Ids come from the server: inert before they reach the terminal.
+        print(make_inert("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()))
     return 0

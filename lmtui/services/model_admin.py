@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from lmtui.backend.errors import ConfigError
@@ -225,9 +225,3 @@ class RememberedLoadOptions:
             os.replace(tmp, self.path)
         except OSError:
             return
-
-
-def merged_options(remembered: LoadConfig, given: LoadConfig) -> LoadConfig:
-    """``remembered`` with every field ``given`` sets taking its place."""
-    values = {k: v for k, v in given.to_json().items()}
-    return replace(remembered, **values)
