@@ -711,7 +711,7 @@ class LmtuiApp(NativeActions):
         except LmtuiError as exc:
             models = self.sidebar.models
             self.status.set(warning=f"models not listed: {exc.message}")
-        reason = apply_preset(self.session, preset, models)
+        reason = apply_preset(self.session, preset, models, self.cfg.integrations)
         self.status.set(model=self.session.model or "", preset=preset.name, note=reason)
         self.sidebar.set_active(self.session.model)
         self.sidebar.set_ttl(self.session.params.ttl)
