@@ -96,7 +96,7 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
     from lmtui.cli.paced_output import PacedWriter
     from lmtui.services.chat import ChatSession
     from lmtui.services.clients import client_for
-    from lmtui.services.reply_extras import answer_check
+    from lmtui.services.reply_extras import JSON_IN_REASONING, ONLY_REASONING
     from lmtui.services.setup import choose_chat_setup, open_history, resolve_integrations
 
     out = sys.stdout
@@ -153,10 +153,10 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             if history is not None:
                 history.close()
         entry = session.entries[-1]
-        check = answer_check(entry.content, entry.reasoning)
-        if check.answer is not None and not args.json:
-            out.write(inert(check.answer) if inert else check.answer)
-            entry.content = check.answer
+        only_reasoning = entry.answer_note == ONLY_REASONING
+        if entry.answer_note == JSON_IN_REASONING and not args.json:
+            # The session took the JSON answer out of the reasoning: it was never streamed.
+            out.write(inert(entry.content) if inert else entry.content)
         if session.history_error:
             print(f"lmtui: {session.history_error}", file=err)
         if args.json:
@@ -171,13 +171,13 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             print(f"lmtui: {exc.message}", file=err)
             print(f"  remedy: {exc.remedy}", file=err)
             return exc.exit_code
-        if check.only_reasoning and finish is not None:
-            exc2 = AnswerOnlyInReasoning(f"The {check.note}.")
+        if only_reasoning and finish is not None:
+            exc2 = AnswerOnlyInReasoning(f"The {entry.answer_note}.")
             print(f"lmtui: {exc2.message}", file=err)
             print(f"  remedy: {exc2.remedy}", file=err)
             return exc2.exit_code
-        if check.note and not args.json:
-            print(f"lmtui: {check.note}.", file=err)
+        if entry.answer_note and not args.json:
+            print(f"lmtui: {entry.answer_note}.", file=err)
         if finish is not None and finish.reason is FinishReason.LENGTH and not args.json:
             print(
                 "lmtui: the reply was cut at the max_tokens limit (finish reason: length); "

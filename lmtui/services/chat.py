@@ -382,7 +382,13 @@ class ChatSession:
                         writer.set_model_used(event.model)
                 if isinstance(event, Finish):
                     finished = True
-                    entry.answer_note = answer_check(entry.content, entry.reasoning).note
+                    check = answer_check(entry.content, entry.reasoning)
+                    entry.answer_note = check.note
+                    if check.answer is not None:
+                        # A JSON answer that came as reasoning is the reply's answer.
+                        entry.content = check.answer
+                        if writer is not None:
+                            writer.append(content=check.answer)
                     self._persist_end(entry, writer)
                 yield event
         except LmtuiError as exc:

@@ -13,6 +13,7 @@ from textual.widgets import Collapsible, Label, Static
 
 from lmtui.backend.types import (
     ContentWasReasoning,
+    Finish,
     FinishReason,
     LoadProgress,
     PromptProgress,
@@ -22,7 +23,7 @@ from lmtui.backend.types import (
 )
 from lmtui.services.chat import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING, Entry
 from lmtui.services.explain import explain_finish
-from lmtui.services.reply_extras import server_footer
+from lmtui.services.reply_extras import JSON_IN_REASONING, server_footer
 from lmtui.services.terminal_text import make_inert
 from lmtui.ui.keymap import MESSAGE_ACTIONS
 from lmtui.ui.markdown_body import MarkdownBody
@@ -156,6 +157,9 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
             self._progress_line().show(self.entry.extras)
         elif isinstance(event, ToolCallEvent):
             await self._show_tool_call(event.call)
+        elif isinstance(event, Finish) and self.entry.answer_note == JSON_IN_REASONING:
+            # The session took a JSON answer out of the reasoning: show it as the answer.
+            await self.query_one(".body", MarkdownBody).set_text(make_inert(self.entry.content))
         elif isinstance(event, ContentWasReasoning):
             # A close-only </think>: the answer drawn so far was reasoning.
             if self.renderer is not None:
