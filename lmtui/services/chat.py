@@ -421,6 +421,8 @@ class ChatSession:
             try:
                 has_native = (await self.client.detect()).has(ApiLevel.NATIVE_V1)
             except LmtuiError:
+                if self.native_mode == "on":
+                    raise  # say why the server cannot be asked, not that it lacks /api/v1
                 has_native = False  # the request itself reports what is wrong
         route = choose_route(
             mode=self.native_mode,
