@@ -7,7 +7,6 @@ shell pipeline pays for little more than the HTTP client.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -76,16 +75,13 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
     from lmtui.backend.client import LMStudioClient
     from lmtui.backend.errors import StreamInterrupted
     from lmtui.backend.types import ContentDelta, Finish, FinishReason, ReasoningDelta
+    from lmtui.cli.output import data_writer, print_json, warn
     from lmtui.services.chat import ChatSession
     from lmtui.services.setup import choose_chat_setup, open_history
 
     out = sys.stdout
-    err = sys.stderr
-    inert = None
-    if not args.raw and out.isatty():
-        from lmtui.services.terminal_text import make_inert
-
-        inert = make_inert
+    show_text = data_writer(out, raw=args.raw)
+    show_reasoning = data_writer(sys.stderr, raw=args.raw)
     async with LMStudioClient(
         cfg.base_url,
         cfg.api_token,
@@ -96,12 +92,12 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             client, cfg, cli_overrides=_overrides(args), explicit_model=getattr(args, "model", None)
         )
         if setup.note and (args.verbose or setup.fallback):
-            print(f"lmtui: {setup.note}", file=err)
+            warn(f"lmtui: {setup.note}")
         history = None
         if not args.no_save and cfg.save_history:
             history, problem = open_history()
             if problem:
-                print(f"lmtui: {problem}", file=err)
+                warn(f"lmtui: {problem}")
         session = ChatSession(
             client,
             model=setup.model,
@@ -109,19 +105,17 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             params=setup.params,
             preset=setup.preset_name,
             history=history,
-            server_label=cfg.base_url,
+            server_label=client.base_url,  # never the URL's credentials
         )
         finish: Finish | None = None
         try:
             async for event in _ended_line(session.send(prompt), session, args.json, out):
                 if isinstance(event, ContentDelta):
                     if not args.json:
-                        out.write(inert(event.text) if inert else event.text)
-                        out.flush()
+                        show_text(event.text)
                 elif isinstance(event, ReasoningDelta):
                     if args.reasoning and not args.json:
-                        err.write(event.text)
-                        err.flush()
+                        show_reasoning(event.text)
                 elif isinstance(event, Finish):
                     finish = event
         finally:
@@ -129,24 +123,23 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
                 history.close()
         entry = session.entries[-1]
         if session.history_error:
-            print(f"lmtui: {session.history_error}", file=err)
+            warn(f"lmtui: {session.history_error}")
         if args.json:
-            print(json.dumps(_entry_json(entry), indent=2, ensure_ascii=False))
+            print_json(_entry_json(entry))
         elif entry.content and not entry.content.endswith("\n"):
             out.write("\n")
             out.flush()
         if args.verbose:
-            _report(entry, err)
+            _report(entry)
         if finish is not None and finish.reason is FinishReason.INTERRUPTED:
             exc = StreamInterrupted(f"Interrupted: {finish.detail or 'the reply was cut off'}.")
-            print(f"lmtui: {exc.message}", file=err)
-            print(f"  remedy: {exc.remedy}", file=err)
+            warn(f"lmtui: {exc.message}")
+            warn(f"  remedy: {exc.remedy}")
             return exc.exit_code
         if finish is not None and finish.reason is FinishReason.LENGTH and not args.json:
-            print(
+            warn(
                 "lmtui: the reply was cut at the max_tokens limit (finish reason: length); "
-                "raise --max-tokens for more.",
-                file=err,
+                "raise --max-tokens for more."
             )
         return 0
 
@@ -197,7 +190,8 @@ def _entry_json(entry: Any) -> dict[str, Any]:
     }
 
 
-def _report(entry: Any, err: Any) -> None:
+def _report(entry: Any) -> None:
+    from lmtui.cli.output import warn
     from lmtui.services.explain import explain_finish
 
     ct = entry.client_timings
@@ -213,4 +207,4 @@ def _report(entry: Any, err: Any) -> None:
         parts.append(f"speed: {ct.tokens_per_second:.1f} tok/s")
     if ct:
         parts.append(f"total: {ct.total_s:.2f} s")
-    print("lmtui: " + " · ".join(parts), file=err)
+    warn("lmtui: " + " · ".join(parts))

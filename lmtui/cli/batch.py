@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from lmtui.cli.common import SUPPRESS, add_subcommand, load_effective_config
+from lmtui.cli.output import warn
 
 
 def register(sub: Any) -> None:
@@ -63,6 +64,7 @@ async def _batch(args: argparse.Namespace, cfg: Any) -> int:
             f"[{p.done + p.failed + p.skipped}/{p.total}] done {p.done}, failed {p.failed}, "
             f"skipped {p.skipped} · ETA {eta} · {p.tokens_per_second:.1f} tok/s"
         )
+        # Only lmtui's own counters here: no server text, so the \r may pass.
         print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
 
     async with LMStudioClient(
@@ -80,10 +82,9 @@ async def _batch(args: argparse.Namespace, cfg: Any) -> int:
         )
     if tty:
         print(file=sys.stderr)
-    print(
+    warn(
         f"lmtui: {state.done} done, {state.failed} failed, "
-        f"{state.skipped} already done → {args.out}",
-        file=sys.stderr,
+        f"{state.skipped} already done → {args.out}"
     )
     return 0 if state.failed == 0 else 1
 
@@ -128,7 +129,7 @@ async def _row_resolver(
                 raise NoModelLoaded(choice.reason)
             if choice.fallback and choice.reason not in notes:
                 notes.add(choice.reason)
-                print(f"lmtui: {choice.reason}", file=sys.stderr)
+                warn(f"lmtui: {choice.reason}")
             model = choice.model_id
         return model, system, params
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from lmtui.backend.errors import LmtuiError
+from lmtui.cli.output import print_json as print_json  # subcommands import it from here
+from lmtui.cli.output import warn
 
 SUPPRESS = argparse.SUPPRESS
 
@@ -62,9 +62,7 @@ def load_effective_config(args: argparse.Namespace) -> Any:
             args.local = True
         problem = cfg.profiles()[cfg.server].token_problem
         if problem:
-            print(
-                f"lmtui: warning: server '{cfg.server}': no token sent, {problem}.", file=sys.stderr
-            )
+            warn(f"lmtui: warning: server '{cfg.server}': no token sent, {problem}.")
     cfg = cfg.with_overrides(
         base_url=getattr(args, "base_url", None),
         model=getattr(args, "model", None),
@@ -75,7 +73,7 @@ def load_effective_config(args: argparse.Namespace) -> Any:
 
         warning = insecure_token_warning(profile_of(cfg))
         if warning:
-            print(f"lmtui: warning: {warning}", file=sys.stderr)
+            warn(f"lmtui: warning: {warning}")
     return cfg
 
 
@@ -100,13 +98,8 @@ def local_server_if_asked(args: argparse.Namespace, cfg: Any) -> Iterator[Any]:
 def fail(exc: LmtuiError, *, json_output: bool = False) -> int:
     """Report an error in one line plus its remedy; return its exit code."""
     if json_output:
-        print(json.dumps({"ok": False, **exc.to_json()}, indent=2))
-    print(f"lmtui: {exc.message}", file=sys.stderr)
+        print_json({"ok": False, **exc.to_json()})
+    warn(f"lmtui: {exc.message}")
     if exc.remedy:
-        print(f"  remedy: {exc.remedy}", file=sys.stderr)
+        warn(f"  remedy: {exc.remedy}")
     return exc.exit_code
-
-
-def print_json(data: object) -> None:
-    """Print JSON to stdout, indented for people and still easy for jq."""
-    print(json.dumps(data, indent=2, ensure_ascii=False))

@@ -11,6 +11,7 @@ from lmtui.cli.common import (
     local_server_if_asked,
     print_json,
 )
+from lmtui.cli.output import say
 
 
 def register(sub: Any) -> None:
@@ -42,7 +43,7 @@ async def _models(args: argparse.Namespace, cfg: Any) -> int:
     if args.json:
         print_json(
             {
-                "base_url": cfg.base_url,
+                "base_url": client.base_url,
                 "server_kind": caps.kind.value if caps else None,
                 "api_levels": [lv.value for lv in caps.levels] if caps else [],
                 "models": [asdict(m) | {"type": m.type.value} for m in models],
@@ -50,7 +51,7 @@ async def _models(args: argparse.Namespace, cfg: Any) -> int:
         )
         return 0
     if not models:
-        print("No models on this server. Download one in LM Studio (or `lms get <model>`).")
+        say("No models on this server. Download one in LM Studio (or `lms get <model>`).")
         return 0
     rows = [("MODEL", "TYPE", "STATE", "QUANT", "CONTEXT")]
     for m in models:
@@ -65,5 +66,5 @@ async def _models(args: argparse.Namespace, cfg: Any) -> int:
         rows.append((m.id, m.type.value, state, m.quantization or "", ctx))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        say("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     return 0
