@@ -49,6 +49,9 @@ async def _batch(args: argparse.Namespace, cfg: Any) -> int:
     from lmtui.services.batch import BatchProgress, BatchSettings, read_rows, run_batch
 
     rows = read_rows(Path(args.input), prompt_column=args.prompt_column)
+    from lmtui.services.batch import check_batch_output
+
+    check_batch_output(Path(args.out))  # before any request: a refused --out costs nothing
     if args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1.")
     overrides = {

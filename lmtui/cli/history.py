@@ -47,7 +47,8 @@ def register(sub: Any) -> None:
     a = actions.add_parser("export", help="export one or all conversations")
     a.add_argument("id", type=int, nargs="?", help="conversation id (default: all)")
     a.add_argument("--format", choices=("md", "json"), default="md", help="default: md")
-    a.add_argument("--out", help="file to write (created 0600); default: standard output")
+    a.add_argument("--out", help="file to write (created 0600; - or none: standard output)")
+    a.add_argument("--force", action="store_true", help="replace --out if it exists")
 
     a = actions.add_parser("import", help="import JSON Lines or an lmtui JSON export")
     a.add_argument("file", help='one {"title", "messages": [{"role", "content"}]} per line')
@@ -173,20 +174,13 @@ def _show(store: HistoryStore, args: argparse.Namespace) -> int:
 
 def _export(store: HistoryStore, args: argparse.Namespace) -> int:
     text = store.export(None if args.id is None else [args.id], args.format)
-    if args.out is None:
+    if args.out in (None, "-"):
         write(text)
         return 0
-    from lmtui.backend.errors import LmtuiError
-    from lmtui.store.paths import private_file_opener
+    from lmtui.store.safe_files import write_new
 
-    try:
-        with open(args.out, "w", encoding="utf-8", opener=private_file_opener) as fh:
-            fh.write(text)
-    except OSError as exc:
-        raise LmtuiError(
-            f"Cannot write {args.out}: {exc.strerror or exc}",
-            "Choose a file in a directory you can write to.",
-        ) from None
+    # One policy with the app's export: a new file, or --force; 0600; never a link.
+    write_new(Path(args.out), text.encode("utf-8"), force=args.force)
     warn(f"Exported to {args.out}")
     return 0
 

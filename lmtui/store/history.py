@@ -39,7 +39,7 @@ from lmtui.store.history_schema import (
     drop_insert_triggers,
     migrate,
 )
-from lmtui.store.paths import ensure_private_dir, history_db, private_file_opener
+from lmtui.store.paths import close_down, ensure_private_dir, history_db, private_file_opener
 
 __all__ = [
     "ConversationNotFound",
@@ -298,8 +298,7 @@ class HistoryStore:
         # Create the file 0600 ourselves: sqlite would honour the umask instead.
         with open(self.path, "ab", opener=private_file_opener):
             pass
-        with contextlib.suppress(OSError):
-            os.chmod(self.path, 0o600)
+        close_down(self.path)
         conn = sqlite3.connect(
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
@@ -312,8 +311,7 @@ class HistoryStore:
             conn.close()
             raise
         for suffix in ("-wal", "-shm"):
-            with contextlib.suppress(OSError):
-                os.chmod(f"{self.path}{suffix}", 0o600)
+            close_down(f"{self.path}{suffix}")
         return conn
 
     def _recover_interrupted(self) -> int:

@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import math
 import operator
-import os
 import sqlite3
 import threading
 from array import array
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lmtui.store.history import HistoryUnavailable
-from lmtui.store.paths import ensure_private_dir, history_db, private_file_opener
+from lmtui.store.paths import close_down, ensure_private_dir, history_db, private_file_opener
 
 # Only text worth finding: finished or partial replies and prompts, not failed ones.
 INDEXED_ROLES = ("user", "assistant")
@@ -114,8 +113,7 @@ class VectorStore:
                 conn.close()
                 raise
             self._conn = conn
-            with contextlib.suppress(OSError):
-                os.chmod(self.path, 0o600)
+            close_down(self.path)
 
     def close(self) -> None:
         """Close the database (idempotent)."""
