@@ -85,9 +85,9 @@ def _limit(value: int) -> int | None:
 
 
 def _when(ts: float) -> str:
-    import time
+    from lmtui.store.history_export import when
 
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+    return when(ts)
 
 
 def _summary_json(s: ConversationSummary) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from lmtui.backend.errors import ConfigError
 from lmtui.backend.urls import DEFAULT_BASE_URL, display_url, normalize_base_url, url_problem
 from lmtui.store import paths
 from lmtui.store.profiles import DEFAULT, LOCAL, ServerProfile, local_profile, parse_profiles
+from lmtui.store.safe_files import read_bounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,7 @@ def _decode_error_location(exc: tomllib.TOMLDecodeError) -> str:
 def read_toml(path: Path) -> dict[str, Any]:
     """Read a TOML file or raise :class:`ConfigError` naming the file and line."""
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path)  # a FIFO or /dev/zero is refused, not waited on or read
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}.") from None
     try:

@@ -40,6 +40,7 @@ from lmtui.store.history_schema import (
     migrate,
 )
 from lmtui.store.paths import close_down, ensure_private_dir, history_db, private_file_opener
+from lmtui.store.safe_files import MAX_IMPORT_BYTES, read_bounded
 
 __all__ = [
     "ConversationNotFound",
@@ -810,7 +811,7 @@ class HistoryStore:
         All or nothing: a bad line raises :class:`HistoryInputError` and nothing is kept.
         """
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_bounded(path, MAX_IMPORT_BYTES).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise HistoryInputError(
                 f"Cannot read {path}: {exc}", "Give a readable UTF-8 file."

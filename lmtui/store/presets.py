@@ -23,6 +23,7 @@ from lmtui.backend.errors import ConfigError
 from lmtui.backend.params import validate_param
 from lmtui.backend.types import PARAMETER_NAMES, SamplingParams
 from lmtui.store import paths
+from lmtui.store.safe_files import read_bounded
 
 _TOP_KEYS = ("name", "description", "system_prompt", "model", "models", "params")
 
@@ -136,7 +137,7 @@ def _preset_files(directory: Path) -> list[Path]:
 def read_preset_file(path: Path) -> Preset:
     """Read one preset file; :class:`ConfigError` naming the file and line when it is broken."""
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}.") from None
     try:

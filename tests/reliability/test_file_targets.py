@@ -233,3 +233,19 @@ def test_a_read_only_data_directory_is_not_made_writable(tmp_path: Path) -> None
         assert stat.S_IMODE(data.stat().st_mode) == 0o500  # closed to others, not opened up
     finally:
         data.chmod(0o700)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero", "directory"])
+def test_reads_take_regular_files_only_and_never_hang(kind: str, tmp_path: Path) -> None:
+    if kind == "fifo":
+        path = tmp_path / "config.toml"
+        os.mkfifo(path)  # no writer: opening it to read would wait forever
+    elif kind == "zero":
+        path = Path("/dev/zero")  # reading it whole would eat every byte of memory
+    else:
+        path = tmp_path
+    for args in (("--config", str(path), "models"), ("history", "import", str(path))):
+        done = run(*args, timeout=30)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "Traceback" not in done.stderr
+        assert f"Cannot read {path}" in done.stderr or "not a regular file" in done.stderr
