@@ -7,10 +7,18 @@ shell pipeline pays for little more than the HTTP client.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import Any
 
-from lmtui.cli.common import SUPPRESS, add_subcommand, load_effective_config, local_server_if_asked
+from lmtui.cli.common import (
+    SUPPRESS,
+    add_subcommand,
+    checked_params,
+    load_effective_config,
+    local_server_if_asked,
+    read_stdin_text,
+)
 
 
 def register(sub: Any) -> None:
@@ -47,7 +55,7 @@ def read_prompt(args: argparse.Namespace) -> str:
     """PROMPT words, with piped stdin in front of them."""
     parts: list[str] = []
     if not sys.stdin.isatty():
-        piped = sys.stdin.read()
+        piped = read_stdin_text()
         if piped.strip():
             parts.append(piped.rstrip("\n"))
     if args.prompt:
@@ -64,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         raise LmtuiError(
             "Nothing to ask: give a prompt or pipe one in.", 'Example: lmtui ask "Say hello"'
         )
+    _overrides(args)  # -t nan or --top-p 5 fails here, before any connection
     import asyncio
 
     cfg = load_effective_config(args)
@@ -109,15 +118,19 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         )
         finish: Finish | None = None
         try:
-            async for event in _ended_line(session.send(prompt), session, args.json, out):
-                if isinstance(event, ContentDelta):
-                    if not args.json:
-                        show_text(event.text)
-                elif isinstance(event, ReasoningDelta):
-                    if args.reasoning and not args.json:
-                        show_reasoning(event.text)
-                elif isinstance(event, Finish):
-                    finish = event
+            # aclosing: when stdout fails mid-reply (`| head -c 100`, a full disk) the
+            # generators close here, innermost last, not at loop shutdown in any order.
+            events = _ended_line(session.send(prompt), session, args.json, out)
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    if isinstance(event, ContentDelta):
+                        if not args.json:
+                            show_text(event.text)
+                    elif isinstance(event, ReasoningDelta):
+                        if args.reasoning and not args.json:
+                            show_reasoning(event.text)
+                    elif isinstance(event, Finish):
+                        finish = event
         finally:
             if history is not None:
                 history.close()
@@ -153,8 +166,9 @@ async def _ended_line(events: Any, session: Any, json_output: bool, out: Any) ->
     from lmtui.backend.errors import LmtuiError
 
     try:
-        async for event in events:
-            yield event
+        async with contextlib.aclosing(events):
+            async for event in events:
+                yield event
     except LmtuiError:
         text = session.entries[-1].content if session.entries else ""
         if text and not text.endswith("\n") and not json_output:
@@ -172,7 +186,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "stop": tuple(args.stop) if args.stop else None,
     }
-    return {k: v for k, v in values.items() if v is not None}
+    given = {k: v for k, v in values.items() if v is not None}
+    checked_params(given)
+    return given
 
 
 def _entry_json(entry: Any) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lmtui.cli.common import SUPPRESS, add_subcommand, load_effective_config
+from lmtui.cli.common import SUPPRESS, add_subcommand, checked_params, load_effective_config
 from lmtui.cli.output import warn
 
 
@@ -45,7 +45,6 @@ def run(args: argparse.Namespace) -> int:
 async def _batch(args: argparse.Namespace, cfg: Any) -> int:
     from lmtui.backend.client import LMStudioClient
     from lmtui.backend.errors import ConfigError
-    from lmtui.backend.types import SamplingParams
     from lmtui.services.batch import BatchProgress, BatchSettings, read_rows, run_batch
 
     rows = read_rows(Path(args.input), prompt_column=args.prompt_column)
@@ -76,9 +75,7 @@ async def _batch(args: argparse.Namespace, cfg: Any) -> int:
         connect_timeout=cfg.connect_timeout,
         read_timeout=cfg.read_timeout,
     ) as client:
-        resolve_row = await _row_resolver(
-            client, cfg, args, rows, SamplingParams.from_mapping(overrides)
-        )
+        resolve_row = await _row_resolver(client, cfg, args, rows, checked_params(overrides))
         settings = BatchSettings(cfg.model, args.system or "", concurrency=args.concurrency)
         state = await run_batch(
             client, rows, Path(args.out), settings, resolve_row=resolve_row, progress=show

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,56 @@ def local_server_if_asked(args: argparse.Namespace, cfg: Any) -> Iterator[Any]:
         # explicit --model is passed through.
         model = getattr(args, "model", None) or server.model_id
         yield cfg.with_overrides(base_url=server.base_url, model=model)
+
+
+def read_stdin_text() -> str:
+    """Standard input as text; ConfigError (not a traceback) when it is not UTF-8."""
+    from lmtui.backend.errors import ConfigError
+
+    raw = sys.stdin.buffer.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"Standard input is not UTF-8 text (byte 0x{raw[exc.start]:02X} at {exc.start}).",
+            "Convert it first, e.g. `iconv -f latin1 -t utf-8 FILE | lmtui ask ...`.",
+        ) from None
+
+
+def not_utf8(args: argparse.Namespace, environ: Mapping[str, str]) -> LmtuiError | None:
+    """An error for the first argument or lmtui variable that is not UTF-8, if any.
+
+    Python keeps such bytes as lone surrogates; passed on they would fail later, deep in
+    the HTTP client or the history database.
+    """
+    from lmtui.backend.errors import ConfigError
+
+    def bad(text: str) -> bool:
+        return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+    for name, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and bad(v) for v in values):
+            flag = name.replace("_", "-")
+            return ConfigError(
+                f"The {flag} argument is not UTF-8 text.",
+                "Pass UTF-8 (convert with iconv), or pipe the text in as UTF-8.",
+            )
+    for name, value in environ.items():
+        if (name.startswith("LMTUI_") or name == "LM_API_TOKEN") and bad(value):
+            return ConfigError(f"{name} is not UTF-8 text.", f"Set {name} to UTF-8 text.")
+    return None
+
+
+def checked_params(values: dict[str, Any]) -> Any:
+    """``values`` (from flags) as SamplingParams; ConfigError for ``-t nan``, ``--top-p 5``…"""
+    from lmtui.backend.errors import ConfigError
+    from lmtui.backend.params import validate_params
+
+    try:
+        return validate_params(values)
+    except ValueError as exc:
+        raise ConfigError(f"{exc}.", "See the ranges with --help.") from None
 
 
 def fail(exc: LmtuiError, *, json_output: bool = False) -> int:

@@ -12,7 +12,15 @@ import sys
 from collections.abc import Callable
 from typing import TextIO
 
+from lmtui.backend.errors import LmtuiError
 from lmtui.services.terminal_text import for_stream, json_text, make_inert
+
+
+class OutputFailed(LmtuiError):
+    """Standard output could not be written (a full disk, /dev/full, a gone terminal)."""
+
+    exit_code = 14
+    kind = "output"
 
 
 def say(text: str = "", *, end: str = "\n", flush: bool = False) -> None:
