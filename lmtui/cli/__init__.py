@@ -64,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from lmtui.cli.tui import run_tui
 
             return run_tui(args)
+        _interrupt_on_hangup()
         result: int = handler(args)
         sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
         return result
@@ -90,6 +91,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, LmtuiError):
             return fail(exc, json_output=bool(getattr(args, "json", False)))
         return _internal_error(exc, args)
+
+
+def _interrupt_on_hangup() -> None:
+    """SIGTERM and SIGHUP (a dropped SSH session) stop a command the way Ctrl+C does.
+
+    The partial reply is then saved as stopped instead of the process dying mid-write.
+    """
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            signal.signal(sig, interrupt)
 
 
 def _is_output_failure(exc: OSError) -> bool:

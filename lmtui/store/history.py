@@ -9,6 +9,7 @@ raises :class:`HistoryUnavailable` and callers carry on without history.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import enum
 import json
@@ -915,6 +916,7 @@ class ReplyWriter:
         self._model_used: str | None = None
         self._dirty = False
         self._last_write = clock()
+        self._timer: asyncio.TimerHandle | None = None
 
     @property
     def content(self) -> str:
@@ -937,6 +939,30 @@ class ReplyWriter:
             self._reasoning.append(reasoning)
             self._dirty = True
         if self._dirty and self.clock() - self._last_write >= self.flush_interval:
+            self.flush()
+        elif self._dirty:
+            self._flush_later()
+
+    def _flush_later(self) -> None:
+        """Write what is buffered ``flush_interval`` after the last write, deltas or not.
+
+        A stream that stalls (only keep-alives, or nothing) sends no further append: the
+        text it already sent is saved by this timer, at most ``flush_interval`` behind,
+        so a process killed during the stall loses none of it. Without a running event
+        loop (a synchronous caller) the next append or finish writes it.
+        """
+        if self._timer is not None or self.finished:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        delay = max(0.0, self.flush_interval - (self.clock() - self._last_write))
+        self._timer = loop.call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._dirty and not self.finished:
             self.flush()
 
     def set_model_used(self, model: str) -> None:
@@ -975,6 +1001,9 @@ class ReplyWriter:
         if state == "streaming":
             raise ValueError("finish() needs a final state, not 'streaming'")
         self.finished = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         final = {
             "state": state,
             "finish_reason": finish_reason,
