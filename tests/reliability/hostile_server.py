@@ -152,3 +152,19 @@ def silence(stop: threading.Event, seconds: float = 20) -> Iterator[bytes]:
     stop.wait(seconds)
     return
     yield b""  # a generator that yields nothing
+
+
+TEXT = "the first words of a reply "
+
+
+def keepalive_stream(stop: threading.Event) -> Iterator[bytes]:
+    """A reply stream: four words of ``TEXT``, then SSE keep-alive comments until stopped."""
+    yield (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+        b"Cache-Control: no-cache\r\nConnection: close\r\n\r\n"
+    )
+    for word in TEXT.split(" ")[:4]:
+        chunk = {"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": word}}]}
+        yield b"data: " + json.dumps(chunk).encode() + b"\n\n"
+    while not stop.wait(0.2):
+        yield b": keep-alive\n\n"

@@ -8,35 +8,20 @@ SIGTERM or SIGHUP stops it like Ctrl+C: the partial reply saved, marked stopped.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 
 import pytest
 
 from lmtui.store.history import HistoryStore
 from tests.conftest import REPO_ROOT
 from tests.reliability.conftest import lmtui_env
-from tests.reliability.hostile_server import HostileServer, models_or
+from tests.reliability.hostile_server import TEXT, HostileServer, keepalive_stream, models_or
 
-TEXT = "the first words of a reply "
 SENT = "".join(TEXT.split(" ")[:4])
-
-
-def keepalive_stream(stop: threading.Event) -> Iterator[bytes]:
-    yield (
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-        b"Cache-Control: no-cache\r\nConnection: close\r\n\r\n"
-    )
-    for word in TEXT.split(" ")[:4]:
-        chunk = {"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": word}}]}
-        yield b"data: " + json.dumps(chunk).encode() + b"\n\n"
-    while not stop.wait(0.2):
-        yield b": keep-alive\n\n"
 
 
 def start_ask(url: str) -> subprocess.Popen[bytes]:
