@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lmtui.cli.common import add_subcommand
+from lmtui.cli.common import add_connection_args, add_subcommand
 from lmtui.cli.output import print_json, say, warn, write
 from lmtui.services.terminal_text import for_stream
 
@@ -39,6 +39,17 @@ def register(sub: Any) -> None:
     a.add_argument("query", nargs="+", help="words that must all appear")
     a.add_argument("--limit", type=int, default=50, help="how many (0: all; default 50)")
     a.add_argument("--json", action="store_true", help="machine-readable output")
+    a.add_argument(
+        "--semantic",
+        action="store_true",
+        help="search by meaning with an embedding model (--model, config embedding_model, "
+        "or the server's); needs `lmtui history index` first",
+    )
+    add_connection_args(a, sub=True)
+
+    a = actions.add_parser("index", help="embed new messages for `search --semantic`")
+    a.add_argument("--rebuild", action="store_true", help="forget this model's vectors first")
+    add_connection_args(a, sub=True)
 
     a = actions.add_parser("show", help="print one conversation")
     a.add_argument("id", type=int, help="conversation id (see `lmtui history list`)")
@@ -48,7 +59,7 @@ def register(sub: Any) -> None:
     a.add_argument("id", type=int, nargs="?", help="conversation id (default: all)")
     a.add_argument("--format", choices=("md", "json"), default="md", help="default: md")
     a.add_argument("--out", help="file to write (created 0600; - or none: standard output)")
-    a.add_argument("--force", action="store_true", help="replace --out if it exists")
+    a.add_argument("--force", action="store_true", help="replace the --out file if it exists")
 
     a = actions.add_parser("import", help="import JSON Lines or an lmtui JSON export")
     a.add_argument("file", help='one {"title", "messages": [{"role", "content"}]} per line')
@@ -70,6 +81,10 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handle ``lmtui history ACTION``."""
+    if args.history_command == "index" or getattr(args, "semantic", False):
+        from lmtui.cli import history_semantic
+
+        return history_semantic.run(args)
     from lmtui.store.history import HistoryStore
 
     with HistoryStore() as store:
@@ -173,15 +188,15 @@ def _show(store: HistoryStore, args: argparse.Namespace) -> int:
 
 
 def _export(store: HistoryStore, args: argparse.Namespace) -> int:
-    text = store.export(None if args.id is None else [args.id], args.format)
+    ids = None if args.id is None else [args.id]
     if args.out in (None, "-"):
-        write(text)
+        write(store.export(ids, args.format))
         return 0
-    from lmtui.store.safe_files import write_new
+    from lmtui.services.history_files import check_export_path, export_to_file
 
-    # One policy with the app's export: a new file, or --force; 0600; never a link.
-    write_new(Path(args.out), text.encode("utf-8"), force=args.force)
-    warn(f"Exported to {args.out}")
+    path = check_export_path(args.out, force=args.force)
+    export_to_file(store, ids, args.format, path, force=args.force)
+    warn(f"Exported to {path}")
     return 0
 
 

@@ -19,7 +19,7 @@ from lmtui.services.terminal_text import for_stream, json_text, make_inert
 class OutputFailed(LmtuiError):
     """Standard output could not be written (a full disk, /dev/full, a gone terminal)."""
 
-    exit_code = 14
+    exit_code = 15
     kind = "output"
 
 

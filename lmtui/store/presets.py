@@ -9,6 +9,7 @@ line and skipped; it is never rewritten.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import tomllib
@@ -25,7 +26,17 @@ from lmtui.backend.types import PARAMETER_NAMES, SamplingParams
 from lmtui.store import paths
 from lmtui.store.safe_files import read_bounded
 
-_TOP_KEYS = ("name", "description", "system_prompt", "model", "models", "params")
+_TOP_KEYS = (
+    "name",
+    "description",
+    "system_prompt",
+    "model",
+    "models",
+    "params",
+    "reasoning",
+    "integrations",
+)
+REASONING_CHOICES = ("off", "low", "medium", "high", "on")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +54,8 @@ class Preset:
     params: SamplingParams = field(default_factory=SamplingParams)
     builtin: bool = False
     path: Path | None = None
+    reasoning: str | None = None  # off/low/medium/high/on for LM Studio; None: the model's own
+    integrations: tuple[str, ...] = ()  # names of [integrations.NAME] in the config
 
     @property
     def key(self) -> str:
@@ -90,10 +103,22 @@ class PresetSet:
 # ---- reading ------------------------------------------------------------------
 
 
+# The presets lmtui ships with: TOML files in the package, read like the user's own.
+BUILTIN_DIR = Path(__file__).with_name("builtin")
+
+
+@functools.cache
+def builtin_presets() -> tuple[Preset, ...]:
+    """The shipped presets, in file-name order (read once; a broken file is a packaging bug)."""
+    return tuple(
+        replace(read_preset_file(file), builtin=True, path=None)
+        for file in _preset_files(BUILTIN_DIR)
+    )
+
+
 def load_presets(directory: Path | None = None) -> PresetSet:
     """The built-in presets overridden and extended by the user's preset files."""
-    from lmtui.store.builtin_presets import BUILTIN_PRESETS
-
+    builtins = builtin_presets()
     directory = paths.presets_dir() if directory is None else directory
     user: list[Preset] = []
     errors: list[ConfigError] = []
@@ -116,8 +141,8 @@ def load_presets(directory: Path | None = None) -> PresetSet:
         seen[preset.key] = file
         user.append(preset)
     by_key = {p.key: p for p in user}
-    builtin_keys = {p.key for p in BUILTIN_PRESETS}
-    merged = [by_key.get(p.key, p) for p in BUILTIN_PRESETS]
+    builtin_keys = {p.key for p in builtins}
+    merged = [by_key.get(p.key, p) for p in builtins]
     extra = sorted((p for p in user if p.key not in builtin_keys), key=lambda p: p.key)
     return PresetSet(
         tuple(merged + extra),
@@ -178,6 +203,12 @@ def _preset_from_data(data: dict[str, Any], path: Path) -> Preset:
         if not isinstance(value, str):
             raise _Problem(key, f"'{key}' must be a string")
         texts[key] = value
+    reasoning = data.get("reasoning")
+    if reasoning is not None and reasoning not in REASONING_CHOICES:
+        raise _Problem("reasoning", f"'reasoning' must be one of {', '.join(REASONING_CHOICES)}")
+    integrations = data.get("integrations", [])
+    if not isinstance(integrations, list) or not all(isinstance(i, str) for i in integrations):
+        raise _Problem("integrations", "'integrations' must be a list of [integrations] names")
     return Preset(
         name=name.strip(),
         description=texts["description"],
@@ -186,6 +217,8 @@ def _preset_from_data(data: dict[str, Any], path: Path) -> Preset:
         params=_params_from_data(data.get("params", {})),
         builtin=False,
         path=path,
+        reasoning=reasoning,
+        integrations=tuple(integrations),
     )
 
 
@@ -262,6 +295,10 @@ def preset_to_toml(preset: Preset) -> str:
     params = preset.params.to_json()
     if params:
         data["params"] = params
+    if preset.reasoning:
+        data["reasoning"] = preset.reasoning
+    if preset.integrations:
+        data["integrations"] = list(preset.integrations)
     # Triple-quoted strings keep prompts readable, but TOML turns a CRLF inside them
     # into LF; a file holding a carriage return is written with escapes instead.
     multiline = not _has_carriage_return(data)
@@ -378,11 +415,9 @@ def delete_preset(name: str, directory: Path | None = None) -> Path:
 
     Deleting a user file that replaced a built-in brings the built-in back.
     """
-    from lmtui.store.builtin_presets import BUILTIN_PRESETS
-
     file = find_preset_file(name, directory)
     if file is None:
-        if any(p.key == preset_key(name) for p in BUILTIN_PRESETS):
+        if any(p.key == preset_key(name) for p in builtin_presets()):
             raise ConfigError(
                 f"'{name}' is a built-in preset and cannot be deleted.",
                 "Save a preset of the same name to replace it instead.",

@@ -6,7 +6,6 @@ import contextlib
 import inspect
 import os
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -20,22 +19,25 @@ from textual.timer import Timer
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerError, WorkerFailed
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import LmtuiError, NoModelLoaded
-from lmtui.backend.types import ContentDelta, Model, ReasoningDelta, StreamEvent
-from lmtui.services.chat import STOPPED, STREAMING, ChatSession, Entry
+from lmtui.backend.types import ApiLevel, ContentDelta, Model, ReasoningDelta
+from lmtui.services.chat import ChatSession, Reply
+from lmtui.services.clients import Client, client_for
 from lmtui.services.inspector import RequestLog
-from lmtui.services.model_choice import resolve_model
+from lmtui.services.jit import read_jit
+from lmtui.services.models import list_models, model_after_switch
+from lmtui.services.reply_extras import answer_findings
 from lmtui.services.servers import ServerRegistry
 from lmtui.services.setup import choose_chat_setup, open_history
 from lmtui.store.config import Config
 from lmtui.store.profiles import DEFAULT, LOCAL
 from lmtui.ui.attach import AttachmentChips, AttachScreen, load_image, parse_path
-from lmtui.ui.chat_actions import ChatActions
 from lmtui.ui.chat_view import ChatView
 from lmtui.ui.composer import Composer
 from lmtui.ui.keymap import APP_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.message import MessageWidget
+from lmtui.ui.model_admin_ui import ModelAdmin
+from lmtui.ui.native_actions import NativeActions
 from lmtui.ui.sidebar import ModelSidebar
 from lmtui.ui.status import StatusLine
 from lmtui.ui.stream_render import FRAME_SECONDS, StreamRenderer
@@ -72,12 +74,13 @@ MAIN_SCREEN_ACTIONS = frozenset(
         "open_workbench_tool",
         "switch_server",
         "inspect_message",
+        "choose_reasoning",
     }
 )
 HISTORY_OFF = "History is off (save_history = false, or it could not be opened)."
 
 
-class LmtuiApp(ChatActions):
+class LmtuiApp(NativeActions):
     """Keyboard-driven chat with an LM Studio or OpenAI-compatible server."""
 
     CSS_PATH = "app.tcss"
@@ -115,18 +118,12 @@ class LmtuiApp(ChatActions):
         if embedded_url:
             self.registry.set_embedded_url(embedded_url)
             self.registry.switch(LOCAL)
-        self._own_client: LMStudioClient | None = None
+        self._own_client: Client | None = None
         try:
             self.client = self.registry.client()
         except LmtuiError:
             # Not a usable profile (the embedded one without a URL): talk to cfg's URL.
-            self._own_client = LMStudioClient(
-                cfg.base_url,
-                cfg.api_token,
-                connect_timeout=cfg.connect_timeout,
-                read_timeout=cfg.read_timeout,
-                on_exchange=self.request_log.record,
-            )
+            self._own_client = client_for(cfg, on_exchange=self.request_log.record)
             self.client = self._own_client
         active = self.registry.active.name
         named = active != DEFAULT and (active != LOCAL or embedded_url is not None)
@@ -134,6 +131,7 @@ class LmtuiApp(ChatActions):
         self.session = ChatSession(
             self.client, model=cfg.model, preset=cfg.preset, server_label=self.server_label
         )
+        self.session.native_mode = cfg.native_chat  # type: ignore[assignment]
         self._image_urls: dict[Path, str] = {}  # attached file -> data URL
         self._stream_worker: Worker[None] | None = None
         self._renderer: StreamRenderer | None = None
@@ -144,6 +142,13 @@ class LmtuiApp(ChatActions):
         self._wide: bool | None = None
         self._first_delta: float | None = None
         self._draft_key = NEW_DRAFT_KEY
+        self.model_admin = ModelAdmin(
+            self,
+            client=lambda: self.client,
+            sidebar=lambda: self.sidebar,
+            status=lambda: self.status,
+            changed=lambda: self.refresh_models(choose=not self.session.model),
+        )
 
     # ---- layout ---------------------------------------------------------------
 
@@ -270,7 +275,7 @@ class LmtuiApp(ChatActions):
 
     def _new_session(self) -> ChatSession:
         old = self.session
-        return ChatSession(
+        session = ChatSession(
             self.client,
             model=old.model,
             system_prompt=old.system_prompt,
@@ -279,6 +284,10 @@ class LmtuiApp(ChatActions):
             history=self.history,
             server_label=self.server_label,
         )
+        session.native_mode = old.native_mode
+        session.reasoning = old.reasoning
+        session.integrations = old.integrations
+        return session
 
     def _restore_draft(self) -> None:
         if self.history is None:
@@ -321,16 +330,31 @@ class LmtuiApp(ChatActions):
     async def refresh_models(self, choose: bool = False) -> None:
         """List the server's models into the sidebar; optionally pick one to chat with."""
         try:
-            models = await self.client.list_models()
+            models = await list_models(self.client)
         except LmtuiError as exc:
             self.sidebar.set_error(exc.message, exc.remedy)
             self.status.set(server_ok=False)
             self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
             return
         self.status.set(server_ok=True)
-        self.sidebar.set_models(models, active=self.session.model)
+        await self._show_models(models)
         if choose and (self.cfg.preset or not self.session.model):
             await self._choose_setup()
+
+    async def _show_models(self, models: list[Model]) -> None:
+        """Put ``models`` in the sidebar with what the server offers (load over its API, JIT)."""
+        caps = self.client.capabilities
+        try:
+            jit = (await read_jit(self.client)).setting
+        except LmtuiError:
+            jit = "unknown"
+        self.sidebar.set_models(
+            models,
+            active=self.session.model,
+            can_load=bool(caps and caps.has(ApiLevel.NATIVE_V1)),
+            jit=jit,
+        )
+        self.sidebar.set_ttl(self.session.params.ttl)
 
     async def _choose_setup(self) -> None:
         cfg = self.cfg.with_overrides(model=self.session.model)
@@ -346,6 +370,8 @@ class LmtuiApp(ChatActions):
         self.session.system_prompt = setup.system_prompt
         self.session.params = setup.params
         self.session.preset = setup.preset_name
+        self.session.reasoning = setup.reasoning  # type: ignore[assignment]
+        self.session.integrations = setup.integrations
         self.status.set(model=setup.model, preset=setup.preset_name or "")
         self.sidebar.set_active(setup.model)
         if setup.note:
@@ -364,42 +390,31 @@ class LmtuiApp(ChatActions):
     def _refresh_requested(self) -> None:
         self.refresh_models(choose=not self.session.model)
 
+    # Load (L), unload (U) and download (D) live in ui/model_admin_ui.py.
+
     @on(ModelSidebar.LoadRequested)
     def _load_requested(self, event: ModelSidebar.LoadRequested) -> None:
-        self._load_model(event.model)
+        self.model_admin.open_load(event.model)
 
     @on(ModelSidebar.UnloadRequested)
     def _unload_requested(self, event: ModelSidebar.UnloadRequested) -> None:
-        self._unload_model(event.model)
+        self.model_admin.unload(event.model, event.instance_ids)
 
-    @work(group="model-admin", exit_on_error=False)
-    async def _load_model(self, model: Model) -> None:
-        self.sidebar.set_busy(f"Loading {model.label}…")
-        self.notify(f"Loading {model.id}…", markup=False)
-        try:
-            result = await self.client.load_model(model.id)
-        except LmtuiError as exc:
-            self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
-        else:
-            took = f" in {result.load_time_s:.1f} s" if result.load_time_s else ""
-            self.notify(f"Loaded {model.id}{took}", markup=False)
-        finally:
-            self.sidebar.set_busy(None)
-        self.refresh_models(choose=not self.session.model)
+    @on(ModelSidebar.DownloadRequested)
+    def _download_requested(self) -> None:
+        self.model_admin.open_download()
 
-    @work(group="model-admin", exit_on_error=False)
-    async def _unload_model(self, model: Model) -> None:
-        self.sidebar.set_busy(f"Unloading {model.label}…")
-        try:
-            for instance in model.instance_ids or (model.id,):
-                await self.client.unload_model(instance)
-        except LmtuiError as exc:
-            self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
-        else:
-            self.notify(f"Unloaded {model.id}", markup=False)
-        finally:
-            self.sidebar.set_busy(None)
-        self.refresh_models()
+    def action_load_model(self) -> None:
+        """Open the load dialog for the highlighted model (palette)."""
+        model = self.sidebar.highlighted_model
+        if model is None:
+            self.notify("Highlight a model in the sidebar (F2) first.", markup=False)
+            return
+        self.model_admin.open_load(model)
+
+    def action_download_model(self) -> None:
+        """Open the download dialog (palette)."""
+        self.model_admin.open_download()
 
     def action_refresh_models(self) -> None:
         """List the models again."""
@@ -426,10 +441,10 @@ class LmtuiApp(ChatActions):
         editing = self.composer.editing_index
         try:
             if editing is not None:
-                events = self.session.edit_and_resend(editing, text)
+                reply = self.session.edit_and_resend(editing, text)
             else:
                 images = tuple(self._image_urls[p] for p in self.chips.paths)
-                events = self.session.send(text, images=images)
+                reply = self.session.send(text, images=images)
         except LmtuiError as exc:
             self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
             return
@@ -444,49 +459,31 @@ class LmtuiApp(ChatActions):
         else:
             self.chips.clear()
             self._image_urls.clear()
-            await self.chat.add(self.session.entries[-1])
-        await self._start_stream(events, target_index=len(self.session.entries))
+            await self.chat.add(self.session.entries[-2])
+        await self._start_stream(reply)
 
-    async def _start_stream(
-        self, events: AsyncIterator[StreamEvent], *, target_index: int | None
-    ) -> None:
-        """Show a reply widget and consume ``events`` into it in a worker."""
-        if target_index is None:
-            entry = self.session.entries[-1]
-            widget = self.chat.widget_for(entry) or await self.chat.add(entry)
-        else:
-            placeholder = Entry(
-                "assistant", "", model_requested=self.session.model, state=STREAMING
-            )
-            widget = await self.chat.add(placeholder)
+    async def _start_stream(self, reply: Reply) -> None:
+        """Show the reply's widget and consume its events into it in a worker."""
+        widget = self.chat.widget_for(reply.entry) or await self.chat.add(reply.entry)
         self.chat.anchor()
-        self._stream_worker = self._consume(events, widget, target_index)
+        self._stream_worker = self._consume(reply, widget)
 
     @work(group="stream", exclusive=True, exit_on_error=False)
-    async def _consume(
-        self,
-        events: AsyncIterator[StreamEvent],
-        widget: MessageWidget,
-        target_index: int | None,
-    ) -> None:
+    async def _consume(self, reply: Reply, widget: MessageWidget) -> None:
         renderer = widget.start_stream()
         self._renderer = renderer
         self._stream_started = time.monotonic()
         self._first_delta = None
         self._frames = 0
         self._frame_timer = self.set_interval(FRAME_SECONDS, self._frame)
-        entries = self.session.entries
-        bound = target_index is None
         try:
-            async for event in events:
-                if not bound and target_index is not None and len(entries) > target_index:
-                    widget.entry = entries[target_index]
-                    bound = True
+            async for event in reply:
                 if isinstance(event, ContentDelta):
                     renderer.add_content(event.text)
                 elif isinstance(event, ReasoningDelta):
                     renderer.add_reasoning(event.text)
                 else:
+                    await widget.native_event(event)
                     continue
                 if self._first_delta is None:
                     self._first_delta = time.monotonic()
@@ -497,13 +494,7 @@ class LmtuiApp(ChatActions):
             widget.entry.error = f"unexpected error: {exc}"
             self.notify(f"Unexpected error: {exc}", severity="error", markup=False)
         finally:
-            aclose = getattr(events, "aclose", None)
-            if aclose is not None:
-                await aclose()
-            if not bound and target_index is not None and len(entries) > target_index:
-                widget.entry = entries[target_index]
-            elif not bound:
-                widget.entry.state = STOPPED  # stopped before the request even started
+            await reply.aclose()
             await self._end_stream(widget)
 
     async def _frame(self) -> None:
@@ -531,7 +522,10 @@ class LmtuiApp(ChatActions):
         await widget.finish_stream()
         entry = widget.entry
         speed = ""
-        if entry.server_timings is not None and entry.server_timings.tokens_per_second:
+        stats = entry.extras.server_stats
+        if stats is not None and stats.tokens_per_second:
+            speed = f"last {stats.tokens_per_second:.1f} tok/s (LM Studio)"
+        elif entry.server_timings is not None and entry.server_timings.tokens_per_second:
             speed = f"last {entry.server_timings.tokens_per_second:.1f} tok/s"
         elif entry.client_timings is not None and entry.client_timings.tokens_per_second:
             speed = f"last {entry.client_timings.tokens_per_second:.1f} tok/s"
@@ -540,6 +534,8 @@ class LmtuiApp(ChatActions):
             self.status.set(warning=self.session.history_error)
         if self.session.conversation_id is not None:
             self._draft_key = f"conv:{self.session.conversation_id}"
+        if entry.extras.load_progress is not None:
+            self.refresh_models()  # LM Studio loaded (or began loading) a model for this reply
         self.refresh_bindings()
 
     @property
@@ -704,7 +700,7 @@ class LmtuiApp(ChatActions):
         from lmtui.services.presets_apply import apply_preset
 
         try:
-            models = await self.client.list_models()
+            models = await list_models(self.client)
         except LmtuiError as exc:
             models = self.sidebar.models
             self.status.set(warning=f"models not listed: {exc.message}")
@@ -780,6 +776,7 @@ class LmtuiApp(ChatActions):
                 self.request_log,
                 model=self.session.model,
                 with_token=self.sends_token,
+                reply_findings=answer_findings([e.answer_note for e in self.session.entries]),
             )
         )
 
@@ -820,7 +817,7 @@ class LmtuiApp(ChatActions):
         models = self.sidebar.models
         if not models:
             try:
-                models = await self.client.list_models()
+                models = await list_models(self.client)
             except LmtuiError as exc:
                 self.status.set(warning=f"models not listed: {exc.message}")
         extra: dict[str, Any] = {}
@@ -871,7 +868,7 @@ class LmtuiApp(ChatActions):
         self.status.set(server=name, server_ok=None, speed="", note=f"switched to {name}")
         self.sidebar.set_busy(f"Listing {name}'s models…")
         try:
-            models = await client.list_models()
+            models = await list_models(client)
         except LmtuiError as exc:
             self.sidebar.set_error(exc.message, exc.remedy or "")
             self.status.set(server_ok=False)
@@ -880,13 +877,11 @@ class LmtuiApp(ChatActions):
         finally:
             self.sidebar.set_busy(None)
         self.status.set(server_ok=True)
-        ids = {m.id.casefold() for m in models if not m.is_embedding}
-        note = f"switched to {name}"
-        current = self.session.model
-        if current is None or current.casefold() not in ids:
-            choice = resolve_model(None, None, models, default=profile.model)
-            self.session.model = choice.model_id
-            note = f"switched to {name}: {choice.reason}"
-        self.sidebar.set_models(models, active=self.session.model)
+        kept = model_after_switch(
+            self.session.model, models, profile_model=profile.model, server=name
+        )
+        self.session.model = kept.model_id
+        note = kept.note
+        await self._show_models(models)
         self.status.set(model=self.session.model or "", note=note)
         self.notify(note[:1].upper() + note[1:], markup=False)

@@ -25,8 +25,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
-from lmtui.backend.client import Exchange, LMStudioClient
 from lmtui.backend.types import ServerKind
+from lmtui.services.clients import Client, Exchange
 from lmtui.services.doctor import Diagnosis, Finding, diagnose, exchange_findings, runtime_info
 from lmtui.services.inspector import RequestLog
 from lmtui.services.terminal_text import make_inert
@@ -45,7 +45,7 @@ _MARKS = {"ok": "✓", "info": "i", "warn": "!", "error": "✗"}
 COLUMNS = ("time", "asked", "served", "status", "TTFT", "tok/s", "tokens", "finish", "error")
 
 
-def _client_sends_token(client: LMStudioClient) -> bool:
+def _client_sends_token(client: Client) -> bool:
     headers = getattr(getattr(client, "_http", None), "headers", None)
     return headers is not None and "authorization" in headers
 
@@ -79,7 +79,7 @@ class TroubleshootScreen(Screen[None]):
 
     def __init__(
         self,
-        client: LMStudioClient,
+        client: Client,
         log: RequestLog,
         *,
         model: str | None = None,
@@ -87,6 +87,7 @@ class TroubleshootScreen(Screen[None]):
         with_token: bool | None = None,
         refresh_every: float = REFRESH_SECONDS,
         stable: bool = False,
+        reply_findings: list[Finding] | None = None,
     ) -> None:
         """``server_label`` replaces the URL on screen and ``stable`` hides latency digits
         (both for snapshots); ``with_token`` defaults to whether the client sends one."""
@@ -105,6 +106,8 @@ class TroubleshootScreen(Screen[None]):
         self._timer: Timer | None = None
         self._paused = False
         self._rows: list[Exchange] = []
+        #: Findings about the conversation's replies (an answer only in the reasoning).
+        self.reply_findings = reply_findings or []
 
     # ---- layout -------------------------------------------------------------------
 
@@ -176,6 +179,7 @@ class TroubleshootScreen(Screen[None]):
             ids = {f.id for f in diag.findings}
             self.diagnosis = diag
             self.findings = diag.findings + [f for f in extra if f.id not in ids]
+            self.findings += self.reply_findings
         except Exception as exc:  # an unexpected failure must not leave "checking…" forever
             self.findings = [Finding("check_failed", "error", "The check itself failed", str(exc))]
         finally:

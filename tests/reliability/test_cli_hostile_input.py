@@ -22,7 +22,7 @@ from tests.fake_server import FakeServer, Reply
 from tests.reliability.conftest import lmtui_env
 
 MODEL = "qwen2.5-7b-instruct"
-DOCUMENTED = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 130}
+DOCUMENTED = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 130}
 
 
 def run_bytes(
@@ -197,7 +197,7 @@ def test_ask_into_head_c_100_is_quiet_and_exit_0(fake_server: FakeServer) -> Non
         ("models",),
     ],
 )
-def test_stdout_on_a_full_device_is_one_line_and_exit_14(
+def test_stdout_on_a_full_device_is_one_line_and_exit_15(
     args: tuple[str, ...], fake_server: FakeServer, tmp_path: Path
 ) -> None:
     src = tmp_path / "c.jsonl"
@@ -213,7 +213,7 @@ def test_stdout_on_a_full_device_is_one_line_and_exit_14(
             *(a.encode() for a in args),
         ]
         code, err, _ = run_bytes(argv, stdout=full)
-    assert code == 14, err
+    assert code == 15, err
     assert_clean_failure(code, err)
     assert "No space left on device" in err
 
