@@ -88,7 +88,7 @@ async def _row_resolver(
     client: Any, cfg: Any, args: argparse.Namespace, rows: list[Any], overrides: Any
 ) -> Any:
     """Per-row model, system prompt and parameters: the row's own, else the run's."""
-    from lmtui.backend.errors import ConfigError, NoModelLoaded
+    from lmtui.backend.errors import NoModelLoaded
     from lmtui.backend.types import SamplingParams
     from lmtui.services.models import list_models
 
@@ -108,9 +108,7 @@ async def _row_resolver(
         preset = None
         if name:
             assert presets is not None
-            preset = presets.get(name)
-            if preset is None:
-                raise ConfigError(f"No preset named '{name}'.")
+            preset = presets.require(name)
         params = (preset.params if preset else SamplingParams()).merged(overrides)
         system = (
             args.system if args.system is not None else (preset.system_prompt if preset else "")

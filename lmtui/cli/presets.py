@@ -62,14 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace, presets: PresetSet) -> int:
-    from lmtui.backend.errors import ConfigError
-
-    preset = presets.get(args.name)
-    if preset is None:
-        raise ConfigError(
-            f"No preset named '{args.name}'.",
-            f"Presets: {', '.join(presets.names())}.",
-        )
+    preset = presets.require(args.name)
     if args.json:
         print_json(preset_json(preset, presets))
     else:

@@ -81,6 +81,29 @@ class PresetSet:
         key = preset_key(name)
         return next((p for p in self.presets if p.key == key), None)
 
+    def require(self, name: str) -> Preset:
+        """The preset called ``name``, or a :class:`ConfigError` that says why not.
+
+        When the preset's own file is broken, the error names that file, its line and
+        the problem, instead of "no preset named"; otherwise it lists the presets and
+        says how many files could not be read.
+        """
+        found = self.get(name)
+        if found is not None:
+            return found
+        key = preset_key(name)
+        for error in self.errors:
+            path = Path(error.message.split(": ", 1)[0])
+            if preset_key(path.stem) == key:
+                raise ConfigError(f"Preset '{name}' cannot be used: {error.message}", error.remedy)
+        broken = ""
+        if self.errors:
+            broken = f" ({len(self.errors)} preset file(s) could not be read; first: "
+            broken += f"{self.errors[0].message})"
+        raise ConfigError(
+            f"No preset named '{name}'.{broken}", f"Presets: {', '.join(self.names())}."
+        )
+
     def all(self) -> tuple[Preset, ...]:
         """Every preset: built-ins (or their user replacements) first, then user presets."""
         return self.presets

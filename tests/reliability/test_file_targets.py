@@ -249,3 +249,27 @@ def test_reads_take_regular_files_only_and_never_hang(kind: str, tmp_path: Path)
         assert done.returncode == 2, (args, done.stderr)
         assert "Traceback" not in done.stderr
         assert f"Cannot read {path}" in done.stderr or "not a regular file" in done.stderr
+
+
+def test_a_broken_preset_file_is_named_not_called_missing(
+    tmp_path: Path, fake_server: FakeServer
+) -> None:
+    from lmtui.store.paths import presets_dir
+
+    broken = presets_dir() / "coder.toml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text('name = "coder"\ntemperature = [unclosed\n')
+    source = tmp_path / "in.txt"
+    source.write_text("one\n")
+    out = tmp_path / "out.jsonl"
+    base = ("--base-url", fake_server.base_url, "-m", MODEL)
+    for args in ((*base, "ask", "--preset", "coder", "hi"), ("presets", "show", "coder")):
+        done = run(*args)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "No preset named" not in done.stderr
+        assert f"{broken}: line 2" in done.stderr, done.stderr
+    # batch records a row's problem in its output row and goes on
+    done = run(*base, "batch", str(source), "--out", str(out), "--preset", "coder")
+    assert done.returncode == 1, done.stderr
+    row = json.loads(out.read_text())
+    assert f"{broken}: line 2" in row["error"] and "No preset named" not in row["error"]
