@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from lmtui.backend.errors import LmtuiError
+from lmtui.backend.urls import display_url
 from lmtui.store.history_export import (
     ConversationData,
     ImportFormatError,
@@ -157,6 +158,11 @@ def _remedy(reason: str, path: Path) -> str:
     if "newer" in low:
         return "Upgrade lmtui: this history was written by a newer version."
     return f"Make {path.parent} writable by you, or set XDG_DATA_HOME to a writable place."
+
+
+def _url(server: str | None) -> str | None:
+    """A server URL as it may be stored: ``user:password@`` never reaches the database."""
+    return display_url(server) if server else server
 
 
 def _json(value: object) -> str | None:
@@ -392,7 +398,14 @@ class HistoryStore:
             cur = conn.execute(
                 "INSERT INTO conversations (title, created, updated, model, preset, server) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (" ".join((title or "").split()) or UNTITLED, now, now, model, preset, server),
+                (
+                    " ".join((title or "").split()) or UNTITLED,
+                    now,
+                    now,
+                    model,
+                    preset,
+                    _url(server),
+                ),
             )
             return int(cur.lastrowid or 0)
 
@@ -443,7 +456,7 @@ class HistoryStore:
                     finish_reason,
                     _json(usage),
                     _json(timings),
-                    server,
+                    _url(server),
                     now,
                     state,
                     error,
@@ -843,7 +856,7 @@ class HistoryStore:
                         conv.updated if conv.updated is not None else created,
                         conv.model,
                         conv.preset,
-                        conv.server,
+                        _url(conv.server),
                     ),
                 )
                 cid = cur.lastrowid
@@ -865,7 +878,7 @@ class HistoryStore:
                             m.finish_reason,
                             _json(m.usage),
                             _json(m.timings),
-                            m.server,
+                            _url(m.server),
                             m.created if m.created is not None else created,
                             m.state,
                             m.error,

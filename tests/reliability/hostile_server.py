@@ -79,13 +79,14 @@ class HostileServer:
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(16)
         self._sock.settimeout(0.05)
+        self._port = self._sock.getsockname()[1]
         self._threads: list[threading.Thread] = []
         self._accept = threading.Thread(target=self._serve, daemon=True)
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT``."""
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        return f"http://127.0.0.1:{self._port}"
 
     def __enter__(self) -> HostileServer:
         self._accept.start()

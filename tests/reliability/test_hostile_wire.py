@@ -4,8 +4,10 @@ amount, follows nothing, and never shows credentials or a token."""
 from __future__ import annotations
 
 import base64
+import json
 import secrets
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +130,37 @@ async def test_credentials_in_the_url_go_on_the_wire_and_nowhere_else() -> None:
     auth = srv.requests[0].headers["authorization"]
     assert auth == "Basic " + base64.b64encode(b"alice:pa:ss").decode()
     assert "alice" not in info.value.message and "pa:ss" not in info.value.message
+
+
+def test_credentials_in_the_base_url_reach_no_output_and_no_stored_field(
+    run_lmtui: RunLmtui, tmp_path: Path
+) -> None:
+    from lmtui.store.history import HistoryStore
+
+    with HostileServer(models_or(lambda req: stream_reply())) as srv:
+        url = srv.base_url.replace("http://", "http://alice:pa55word@")
+        outputs = [
+            run_lmtui("--base-url", url, "-m", MODEL, "ask", "hi"),
+            run_lmtui("--base-url", url, "models", "--json"),
+            run_lmtui("--base-url", url, "doctor"),
+            run_lmtui("--base-url", url, "servers"),
+            run_lmtui("history", "export", "--format", "json"),
+        ]
+    for done in outputs:
+        assert "pa55word" not in done.stdout + done.stderr, done.stdout + done.stderr
+    with HistoryStore() as store:
+        (conv,) = store.list_conversations()
+        _, messages = store.get_conversation(conv.id)
+    assert conv.server == srv.base_url
+    assert all("pa55word" not in (m.server or "") for m in messages)
+
+
+def stream_reply() -> Iterable[bytes]:
+    chunk = {"id": "c", "model": MODEL, "choices": [{"index": 0, "delta": {"content": "ok"}}]}
+    done = {
+        "id": "c",
+        "model": MODEL,
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+    }
+    body = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in (chunk, done))
+    return response(200, body + b"data: [DONE]\n\n", content_type="text/event-stream")
