@@ -164,3 +164,15 @@ def stream_reply() -> Iterable[bytes]:
     }
     body = b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in (chunk, done))
     return response(200, body + b"data: [DONE]\n\n", content_type="text/event-stream")
+
+
+def test_the_history_store_strips_credentials_from_every_server_field() -> None:
+    from lmtui.store.history import HistoryStore
+
+    url = "http://bob:hunter2@gpu-box:1234"
+    with HistoryStore() as store:
+        cid = store.create_conversation("t", server=url)
+        store.add_message(cid, "assistant", "x", server=url)
+        summary, messages = store.get_conversation(cid)
+    assert summary.server == "http://gpu-box:1234"
+    assert [m.server for m in messages] == ["http://gpu-box:1234"]
