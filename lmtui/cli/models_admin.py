@@ -262,6 +262,6 @@ async def _download(args: argparse.Namespace, cfg: Any, watch: dict[str, str]) -
     if not job.succeeded:
         if not as_json:
             print(f"lmtui: {_inert(state_line(job))}", file=sys.stderr)
-            print(f"  remedy: {failure_remedy(job)}", file=sys.stderr)
+            print(_inert(f"  remedy: {failure_remedy(job)}"), file=sys.stderr)
         return 10
     return 0
