@@ -7,7 +7,7 @@ import inspect
 import os
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -80,7 +80,7 @@ HISTORY_OFF = "History is off (save_history = false, or it could not be opened).
 class LmtuiApp(ChatActions):
     """Keyboard-driven chat with an LM Studio or OpenAI-compatible server."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH: ClassVar[list[str | PurePath]] = ["app.tcss", "no_color.tcss"]
     TITLE = "lmtui"
     COMMANDS = App.COMMANDS | {ActionsProvider}
     BINDINGS: ClassVar[list[BindingType]] = [a.binding() for a in APP_ACTIONS]
@@ -99,7 +99,9 @@ class LmtuiApp(ChatActions):
     ) -> None:
         """``servers_cfg`` is the config the server profiles come from when ``cfg`` was
         rewritten for the embedded server, whose URL is ``embedded_url``."""
-        super().__init__()
+        # NO_COLOR: Textual then strips every colour to the terminal's default fg/bg
+        # (its NoColor filter) instead of mapping them to grey, which drew black on black.
+        super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
         self._theme_errors = register_themes(self)
         self.cfg = cfg
         self._note = note
