@@ -39,6 +39,7 @@ from lmtui.ui.message import MessageWidget
 from lmtui.ui.sidebar import ModelSidebar
 from lmtui.ui.status import StatusLine
 from lmtui.ui.stream_render import FRAME_SECONDS, StreamRenderer
+from lmtui.ui.textual_compat import install_alt_enter
 from lmtui.ui.themes import apply_theme, default_theme_for_env, register_themes
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ class LmtuiApp(ChatActions):
         # NO_COLOR: Textual then strips every colour to the terminal's default fg/bg
         # (its NoColor filter) instead of mapping them to grey, which drew black on black.
         super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
+        install_alt_enter()
         self._theme_errors = register_themes(self)
         self.cfg = cfg
         self._note = note

@@ -17,7 +17,7 @@ DRAFT_DELAY_S = 0.5
 
 
 class Composer(TextArea):
-    """Multi-line prompt editor. Enter sends; Ctrl+J or Alt+Enter adds a line."""
+    """Multi-line prompt editor. Enter sends; Ctrl+J, Alt+Enter or Shift+Enter adds a line."""
 
     BINDINGS: ClassVar[list[BindingType]] = [a.binding() for a in COMPOSER_ACTIONS]
 

@@ -122,7 +122,7 @@ APP_ACTIONS: tuple[KeyAction, ...] = (
 # itself, in order with the characters typed before them (see Composer._on_key).
 COMPOSER_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("send", "enter", "submit", "Send", "Composer", show=True),
-    KeyAction("newline", "ctrl+j,alt+enter", "newline", "Insert a newline", "Composer"),
+    KeyAction("newline", "ctrl+j,alt+enter,shift+enter", "newline", "Insert a newline", "Composer"),
     KeyAction("external_editor", "ctrl+e", "external_editor", "Edit in $EDITOR", "Composer"),
     KeyAction(
         "cancel_edit", "escape", "app.cancel_edit", "Cancel editing a sent prompt", "Composer"
