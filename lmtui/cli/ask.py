@@ -93,7 +93,11 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         read_timeout=cfg.read_timeout,
     ) as client:
         setup = await choose_chat_setup(
-            client, cfg, cli_overrides=_overrides(args), explicit_model=getattr(args, "model", None)
+            client,
+            cfg,
+            cli_overrides=_overrides(args),
+            explicit_model=getattr(args, "model", None),
+            default_max_tokens=cfg.local.max_tokens if getattr(args, "local", False) else None,
         )
         if setup.note and (args.verbose or setup.fallback):
             print(f"lmtui: {setup.note}", file=err)

@@ -37,12 +37,15 @@ async def choose_chat_setup(
     *,
     cli_overrides: dict[str, Any] | None = None,
     explicit_model: str | None = None,
+    default_max_tokens: int | None = None,
 ) -> ChatSetup:
     """Resolve preset, model and parameters for one conversation.
 
     ``explicit_model`` is a model asked for on purpose (``--model``): it beats the
     preset's preference. ``cfg.model`` (config file, ``LMTUI_MODEL``) is only a
     default, used when the preset's preferred models are not on the server.
+    ``default_max_tokens`` caps replies when neither the preset nor the overrides do
+    (the embedded server's small model loops without one).
     """
     overrides = SamplingParams.from_mapping(cli_overrides or {})
     preset = None
@@ -54,7 +57,7 @@ async def choose_chat_setup(
         if preset is None:
             names = ", ".join(p.name for p in presets.all())
             raise ConfigError(f"No preset named '{cfg.preset}'.", f"Presets: {names}.")
-    params = preset.params.merged(overrides) if preset else overrides
+    params = capped(preset.params.merged(overrides) if preset else overrides, default_max_tokens)
     system_prompt = preset.system_prompt if preset else ""
     preset_name = preset.name if preset else None
     wanted = explicit_model or (cfg.model if preset is None else None)
@@ -70,6 +73,13 @@ async def choose_chat_setup(
     return ChatSetup(
         choice.model_id, system_prompt, params, preset_name, choice.reason, choice.fallback
     )
+
+
+def capped(params: SamplingParams, cap: int | None) -> SamplingParams:
+    """``params`` with ``max_tokens = cap`` when they set no ``max_tokens`` themselves."""
+    if cap is None or params.max_tokens is not None:
+        return params
+    return params.merged(SamplingParams(max_tokens=cap))
 
 
 def open_history() -> tuple[HistoryStore | None, str | None]:

@@ -3,7 +3,8 @@
 They follow the LM Studio guide lmtui was built from: one preset per row of its
 "Model Selection by Task" table (model and temperature as given there), its three
 system prompts word for word, and a structured-output preset for template
-metadata. A user preset file with the same name replaces a built-in.
+metadata. Each caps its replies (``max_tokens``) so a model that loops stops on its
+own. A user preset file with the same name replaces a built-in.
 """
 
 from __future__ import annotations
@@ -86,51 +87,52 @@ def _preset(
 BUILTIN_PRESETS: tuple[Preset, ...] = (
     _preset(
         "General",
-        "Plain chat: whatever model is loaded, server defaults, no system prompt.",
+        "Plain chat: whatever model is loaded, no system prompt, replies capped at 2048 tokens.",
+        params=SamplingParams(max_tokens=2048),
     ),
     _preset(
         "Invitation text",
         "Warm, elegant invitation copy with mistral-7b-instruct at temperature 0.8.",
         models=("mistralai/mistral-7b-instruct-v0.3", "*mistral-7b-instruct*"),
         system_prompt=CONTENT_PROMPT,
-        params=SamplingParams(temperature=0.8),
+        params=SamplingParams(max_tokens=1024, temperature=0.8),
     ),
     _preset(
         "TypeScript code",
         "TypeScript/React code with qwen2.5-coder-7b-instruct at temperature 0.3.",
         models=("qwen2.5-coder-7b-instruct", "qwen2.5-coder-7b-instruct*"),
         system_prompt=CODE_PROMPT,
-        params=SamplingParams(temperature=0.3),
+        params=SamplingParams(max_tokens=4096, temperature=0.3),
     ),
     _preset(
         "Complex refactoring",
         "Large refactors and architectural changes with qwen/qwen3-coder-30b at 0.2.",
         models=("qwen/qwen3-coder-30b", "qwen3-coder-30b*"),
         system_prompt=CODE_PROMPT,
-        params=SamplingParams(temperature=0.2),
+        params=SamplingParams(max_tokens=4096, temperature=0.2),
     ),
     _preset(
         "SQL",
         "SQL queries and data modeling with sqlcoder-7b-2 at temperature 0.1.",
         models=("sqlcoder-7b-2", "sqlcoder-7b-2*"),
-        params=SamplingParams(temperature=0.1),
+        params=SamplingParams(max_tokens=1024, temperature=0.1),
     ),
     _preset(
         "Template descriptions",
         "Quick template descriptions with phi-3.5-mini-instruct at temperature 0.7.",
         models=("phi-3.5-mini-instruct", "phi-3.5-mini-instruct*"),
-        params=SamplingParams(temperature=0.7),
+        params=SamplingParams(max_tokens=512, temperature=0.7),
     ),
     _preset(
         "Architecture planning",
         "Reasoning about plans and architecture with deepseek-r1-distill-qwen-14b at 0.4.",
         models=("deepseek-r1-distill-qwen-14b", "deepseek-r1-distill-qwen-14b*"),
-        params=SamplingParams(temperature=0.4),
+        params=SamplingParams(max_tokens=8192, temperature=0.4),
     ),
     _preset(
         "Template metadata",
         "Template metadata as JSON (title, category, style, color palette, keywords).",
         system_prompt=TEMPLATE_METADATA_PROMPT,
-        params=SamplingParams(response_format=TEMPLATE_METADATA_FORMAT),
+        params=SamplingParams(max_tokens=1024, response_format=TEMPLATE_METADATA_FORMAT),
     ),
 )

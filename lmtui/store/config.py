@@ -29,6 +29,8 @@ class LocalConfig:
     gguf: str | None = None
     port: int = 0
     context_length: int = 4096
+    # Small bundled models loop; a reply stops here unless a preset or the panel says otherwise.
+    max_tokens: int = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +233,8 @@ def _apply_file(cfg: Config, path: Path, data: dict[str, Any], env: Mapping[str,
             local_cfg = replace(local_cfg, port=value)
         elif key == "context_length" and isinstance(value, int) and value > 0:
             local_cfg = replace(local_cfg, context_length=value)
+        elif key == "max_tokens" and isinstance(value, int) and (value == -1 or value > 0):
+            local_cfg = replace(local_cfg, max_tokens=value)
         else:
             raise ConfigError(f"{path}: {_line_of(path, key)}: bad [local] setting '{key}'.")
     cfg = replace(cfg, **values, keys=dict(keys), local=local_cfg)

@@ -22,12 +22,12 @@ from textual.worker import Worker, WorkerCancelled, WorkerError, WorkerFailed
 
 from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import LmtuiError, NoModelLoaded
-from lmtui.backend.types import ContentDelta, Model, ReasoningDelta, StreamEvent
+from lmtui.backend.types import ContentDelta, Model, ReasoningDelta, SamplingParams, StreamEvent
 from lmtui.services.chat import STOPPED, STREAMING, ChatSession, Entry
 from lmtui.services.inspector import RequestLog
 from lmtui.services.model_choice import resolve_model
 from lmtui.services.servers import ServerRegistry
-from lmtui.services.setup import choose_chat_setup, open_history
+from lmtui.services.setup import capped, choose_chat_setup, open_history
 from lmtui.store.config import Config
 from lmtui.store.profiles import DEFAULT, LOCAL
 from lmtui.ui.attach import AttachmentChips, AttachScreen, load_image, parse_path
@@ -135,8 +135,14 @@ class LmtuiApp(ChatActions):
         active = self.registry.active.name
         named = active != DEFAULT and (active != LOCAL or embedded_url is not None)
         self.server_label = server_label or (active if named else cfg.base_url)
+        # The embedded server's small model loops: cap its replies unless a preset says otherwise.
+        self._default_cap = cfg.local.max_tokens if embedded_url else None
         self.session = ChatSession(
-            self.client, model=cfg.model, preset=cfg.preset, server_label=self.server_label
+            self.client,
+            model=cfg.model,
+            preset=cfg.preset,
+            server_label=self.server_label,
+            params=capped(SamplingParams(), self._default_cap),
         )
         self._image_urls: dict[Path, str] = {}  # attached file -> data URL
         self._stream_worker: Worker[None] | None = None
@@ -339,7 +345,7 @@ class LmtuiApp(ChatActions):
     async def _choose_setup(self) -> None:
         cfg = self.cfg.with_overrides(model=self.session.model)
         try:
-            setup = await choose_chat_setup(self.client, cfg)
+            setup = await choose_chat_setup(self.client, cfg, default_max_tokens=self._default_cap)
         except NoModelLoaded:
             self.status.set(note="no model loaded — pick one in the sidebar (F2) and load it (l)")
             return

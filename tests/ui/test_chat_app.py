@@ -304,3 +304,15 @@ async def test_bracketed_paste_keeps_multiline_text(make_app: AppFactory) -> Non
         await pilot.pause()
         assert app.composer.text == "first line\nsecond line\n\nfourth"
         assert app.session.entries == []  # pasting never sends
+
+
+async def test_embedded_server_replies_are_capped_by_default(
+    fake: FakeServer, make_app: AppFactory
+) -> None:
+    fake.enqueue(Reply(content="ok"))
+    app = make_app(embedded_url=fake.base_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await send(pilot, "hello")
+        await wait_idle(pilot)
+    sent: Any = [r for r in fake.requests if r.path == "/v1/chat/completions"][-1].json_body
+    assert sent["max_tokens"] == app.cfg.local.max_tokens == 1024
