@@ -45,6 +45,7 @@ class Config:
     connect_timeout: float = 5.0
     read_timeout: float = 300.0
     save_history: bool = True
+    stop_repeating_replies: bool = False  # stop a reply the repetition check flags
     keys: dict[str, str] = field(default_factory=dict)
     local: LocalConfig = field(default_factory=LocalConfig)
     path: Path | None = None
@@ -122,6 +123,7 @@ _KNOWN_TOP: dict[str, type | tuple[type, ...]] = {
     "connect_timeout": (int, float),
     "read_timeout": (int, float),
     "save_history": bool,
+    "stop_repeating_replies": bool,
 }
 
 
