@@ -8,7 +8,7 @@ be written (full disk, locked database) the conversation goes on in memory and
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,11 +30,15 @@ from lmtui.backend.types import (
     Usage,
     UsageReport,
 )
+from lmtui.services.continuation import (
+    CONTINUE_PROMPT,
+    FALLBACK_NOTE,
+    join_continuation,
+    prefill_refused,
+)
 
 if TYPE_CHECKING:
     from lmtui.store.history import HistoryStore, MessageRecord, ReplyWriter
-
-CONTINUE_PROMPT = "Continue exactly where your previous reply stopped. Do not repeat anything."
 
 # Entry states, as stored in history.
 COMPLETE = "complete"
@@ -66,6 +70,7 @@ class Entry:
     state: str = COMPLETE
     error: str | None = None
     detail: str = ""
+    note: str = ""  # lmtui's own word on how the reply was made (a continue's fallback)
     created: float = field(default_factory=time.time)
     request_json: dict[str, Any] | None = None  # exactly what was sent, for the inspector
 
@@ -204,11 +209,39 @@ class ChatSession:
         return self._reply(self.build_request())
 
     def continue_reply(self) -> AsyncGenerator[StreamEvent, None]:
-        """Continue the last reply (after it ended on ``length`` or was stopped)."""
+        """Continue the last reply (after it ended on ``length`` or was stopped).
+
+        The partial reply goes last, as the assistant's own text, so the server
+        extends it; where the server refuses that, a user turn asks the model to go
+        on and the entry's ``note`` says so (see ``services.continuation``).
+        """
         if not self.entries or self.entries[-1].role != "assistant":
             raise LmtuiError("There is no reply to continue.")
+        return self._continue(self.entries[-1])
+
+    async def _continue(self, entry: Entry) -> AsyncGenerator[StreamEvent, None]:
+        before = entry.content
+        if before:
+            try:
+                async for event in self._reply(
+                    self.build_request(),
+                    into=entry,
+                    shape_first=lambda text: join_continuation(before, text, restarted=False),
+                ):
+                    yield event
+                return
+            except LmtuiError as exc:
+                if entry.content != before or not prefill_refused(exc):
+                    raise
+            entry.error = None
+            entry.note = FALLBACK_NOTE
         request = self.build_request(extra=(Message("user", CONTINUE_PROMPT),))
-        return self._reply(request, into=self.entries[-1])
+        async for event in self._reply(
+            request,
+            into=entry,
+            shape_first=lambda text: join_continuation(before, text, restarted=True),
+        ):
+            yield event
 
     def delete(self, index: int) -> None:
         """Remove one message from the conversation (and history)."""
@@ -221,9 +254,16 @@ class ChatSession:
             self.delete(len(self.entries) - 1)
 
     async def _reply(
-        self, request: ChatRequest, *, into: Entry | None = None
+        self,
+        request: ChatRequest,
+        *,
+        into: Entry | None = None,
+        shape_first: Callable[[str], str] | None = None,
     ) -> AsyncGenerator[StreamEvent, None]:
-        """Stream one reply into an entry, persisting it as it grows."""
+        """Stream one reply into an entry, persisting it as it grows.
+
+        ``shape_first`` rewrites the first piece of visible text (a continuation's seam).
+        """
         if into is None:
             entry = Entry("assistant", "", model_requested=request.model, state=STREAMING)
             self.entries.append(entry)
@@ -254,6 +294,9 @@ class ChatSession:
         finished = False
         try:
             async for event in self.client.stream_chat(request):
+                if shape_first is not None and isinstance(event, ContentDelta):
+                    event = ContentDelta(shape_first(event.text))
+                    shape_first = None
                 if isinstance(event, ContentDelta | ReasoningDelta):
                     text.add(event)
                 else:

@@ -61,6 +61,8 @@ def describe_footer(entry: Entry, remedy: str | None = None) -> str:
         parts.append(f"{tps:.1f} tok/s")
     if entry.finish_reason == FinishReason.LENGTH:
         parts.append("cut at max_tokens — n continues")
+    if entry.note:
+        parts.append(entry.note)
     return " · ".join(parts)
 
 

@@ -9,10 +9,11 @@ from typing import Any
 from textual import events
 
 from lmtui.services.chat import COMPLETE, CONTINUE_PROMPT, STOPPED
+from lmtui.services.continuation import FALLBACK_NOTE
 from lmtui.ui.app import LmtuiApp
 from lmtui.ui.markdown_body import MarkdownBody
 from lmtui.ui.message import MessageWidget
-from tests.fake_server import FakeServer, Reply
+from tests.fake_server import ASSISTANT_LAST_REJECTED, FakeServer, Reply
 from tests.ui.conftest import send, wait_idle, wait_until
 
 AppFactory = Callable[..., LmtuiApp]
@@ -134,11 +135,37 @@ async def test_continue_after_a_length_finish(fake: FakeServer, make_app: AppFac
         await wait_idle(pilot)
         assert len(app.session.entries) == 2
         assert app.session.entries[-1].content == "The start of a long answer, finished."
-        assert last_body(fake)["messages"][-1]["content"] == CONTINUE_PROMPT
+        # The partial reply is sent as the assistant's own text, for the server to extend.
+        assert last_body(fake)["messages"][-1] == {
+            "role": "assistant",
+            "content": "The start of a long",
+        }
+        assert CONTINUE_PROMPT not in str(last_body(fake)["messages"])
         assert (
             widget.query_one(".body", MarkdownBody).source
             == "The start of a long answer, finished."
         )
+
+
+async def test_continue_falls_back_to_a_user_turn_and_says_so(
+    fake: FakeServer, make_app: AppFactory
+) -> None:
+    fake.enqueue(Reply(content="a wedding", finish_reason="length"))
+    fake.enqueue(ASSISTANT_LAST_REJECTED)
+    fake.enqueue(Reply(content="I am excited."))
+    app = make_app()
+    async with app.run_test() as pilot:
+        await send(pilot, "write a lot")
+        await wait_idle(pilot)
+        await pilot.press("ctrl+o")
+        await wait_idle(pilot)
+        reply = app.session.entries[-1]
+        assert reply.content == "a wedding I am excited."  # not "a weddingI am"
+        assert last_body(fake)["messages"][-1] == {"role": "user", "content": CONTINUE_PROMPT}
+        assert reply.note == FALLBACK_NOTE and reply.error is None
+        widget = app.chat.widget_for(reply)
+        assert widget is not None
+        assert "did not accept the partial reply" in str(widget.query_one(".meta").render())
 
 
 async def test_copy_focused_message_and_code_block(fake: FakeServer, make_app: AppFactory) -> None:
