@@ -124,6 +124,10 @@ COMPOSER_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("send", "enter", "submit", "Send", "Composer", show=True),
     KeyAction("newline", "ctrl+j,alt+enter,shift+enter", "newline", "Insert a newline", "Composer"),
     KeyAction("external_editor", "ctrl+e", "external_editor", "Edit in $EDITOR", "Composer"),
+    KeyAction("select_all", "ctrl+a", "select_all", "Select all the prompt text", "Composer"),
+    KeyAction(
+        "clear_prompt", "ctrl+l", "clear_prompt", "Clear the prompt (Ctrl+Z undoes)", "Composer"
+    ),
     KeyAction(
         "cancel_edit", "escape", "app.cancel_edit", "Cancel editing a sent prompt", "Composer"
     ),
