@@ -42,10 +42,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _batch(args: argparse.Namespace, cfg: Any) -> int:
-    from lmtui.backend.client import LMStudioClient
     from lmtui.backend.errors import ConfigError
     from lmtui.backend.types import SamplingParams
     from lmtui.services.batch import BatchProgress, BatchSettings, read_rows, run_batch
+    from lmtui.services.clients import client_for
 
     rows = read_rows(Path(args.input), prompt_column=args.prompt_column)
     if args.concurrency < 1:
@@ -65,12 +65,7 @@ async def _batch(args: argparse.Namespace, cfg: Any) -> int:
         )
         print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
 
-    async with LMStudioClient(
-        cfg.base_url,
-        cfg.api_token,
-        connect_timeout=cfg.connect_timeout,
-        read_timeout=cfg.read_timeout,
-    ) as client:
+    async with client_for(cfg) as client:
         resolve_row = await _row_resolver(
             client, cfg, args, rows, SamplingParams.from_mapping(overrides)
         )
@@ -94,6 +89,7 @@ async def _row_resolver(
     """Per-row model, system prompt and parameters: the row's own, else the run's."""
     from lmtui.backend.errors import ConfigError, NoModelLoaded
     from lmtui.backend.types import SamplingParams
+    from lmtui.services.models import list_models
 
     presets = None
     if cfg.preset or any(r.preset for r in rows):
@@ -103,7 +99,7 @@ async def _row_resolver(
     available = []
     asked = getattr(args, "model", None)
     if any(not (r.model or asked) for r in rows):
-        available = await client.list_models()
+        available = await list_models(client)
     notes: set[str] = set()
 
     def resolve(row: Any) -> tuple[str, str, SamplingParams]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from lmtui.backend.client import LMStudioClient
@@ -23,12 +24,11 @@ from lmtui.backend.types import (
     Message,
     ModelUsed,
     ReasoningDelta,
+    ReplyFold,
     SamplingParams,
     ServerTimings,
     StreamEvent,
-    TimingsReport,
     Usage,
-    UsageReport,
 )
 from lmtui.services.continuation import (
     CONTINUE_PROMPT,
@@ -40,17 +40,36 @@ from lmtui.services.continuation import (
 if TYPE_CHECKING:
     from lmtui.store.history import HistoryStore, MessageRecord, ReplyWriter
 
-# Entry states, as stored in history.
-COMPLETE = "complete"
-STREAMING = "streaming"
-STOPPED = "stopped"
-INTERRUPTED = "interrupted"
-ERROR = "error"
+
+class EntryState(StrEnum):
+    """Where a message stands; the values are the ones history stores."""
+
+    COMPLETE = "complete"
+    STREAMING = "streaming"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
+    ERROR = "error"
+
+    @classmethod
+    def parse(cls, value: str) -> EntryState:
+        """The state stored as ``value``; an unknown one reads as interrupted."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.INTERRUPTED
+
+
+# The states by their short names, for callers that import them so.
+COMPLETE = EntryState.COMPLETE
+STREAMING = EntryState.STREAMING
+STOPPED = EntryState.STOPPED
+INTERRUPTED = EntryState.INTERRUPTED
+ERROR = EntryState.ERROR
 
 
 @dataclass(slots=True)
-class Entry:
-    """One message of the conversation as the UI shows it.
+class Entry(ReplyFold):
+    """One message of the conversation as the UI shows it; a reply folds its stream in.
 
     While a reply streams, ``content`` may trail the deltas by up to an eighth of its
     length (see ``_TextGrowth``); it is exact once the reply ends, stops or fails.
@@ -67,12 +86,31 @@ class Entry:
     usage: Usage | None = None
     server_timings: ServerTimings | None = None
     client_timings: ClientTimings | None = None
-    state: str = COMPLETE
+    state: EntryState = EntryState.COMPLETE
     error: str | None = None
     detail: str = ""
     note: str = ""  # lmtui's own word on how the reply was made (a continue's fallback)
     created: float = field(default_factory=time.time)
     request_json: dict[str, Any] | None = None  # exactly what was sent, for the inspector
+
+    # ReplyFold's fold and endings, plus the entry's state. (Called through the class:
+    # a slots dataclass cannot use a bare super().)
+    def apply(self, event: StreamEvent) -> None:
+        """Fold one stream event in; the ``Finish`` event also settles the state."""
+        ReplyFold.apply(self, event)
+        if isinstance(event, Finish):
+            ended_early = event.reason is FinishReason.INTERRUPTED
+            self.state = EntryState.INTERRUPTED if ended_early else EntryState.COMPLETE
+
+    def fail(self, message: str) -> None:
+        """The stream raised: an error, or an interrupted reply when some text came."""
+        ReplyFold.fail(self, message)
+        self.state = EntryState.INTERRUPTED if self.content else EntryState.ERROR
+
+    def stop(self) -> None:
+        """The reader stopped the stream: the partial reply stays, marked stopped."""
+        ReplyFold.stop(self)
+        self.state = EntryState.STOPPED
 
     def timings_json(self) -> dict[str, Any] | None:
         """Client and server timings as one JSON-able mapping."""
@@ -82,6 +120,36 @@ class Entry:
         if self.server_timings is not None:
             out["server"] = asdict(self.server_timings)
         return out or None
+
+
+class Reply:
+    """A reply that has begun: its entry, already in the conversation, and its events.
+
+    ``send``, ``regenerate``, ``edit_and_resend`` and ``continue_reply`` return one at
+    once, so the caller can show ``entry`` before any event arrives. Iterate it once
+    (``async for event in reply``) to run the request; the entry grows as events come.
+    ``aclose()`` stops it: the partial reply is kept and saved, marked stopped.
+    """
+
+    def __init__(
+        self,
+        entry: Entry,
+        events: AsyncGenerator[StreamEvent, None],
+        on_never_started: Callable[[], None],
+    ) -> None:
+        self.entry = entry
+        self._events = events
+        self._on_never_started = on_never_started
+
+    def __aiter__(self) -> AsyncGenerator[StreamEvent, None]:
+        return self._events
+
+    async def aclose(self) -> None:
+        """Stop the reply (a no-op once it has ended)."""
+        await self._events.aclose()
+        if self.entry.state is EntryState.STREAMING:
+            # Closed before its first event was asked for: the request never went out.
+            self._on_never_started()
 
 
 class ChatSession:
@@ -171,8 +239,8 @@ class ChatSession:
 
     # ---- operations -----------------------------------------------------------
 
-    def send(self, text: str, images: tuple[str, ...] = ()) -> AsyncGenerator[StreamEvent, None]:
-        """Add a user message and stream the reply."""
+    def send(self, text: str, images: tuple[str, ...] = ()) -> Reply:
+        """Add a user message (``images``: data URLs) and start the reply to it."""
         self._ensure_conversation(text)
         user = Entry("user", text, images=images)
         self.entries.append(user)
@@ -187,16 +255,16 @@ class ChatSession:
             )
         return self._reply(self.build_request())
 
-    def regenerate(self) -> AsyncGenerator[StreamEvent, None]:
-        """Drop the last reply and ask again."""
+    def regenerate(self) -> Reply:
+        """Drop the last reply and start a new one to the same prompt."""
         if self.entries and self.entries[-1].role == "assistant":
             self._drop_from(len(self.entries) - 1)
         if not self.entries or self.entries[-1].role != "user":
             raise LmtuiError("There is no prompt to regenerate a reply for.")
         return self._reply(self.build_request())
 
-    def edit_and_resend(self, index: int, text: str) -> AsyncGenerator[StreamEvent, None]:
-        """Replace user message ``index``, drop everything after it, and ask again."""
+    def edit_and_resend(self, index: int, text: str) -> Reply:
+        """Replace user message ``index`` by ``text``, drop everything after it, ask again."""
         entry = self.entries[index]
         if entry.role != "user":
             raise LmtuiError("Only your own messages can be edited.")
@@ -208,8 +276,8 @@ class ChatSession:
             )
         return self._reply(self.build_request())
 
-    def continue_reply(self) -> AsyncGenerator[StreamEvent, None]:
-        """Continue the last reply (after it ended on ``length`` or was stopped).
+    def continue_reply(self) -> Reply:
+        """Continue the last reply (after it ended on ``length`` or was stopped), in place.
 
         The partial reply goes last, as the assistant's own text, so the server
         extends it; where the server refuses that, a user turn asks the model to go
@@ -217,30 +285,33 @@ class ChatSession:
         """
         if not self.entries or self.entries[-1].role != "assistant":
             raise LmtuiError("There is no reply to continue.")
-        return self._continue(self.entries[-1])
-
-    async def _continue(self, entry: Entry) -> AsyncGenerator[StreamEvent, None]:
+        entry = self.entries[-1]
         before = entry.content
-        if before:
-            try:
-                async for event in self._reply(
-                    self.build_request(),
-                    into=entry,
-                    shape_first=lambda text: join_continuation(before, text, restarted=False),
-                ):
-                    yield event
-                return
-            except LmtuiError as exc:
-                if entry.content != before or not prefill_refused(exc):
-                    raise
-            entry.error = None
-            entry.note = FALLBACK_NOTE
-        request = self.build_request(extra=(Message("user", CONTINUE_PROMPT),))
-        async for event in self._reply(
-            request,
-            into=entry,
-            shape_first=lambda text: join_continuation(before, text, restarted=True),
-        ):
+        if not before:  # cut while still reasoning: nothing of the answer to extend
+            return self._reply(self._continue_prompt_request(), into=entry, restarted=True)
+        request = self.build_request()
+        return self._reply(request, into=entry, events=self._continue(request, entry, before))
+
+    def _continue_prompt_request(self) -> ChatRequest:
+        return self.build_request(extra=(Message("user", CONTINUE_PROMPT),))
+
+    async def _continue(
+        self, request: ChatRequest, entry: Entry, before: str
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Extend ``entry`` from its own text; fall back to a user turn if that is refused."""
+        try:
+            async for event in self._stream(request, entry, True, restarted=False):
+                yield event
+            return
+        except LmtuiError as exc:
+            if entry.content != before or not prefill_refused(exc):
+                raise
+        entry.error = None
+        entry.note = FALLBACK_NOTE
+        entry.state = EntryState.STREAMING
+        fallback = self._continue_prompt_request()
+        entry.request_json = fallback.to_json(stream=True)
+        async for event in self._stream(fallback, entry, True, restarted=True):
             yield event
 
     def delete(self, index: int) -> None:
@@ -253,26 +324,52 @@ class ChatSession:
         while len(self.entries) > index:
             self.delete(len(self.entries) - 1)
 
-    async def _reply(
+    def _reply(
         self,
         request: ChatRequest,
         *,
         into: Entry | None = None,
-        shape_first: Callable[[str], str] | None = None,
-    ) -> AsyncGenerator[StreamEvent, None]:
-        """Stream one reply into an entry, persisting it as it grows.
+        restarted: bool = True,
+        events: AsyncGenerator[StreamEvent, None] | None = None,
+    ) -> Reply:
+        """Start one reply: a new entry at the end, or ``into`` (continuing it).
 
-        ``shape_first`` rewrites the first piece of visible text (a continuation's seam).
+        ``restarted`` (when continuing): the model was asked anew, so the seam may
+        need a space; ``events`` replaces the plain stream (a continuation's fallback).
         """
         if into is None:
-            entry = Entry("assistant", "", model_requested=request.model, state=STREAMING)
+            entry = Entry("assistant", "", model_requested=request.model)
             self.entries.append(entry)
         else:
             entry = into
-            entry.state = STREAMING
+        entry.state = EntryState.STREAMING
+        entry.request_json = request.to_json(stream=True)
+        continuing = into is not None
+
+        def never_started() -> None:
+            entry.stop()
+            if continuing:
+                self._persist_end(entry, None)
+
+        if events is None:
+            events = self._stream(request, entry, continuing, restarted=restarted)
+        return Reply(entry, events, never_started)
+
+    async def _stream(
+        self, request: ChatRequest, entry: Entry, continuing: bool, *, restarted: bool = True
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Stream one reply into ``entry``, persisting it as it grows.
+
+        Continuing, the first piece of text is joined to the entry's text (see
+        ``join_continuation``; ``restarted``: the model was asked anew).
+        """
+        before = entry.content if continuing else ""
+        shape_first: Callable[[str], str] | None = None
+        if before:
+            shape_first = lambda text: join_continuation(before, text, restarted=restarted)  # noqa: E731
         writer: ReplyWriter | None = None
         if self.history is not None and self.conversation_id is not None:
-            if into is not None and entry.message_id is not None:
+            if continuing and entry.message_id is not None:
                 # Continuing: the continuation goes into the same stored message.
                 self._history_call(
                     "continue", self.history.update_message, entry.message_id, state=STREAMING
@@ -289,7 +386,6 @@ class ChatSession:
                 )
                 if writer is not None:
                     entry.message_id = writer.message_id
-        entry.request_json = request.to_json(stream=True)
         text = _TextGrowth(entry)
         finished = False
         try:
@@ -301,7 +397,7 @@ class ChatSession:
                     text.add(event)
                 else:
                     text.fold()
-                    _apply(entry, event)
+                    entry.apply(event)
                 if writer is not None:
                     if isinstance(event, ContentDelta):
                         writer.append(content=event.text)
@@ -310,17 +406,12 @@ class ChatSession:
                     elif isinstance(event, ModelUsed):
                         writer.set_model_used(event.model)
                 if isinstance(event, Finish):
-                    entry.state = (
-                        COMPLETE if event.reason != FinishReason.INTERRUPTED else INTERRUPTED
-                    )
                     finished = True
                     self._persist_end(entry, writer)
                 yield event
         except LmtuiError as exc:
             text.fold()
-            entry.state = ERROR if not entry.content else INTERRUPTED
-            entry.error = exc.message
-            entry.finish_reason = entry.finish_reason or FinishReason.ERROR
+            entry.fail(exc.message)
             finished = True
             self._persist_end(entry, writer)
             raise
@@ -328,8 +419,7 @@ class ChatSession:
             text.fold()
             if not finished:
                 # The consumer stopped us (Esc, Ctrl+C, task cancelled): keep the partial reply.
-                entry.state = STOPPED
-                entry.finish_reason = FinishReason.STOPPED
+                entry.stop()
                 self._persist_end(entry, writer)
 
     def _persist_end(self, entry: Entry, writer: ReplyWriter | None) -> None:
@@ -387,29 +477,12 @@ class _TextGrowth:
     def fold(self) -> None:
         """Bring the entry's text up to date."""
         if self.content:
-            self.entry.content += "".join(self.content)
+            self.entry.apply(ContentDelta("".join(self.content)))
             self.content.clear()
         if self.reasoning:
-            self.entry.reasoning += "".join(self.reasoning)
+            self.entry.apply(ReasoningDelta("".join(self.reasoning)))
             self.reasoning.clear()
         self.size = 0
-
-
-def _apply(entry: Entry, event: StreamEvent) -> None:
-    if isinstance(event, ContentDelta):
-        entry.content += event.text
-    elif isinstance(event, ReasoningDelta):
-        entry.reasoning += event.text
-    elif isinstance(event, ModelUsed):
-        entry.model_used = event.model
-    elif isinstance(event, UsageReport):
-        entry.usage = event.usage
-    elif isinstance(event, TimingsReport):
-        entry.server_timings = event.timings
-    elif isinstance(event, Finish):
-        entry.finish_reason = event.reason
-        entry.client_timings = event.timings
-        entry.detail = event.detail
 
 
 def entry_from_record(record: MessageRecord) -> Entry:
@@ -425,7 +498,7 @@ def entry_from_record(record: MessageRecord) -> Entry:
         model_used=record.model_used,
         finish_reason=reason,
         usage=usage,
-        state=record.state,
+        state=EntryState.parse(record.state),
         error=record.error,
         created=record.created,
     )
