@@ -269,12 +269,30 @@ class ChatSession:
         if entry.role != "user":
             raise LmtuiError("Only your own messages can be edited.")
         self._drop_from(index + 1)
-        entry.content = text
+        old_text, entry.content = entry.content, text
         if entry.message_id is not None and self.history is not None:
             self._history_call(
                 "save edit", self.history.update_message, entry.message_id, content=text
             )
+        self._retitle_after_edit(entry, old_text)
         return self._reply(self.build_request())
+
+    def _retitle_after_edit(self, entry: Entry, old_text: str) -> None:
+        """A title made from the first prompt follows that prompt's edit; a chosen one stays."""
+        history, cid = self.history, self.conversation_id
+        if history is None or cid is None:
+            return
+        first = next((e for e in self.entries if e.role == "user"), None)
+        if first is not entry:
+            return
+        summary = self._history_call("read title", history.get_conversation, cid)
+        current = summary[0].title if summary is not None else self.title
+        if current != history.auto_title(old_text):  # renamed by the user: theirs stays
+            return
+        title = history.auto_title(entry.content)
+        if title and title != current:
+            self._history_call("retitle", history.rename, cid, title)
+            self.title = title
 
     def continue_reply(self) -> Reply:
         """Continue the last reply (after it ended on ``length`` or was stopped), in place.
