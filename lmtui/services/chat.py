@@ -36,9 +36,13 @@ from lmtui.services.continuation import (
     join_continuation,
     prefill_refused,
 )
+from lmtui.services.repetition import Repetition, RepetitionDetector
 
 if TYPE_CHECKING:
     from lmtui.store.history import HistoryStore, MessageRecord, ReplyWriter
+
+REPEATING = "⚠ this reply is repeating itself — Esc stops it"
+REPEATING_STOPPED = "stopped automatically: the reply was repeating itself"
 
 
 class EntryState(StrEnum):
@@ -90,6 +94,7 @@ class Entry(ReplyFold):
     error: str | None = None
     detail: str = ""
     note: str = ""  # lmtui's own word on how the reply was made (a continue's fallback)
+    repetition: Repetition | None = None  # set while streaming once the reply loops
     created: float = field(default_factory=time.time)
     request_json: dict[str, Any] | None = None  # exactly what was sent, for the inspector
 
@@ -173,6 +178,7 @@ class ChatSession:
         self.preset = preset
         self.history = history
         self.server_label = server_label or client.base_url
+        self.stop_repeating = False  # stop a reply as soon as it is seen looping
         self.entries: list[Entry] = []
         self.conversation_id: int | None = None
         self.title: str | None = None
@@ -406,11 +412,15 @@ class ChatSession:
                     entry.message_id = writer.message_id
         text = _TextGrowth(entry)
         finished = False
+        loops = RepetitionDetector()
+        stream = self.client.stream_chat(request)
         try:
-            async for event in self.client.stream_chat(request):
+            async for event in stream:
                 if shape_first is not None and isinstance(event, ContentDelta):
                     event = ContentDelta(shape_first(event.text))
                     shape_first = None
+                if isinstance(event, ContentDelta) and entry.repetition is None:
+                    entry.repetition = loops.feed(event.text)
                 if isinstance(event, ContentDelta | ReasoningDelta):
                     text.add(event)
                 else:
@@ -427,6 +437,9 @@ class ChatSession:
                     finished = True
                     self._persist_end(entry, writer)
                 yield event
+                if entry.repetition is not None and self.stop_repeating and not finished:
+                    entry.note = REPEATING_STOPPED
+                    break  # the finally keeps the reply so far, marked stopped
         except LmtuiError as exc:
             text.fold()
             entry.fail(exc.message)
@@ -434,6 +447,7 @@ class ChatSession:
             self._persist_end(entry, writer)
             raise
         finally:
+            await stream.aclose()  # closes the connection when we stop early
             text.fold()
             if not finished:
                 # The consumer stopped us (Esc, Ctrl+C, task cancelled): keep the partial reply.

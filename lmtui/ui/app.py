@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerCancelled, WorkerError, WorkerFailed
 
 from lmtui.backend.errors import LmtuiError, NoModelLoaded
 from lmtui.backend.types import ContentDelta, Model, ReasoningDelta, SamplingParams
-from lmtui.services.chat import ChatSession, Reply
+from lmtui.services.chat import REPEATING, ChatSession, Reply
 from lmtui.services.clients import Client, client_for
 from lmtui.services.inspector import RequestLog
 from lmtui.services.models import list_models, load_model, model_after_switch, unload_model
@@ -452,6 +452,7 @@ class LmtuiApp(ChatActions):
     async def _start_stream(self, reply: Reply) -> None:
         """Show the reply's widget and consume its events into it in a worker."""
         widget = self.chat.widget_for(reply.entry) or await self.chat.add(reply.entry)
+        self.session.stop_repeating = self.cfg.stop_repeating_replies
         self.chat.anchor()
         self._stream_worker = self._consume(reply, widget)
 
@@ -463,6 +464,7 @@ class LmtuiApp(ChatActions):
         self._first_delta = None
         self._frames = 0
         self._frame_timer = self.set_interval(FRAME_SECONDS, self._frame)
+        flagged = False
         try:
             async for event in reply:
                 if isinstance(event, ContentDelta):
@@ -473,6 +475,10 @@ class LmtuiApp(ChatActions):
                     continue
                 if self._first_delta is None:
                     self._first_delta = time.monotonic()
+                if widget.entry.repetition is not None and not flagged:
+                    flagged = True  # say so once: the footer line, and a toast
+                    widget.refresh_state()
+                    self.notify(REPEATING, severity="warning", markup=False)
         except LmtuiError as exc:
             widget.remedy = exc.remedy
             self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)

@@ -12,7 +12,15 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Label, Static
 
 from lmtui.backend.types import FinishReason
-from lmtui.services.chat import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING, Entry
+from lmtui.services.chat import (
+    COMPLETE,
+    ERROR,
+    INTERRUPTED,
+    REPEATING,
+    STOPPED,
+    STREAMING,
+    Entry,
+)
 from lmtui.services.explain import explain_finish
 from lmtui.services.terminal_text import make_inert
 from lmtui.ui.keymap import MESSAGE_ACTIONS
@@ -24,7 +32,7 @@ from lmtui.ui.textual_compat import QuietResize
 def describe_footer(entry: Entry, remedy: str | None = None) -> str:
     """The one-line footer of an assistant message: model, finish, tokens, speed."""
     if entry.state == STREAMING:
-        return "streaming…  (Esc stops)"
+        return REPEATING if entry.repetition is not None else "streaming…  (Esc stops)"
     parts: list[str] = []
     model = entry.model_used or entry.model_requested
     if model:
@@ -64,6 +72,8 @@ def describe_footer(entry: Entry, remedy: str | None = None) -> str:
         parts.append("cut at max_tokens — n continues")
     if entry.note:
         parts.append(entry.note)
+    elif entry.repetition is not None:
+        parts.append("⚠ repeated itself")
     return " · ".join(parts)
 
 

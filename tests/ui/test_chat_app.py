@@ -8,7 +8,7 @@ from typing import Any
 
 from textual import events
 
-from lmtui.services.chat import COMPLETE, CONTINUE_PROMPT, STOPPED
+from lmtui.services.chat import COMPLETE, CONTINUE_PROMPT, REPEATING, STOPPED
 from lmtui.services.continuation import FALLBACK_NOTE
 from lmtui.ui.app import LmtuiApp
 from lmtui.ui.markdown_body import MarkdownBody
@@ -343,3 +343,25 @@ async def test_embedded_server_replies_are_capped_by_default(
         await wait_idle(pilot)
     sent: Any = [r for r in fake.requests if r.path == "/v1/chat/completions"][-1].json_body
     assert sent["max_tokens"] == app.cfg.local.max_tokens == 1024
+
+
+async def test_a_looping_reply_is_flagged_on_screen(
+    fake: FakeServer, make_app: AppFactory, monkeypatch: Any
+) -> None:
+    fake.enqueue(Reply(deltas=["We will dance ", "all night long. "] * 80))
+    app = make_app()
+    shown: list[str] = []
+    original = app.notify
+
+    def record(message: str, **kwargs: Any) -> None:
+        shown.append(message)
+        original(message, **kwargs)
+
+    monkeypatch.setattr(app, "notify", record)
+    async with app.run_test() as pilot:
+        await send(pilot, "write an invitation")
+        await wait_idle(pilot)
+        widget = app.chat.widget_for(app.session.entries[-1])
+        assert widget is not None
+        assert "repeated itself" in str(widget.query_one(".meta").render())
+    assert REPEATING in shown
