@@ -222,6 +222,12 @@ def display_key(key: str, keymap: dict[str, str] | None = None, action_id: str =
     return " / ".join(shown)
 
 
+def key_for(action_id: str, keymap: dict[str, str] | None = None) -> str:
+    """The key(s) of action ``action_id`` as a hint should name them (remaps applied)."""
+    action = next(a for a in all_actions() if a.id == action_id)
+    return display_key(action.key, keymap, action.id)
+
+
 def help_rows(keymap: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
     """``(key, description, group)`` rows for the help screen."""
     rows = [(display_key(a.key, keymap, a.id), a.description, a.group) for a in all_actions()]

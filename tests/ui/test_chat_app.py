@@ -130,7 +130,11 @@ async def test_continue_after_a_length_finish(fake: FakeServer, make_app: AppFac
         reply = app.session.entries[-1]
         widget = app.chat.widget_for(reply)
         assert widget is not None
-        assert "length" in str(widget.query_one(".meta").render())
+        meta = str(widget.query_one(".meta").render())
+        assert "length" in meta
+        # The hint names the key that works from the composer, where focus is.
+        assert "Ctrl+O continues" in meta and "n continues" not in meta
+        assert app.focused is app.composer
         await pilot.press("ctrl+o")
         await wait_idle(pilot)
         assert len(app.session.entries) == 2

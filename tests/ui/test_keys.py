@@ -85,3 +85,17 @@ async def test_sidebar_collapses_on_narrow_terminals(make_app: AppFactory) -> No
     async with wide.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert wide.sidebar.display
+
+
+async def test_the_continue_hint_follows_a_remap(make_app: AppFactory) -> None:
+    from lmtui.backend.types import FinishReason
+    from lmtui.services.chat import Entry
+    from lmtui.ui.message import MessageWidget
+
+    app = make_app(keys={"continue": "f9"})
+    async with app.run_test() as pilot:
+        entry = Entry("assistant", "cut", finish_reason=FinishReason.LENGTH)
+        widget = MessageWidget(entry)
+        await app.chat.mount(widget)
+        await pilot.pause()
+        assert "F9 continues" in str(widget.query_one(".meta").render())
