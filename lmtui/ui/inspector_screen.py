@@ -115,7 +115,7 @@ class InspectorScreen(ModalScreen[None]):
             padding: 0 1;
         }
         .inspector-text {
-            width: auto;
+            width: 1fr;  /* long lines wrap instead of running off the edge */
             height: auto;
         }
     }
