@@ -92,3 +92,17 @@ def open_history() -> tuple[HistoryStore | None, str | None]:
         return None, exc.message
     except OSError as exc:
         return None, f"history is not being saved: {exc}"
+
+
+def conversation_to_reopen(history: HistoryStore | None, last: int | None) -> int | None:
+    """``last`` (the conversation open when the app last ran) if it can still be opened.
+
+    None when there is no history, nothing was open, or it has been deleted since.
+    """
+    if history is None or last is None:
+        return None
+    try:
+        summary, _ = history.get_conversation(last)
+    except (LmtuiError, OSError):
+        return None
+    return None if summary.deleted is not None else last

@@ -46,6 +46,8 @@ class Config:
     read_timeout: float = 300.0
     save_history: bool = True
     stop_repeating_replies: bool = False  # stop a reply the repetition check flags
+    reopen_last: bool = True  # start in the conversation (and draft) open last time
+    mouse: bool = True  # mouse reporting (clicks, wheel); off leaves selection to the terminal
     keys: dict[str, str] = field(default_factory=dict)
     local: LocalConfig = field(default_factory=LocalConfig)
     path: Path | None = None
@@ -124,6 +126,8 @@ _KNOWN_TOP: dict[str, type | tuple[type, ...]] = {
     "read_timeout": (int, float),
     "save_history": bool,
     "stop_repeating_replies": bool,
+    "reopen_last": bool,
+    "mouse": bool,
 }
 
 
