@@ -20,21 +20,24 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerError, WorkerFailed
 
 from lmtui.backend.errors import LmtuiError, NoModelLoaded
-from lmtui.backend.types import ContentDelta, Model, ReasoningDelta, SamplingParams
+from lmtui.backend.types import ApiLevel, ContentDelta, Model, ReasoningDelta, SamplingParams
 from lmtui.services.chat import REPEATING, ChatSession, Reply
 from lmtui.services.clients import Client, client_for
 from lmtui.services.inspector import RequestLog
-from lmtui.services.models import list_models, load_model, model_after_switch, unload_model
+from lmtui.services.jit import read_jit
+from lmtui.services.models import list_models, model_after_switch
+from lmtui.services.reply_extras import answer_findings
 from lmtui.services.servers import ServerRegistry
 from lmtui.services.setup import capped, choose_chat_setup, open_history
 from lmtui.store.config import Config
 from lmtui.store.profiles import DEFAULT, LOCAL
 from lmtui.ui.attach import AttachmentChips, AttachScreen, load_image, parse_path
-from lmtui.ui.chat_actions import ChatActions
 from lmtui.ui.chat_view import ChatView
 from lmtui.ui.composer import Composer
 from lmtui.ui.keymap import APP_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.message import MessageWidget
+from lmtui.ui.model_admin_ui import ModelAdmin
+from lmtui.ui.native_actions import NativeActions
 from lmtui.ui.sidebar import ModelSidebar
 from lmtui.ui.status import StatusLine
 from lmtui.ui.stream_render import FRAME_SECONDS, StreamRenderer
@@ -72,12 +75,13 @@ MAIN_SCREEN_ACTIONS = frozenset(
         "open_workbench_tool",
         "switch_server",
         "inspect_message",
+        "choose_reasoning",
     }
 )
 HISTORY_OFF = "History is off (save_history = false, or it could not be opened)."
 
 
-class LmtuiApp(ChatActions):
+class LmtuiApp(NativeActions):
     """Keyboard-driven chat with an LM Studio or OpenAI-compatible server."""
 
     CSS_PATH: ClassVar[list[str | PurePath]] = ["app.tcss", "no_color.tcss"]
@@ -137,6 +141,7 @@ class LmtuiApp(ChatActions):
             server_label=self.server_label,
             params=capped(SamplingParams(), self._default_cap),
         )
+        self.session.native_mode = cfg.native_chat  # type: ignore[assignment]
         self._image_urls: dict[Path, str] = {}  # attached file -> data URL
         self._stream_worker: Worker[None] | None = None
         self._renderer: StreamRenderer | None = None
@@ -147,6 +152,13 @@ class LmtuiApp(ChatActions):
         self._wide: bool | None = None
         self._first_delta: float | None = None
         self._draft_key = NEW_DRAFT_KEY
+        self.model_admin = ModelAdmin(
+            self,
+            client=lambda: self.client,
+            sidebar=lambda: self.sidebar,
+            status=lambda: self.status,
+            changed=lambda: self.refresh_models(choose=not self.session.model),
+        )
 
     # ---- layout ---------------------------------------------------------------
 
@@ -273,7 +285,7 @@ class LmtuiApp(ChatActions):
 
     def _new_session(self) -> ChatSession:
         old = self.session
-        return ChatSession(
+        session = ChatSession(
             self.client,
             model=old.model,
             system_prompt=old.system_prompt,
@@ -282,6 +294,10 @@ class LmtuiApp(ChatActions):
             history=self.history,
             server_label=self.server_label,
         )
+        session.native_mode = old.native_mode
+        session.reasoning = old.reasoning
+        session.integrations = old.integrations
+        return session
 
     def _restore_draft(self) -> None:
         if self.history is None:
@@ -331,9 +347,24 @@ class LmtuiApp(ChatActions):
             self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
             return
         self.status.set(server_ok=True)
-        self.sidebar.set_models(models, active=self.session.model)
+        await self._show_models(models)
         if choose and (self.cfg.preset or not self.session.model):
             await self._choose_setup()
+
+    async def _show_models(self, models: list[Model]) -> None:
+        """Put ``models`` in the sidebar with what the server offers (load over its API, JIT)."""
+        caps = self.client.capabilities
+        try:
+            jit = (await read_jit(self.client)).setting
+        except LmtuiError:
+            jit = "unknown"
+        self.sidebar.set_models(
+            models,
+            active=self.session.model,
+            can_load=bool(caps and caps.has(ApiLevel.NATIVE_V1)),
+            jit=jit,
+        )
+        self.sidebar.set_ttl(self.session.params.ttl)
 
     async def _choose_setup(self) -> None:
         cfg = self.cfg.with_overrides(model=self.session.model)
@@ -349,6 +380,8 @@ class LmtuiApp(ChatActions):
         self.session.system_prompt = setup.system_prompt
         self.session.params = setup.params
         self.session.preset = setup.preset_name
+        self.session.reasoning = setup.reasoning  # type: ignore[assignment]
+        self.session.integrations = setup.integrations
         self.status.set(model=setup.model, preset=setup.preset_name or "")
         self.sidebar.set_active(setup.model)
         if setup.note:
@@ -367,41 +400,31 @@ class LmtuiApp(ChatActions):
     def _refresh_requested(self) -> None:
         self.refresh_models(choose=not self.session.model)
 
+    # Load (L), unload (U) and download (D) live in ui/model_admin_ui.py.
+
     @on(ModelSidebar.LoadRequested)
     def _load_requested(self, event: ModelSidebar.LoadRequested) -> None:
-        self._load_model(event.model)
+        self.model_admin.open_load(event.model)
 
     @on(ModelSidebar.UnloadRequested)
     def _unload_requested(self, event: ModelSidebar.UnloadRequested) -> None:
-        self._unload_model(event.model)
+        self.model_admin.unload(event.model, event.instance_ids)
 
-    @work(group="model-admin", exit_on_error=False)
-    async def _load_model(self, model: Model) -> None:
-        self.sidebar.set_busy(f"Loading {model.label}…")
-        self.notify(f"Loading {model.id}…", markup=False)
-        try:
-            result = await load_model(self.client, model.id)
-        except LmtuiError as exc:
-            self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
-        else:
-            took = f" in {result.load_time_s:.1f} s" if result.load_time_s else ""
-            self.notify(f"Loaded {model.id}{took}", markup=False)
-        finally:
-            self.sidebar.set_busy(None)
-        self.refresh_models(choose=not self.session.model)
+    @on(ModelSidebar.DownloadRequested)
+    def _download_requested(self) -> None:
+        self.model_admin.open_download()
 
-    @work(group="model-admin", exit_on_error=False)
-    async def _unload_model(self, model: Model) -> None:
-        self.sidebar.set_busy(f"Unloading {model.label}…")
-        try:
-            await unload_model(self.client, model)
-        except LmtuiError as exc:
-            self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
-        else:
-            self.notify(f"Unloaded {model.id}", markup=False)
-        finally:
-            self.sidebar.set_busy(None)
-        self.refresh_models()
+    def action_load_model(self) -> None:
+        """Open the load dialog for the highlighted model (palette)."""
+        model = self.sidebar.highlighted_model
+        if model is None:
+            self.notify("Highlight a model in the sidebar (F2) first.", markup=False)
+            return
+        self.model_admin.open_load(model)
+
+    def action_download_model(self) -> None:
+        """Open the download dialog (palette)."""
+        self.model_admin.open_download()
 
     def action_refresh_models(self) -> None:
         """List the models again."""
@@ -472,6 +495,7 @@ class LmtuiApp(ChatActions):
                 elif isinstance(event, ReasoningDelta):
                     renderer.add_reasoning(event.text)
                 else:
+                    await widget.native_event(event)
                     continue
                 if self._first_delta is None:
                     self._first_delta = time.monotonic()
@@ -514,7 +538,10 @@ class LmtuiApp(ChatActions):
         await widget.finish_stream()
         entry = widget.entry
         speed = ""
-        if entry.server_timings is not None and entry.server_timings.tokens_per_second:
+        stats = entry.extras.server_stats
+        if stats is not None and stats.tokens_per_second:
+            speed = f"last {stats.tokens_per_second:.1f} tok/s (LM Studio)"
+        elif entry.server_timings is not None and entry.server_timings.tokens_per_second:
             speed = f"last {entry.server_timings.tokens_per_second:.1f} tok/s"
         elif entry.client_timings is not None and entry.client_timings.tokens_per_second:
             speed = f"last {entry.client_timings.tokens_per_second:.1f} tok/s"
@@ -523,6 +550,8 @@ class LmtuiApp(ChatActions):
             self.status.set(warning=self.session.history_error)
         if self.session.conversation_id is not None:
             self._draft_key = f"conv:{self.session.conversation_id}"
+        if entry.extras.load_progress is not None:
+            self.refresh_models()  # LM Studio loaded (or began loading) a model for this reply
         self.refresh_bindings()
 
     @property
@@ -763,6 +792,7 @@ class LmtuiApp(ChatActions):
                 self.request_log,
                 model=self.session.model,
                 with_token=self.sends_token,
+                reply_findings=answer_findings([e.answer_note for e in self.session.entries]),
             )
         )
 
@@ -868,6 +898,6 @@ class LmtuiApp(ChatActions):
         )
         self.session.model = kept.model_id
         note = kept.note
-        self.sidebar.set_models(models, active=self.session.model)
+        await self._show_models(models)
         self.status.set(model=self.session.model or "", note=note)
         self.notify(note[:1].upper() + note[1:], markup=False)

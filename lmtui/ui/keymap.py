@@ -116,6 +116,15 @@ APP_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("theme", "f7", "change_theme", "Change theme", "View", priority=True),
     KeyAction("workbench", "f8", "workbench", "Workbench tools", "View", priority=True),
     KeyAction("servers", "alt+s", "switch_server", "Switch server", "View", priority=True),
+    KeyAction(
+        "reasoning",
+        "alt+r",
+        "choose_reasoning",
+        "Reasoning: off / low / medium / high / on",
+        "Chat",
+        priority=True,
+        short="Think",
+    ),
 )
 
 # Keys of the composer (the prompt box). Not priority bindings: the composer runs them
@@ -178,6 +187,9 @@ MESSAGE_ACTIONS: tuple[KeyAction, ...] = (
         short="Del",
     ),
     KeyAction("toggle_reasoning", "t", "app.toggle_reasoning", "Show/hide reasoning", "Messages"),
+    KeyAction(
+        "toggle_tool_calls", "o", "app.toggle_tool_calls", "Show/hide tool calls", "Messages"
+    ),
     KeyAction("inspect_message", "x", "app.inspect_message", "Inspect request", "Messages"),
     KeyAction("message_up", "up,k", "app.focus_message(-1)", "Previous message", "Messages"),
     KeyAction("message_down", "down,j", "app.focus_message(1)", "Next message", "Messages"),
@@ -195,6 +207,8 @@ PALETTE_EXTRA: tuple[tuple[str, str, str], ...] = (
     ("Inspect last request", "inspect_message", "What was sent and received, as curl/Python"),
     ("Save current settings as preset", "save_preset", "Model, system prompt and parameters"),
     ("Refresh models", "refresh_models", "List the server's models again"),
+    ("Load highlighted model…", "load_model", "With options: context, batch, KV cache (L)"),
+    ("Download a model…", "download_model", "By catalog id or Hugging Face URL (D)"),
     ("Remove last attachment", "remove_attachment", "Drop the image attached last"),
     ("Quit", "quit", "Save the draft and leave"),
 )
@@ -232,8 +246,9 @@ def help_rows(keymap: dict[str, str] | None = None) -> list[tuple[str, str, str]
     """``(key, description, group)`` rows for the help screen."""
     rows = [(display_key(a.key, keymap, a.id), a.description, a.group) for a in all_actions()]
     rows += [
-        ("l", "Load the highlighted model", "Models"),
-        ("u", "Unload it", "Models"),
+        ("l", "Load the highlighted model (options, another instance)", "Models"),
+        ("u", "Unload the highlighted instance", "Models"),
+        ("D", "Download a model (runs on while you chat)", "Models"),
         ("r", "Refresh the list", "Models"),
         ("/", "Filter models", "Models"),
         ("Enter", "Chat with the highlighted model", "Models"),
@@ -266,6 +281,7 @@ def palette_entries() -> list[tuple[str, str, str]]:
 SIDEBAR_KEY_IDS: tuple[str, ...] = (
     "sidebar.load",
     "sidebar.unload",
+    "sidebar.download",
     "sidebar.refresh",
     "sidebar.filter",
 )
