@@ -6,15 +6,17 @@ import contextlib
 import inspect
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.actions import SkipAction
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerError, WorkerFailed
@@ -28,9 +30,15 @@ from lmtui.services.jit import read_jit
 from lmtui.services.models import list_models, model_after_switch
 from lmtui.services.reply_extras import answer_findings
 from lmtui.services.servers import ServerRegistry
-from lmtui.services.setup import capped, choose_chat_setup, open_history
+from lmtui.services.setup import (
+    capped,
+    choose_chat_setup,
+    conversation_to_reopen,
+    open_history,
+)
 from lmtui.store.config import Config
 from lmtui.store.profiles import DEFAULT, LOCAL
+from lmtui.store.ui_state import last_open_conversation, remember_open_conversation
 from lmtui.ui.attach import AttachmentChips, AttachScreen, load_image, parse_path
 from lmtui.ui.chat_view import ChatView
 from lmtui.ui.composer import Composer
@@ -41,7 +49,7 @@ from lmtui.ui.native_actions import NativeActions
 from lmtui.ui.sidebar import ModelSidebar
 from lmtui.ui.status import StatusLine
 from lmtui.ui.stream_render import FRAME_SECONDS, StreamRenderer
-from lmtui.ui.textual_compat import install_alt_enter
+from lmtui.ui.textual_compat import install_alt_enter, install_button_only_mouse, set_mouse
 from lmtui.ui.themes import apply_theme, default_theme_for_env, register_themes
 
 if TYPE_CHECKING:
@@ -76,6 +84,8 @@ MAIN_SCREEN_ACTIONS = frozenset(
         "switch_server",
         "inspect_message",
         "choose_reasoning",
+        "rename_conversation",
+        "export_conversation",
     }
 )
 HISTORY_OFF = "History is off (save_history = false, or it could not be opened)."
@@ -100,6 +110,7 @@ class LmtuiApp(NativeActions):
         conversation_id: int | None = None,
         servers_cfg: Config | None = None,
         embedded_url: str | None = None,
+        start_new: bool = False,
     ) -> None:
         """``servers_cfg`` is the config the server profiles come from when ``cfg`` was
         rewritten for the embedded server, whose URL is ``embedded_url``."""
@@ -107,6 +118,8 @@ class LmtuiApp(NativeActions):
         # (its NoColor filter) instead of mapping them to grey, which drew black on black.
         super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
         install_alt_enter()
+        install_button_only_mouse()
+        self.mouse_on = cfg.mouse
         self._theme_errors = register_themes(self)
         self.cfg = cfg
         self._note = note
@@ -151,7 +164,9 @@ class LmtuiApp(NativeActions):
         self._sidebar_user_choice: bool | None = None
         self._wide: bool | None = None
         self._first_delta: float | None = None
-        self._draft_key = NEW_DRAFT_KEY
+        self._open_key = NEW_DRAFT_KEY  # whose draft the composer holds: "new" or "conv:ID"
+        self._track_open = False  # recording starts once the start-up reopen is decided
+        self._start_new = start_new
         self.model_admin = ModelAdmin(
             self,
             client=lambda: self.client,
@@ -213,9 +228,12 @@ class LmtuiApp(NativeActions):
             note=self._note,
         )
         self._open_history()
-        if self._conversation_id is not None:
-            await self.open_conversation(self._conversation_id)
+        reopen = self._conversation_id or self._conversation_to_reopen()
+        self._track_open = True
+        if reopen is not None:
+            await self.open_conversation(reopen)
         else:
+            self._draft_key = NEW_DRAFT_KEY
             self._restore_draft()
         self.composer.focus()
         self._apply_width(self.size.width)
@@ -282,6 +300,29 @@ class LmtuiApp(NativeActions):
         self._restore_draft()
         self.status.set(model=session.model or "")
         await self.chat.show(session.entries)
+
+    @property
+    def _draft_key(self) -> str:
+        """The draft's key: "new", or "conv:ID" for the conversation on screen."""
+        return self._open_key
+
+    @_draft_key.setter
+    def _draft_key(self, key: str) -> None:
+        # The one place the open conversation changes: remember it for the next start.
+        self._open_key = key
+        if not self._track_open:
+            return
+        cid = int(key.removeprefix("conv:")) if key.startswith("conv:") else None
+        try:
+            remember_open_conversation(cid)
+        except OSError as exc:
+            self.status.set(warning=f"cannot remember the open conversation: {exc}")
+
+    def _conversation_to_reopen(self) -> int | None:
+        """The conversation open when lmtui last ran, unless told to start anew."""
+        if self._start_new or not self.cfg.reopen_last:
+            return None
+        return conversation_to_reopen(self.history, last_open_conversation())
 
     def _new_session(self) -> ChatSession:
         old = self.session
@@ -802,6 +843,33 @@ class LmtuiApp(NativeActions):
         if self._own_client is not None and self.client is self._own_client:
             return bool(self.cfg.api_token)
         return bool(self.registry.active.token)
+
+    def action_rename_conversation(self) -> None:
+        """Rename the conversation on screen (Alt+T)."""
+        from lmtui.ui.conversation_actions import rename_current
+
+        rename_current(self)
+
+    def action_export_conversation(self) -> None:
+        """Export the conversation on screen to a Markdown or JSON file (Alt+X)."""
+        from lmtui.ui.conversation_actions import export_current
+
+        export_current(self)
+
+    def action_toggle_mouse(self) -> None:
+        """Turn mouse reporting off (the terminal then selects text) or on again (Alt+M)."""
+        if not set_mouse(self, not self.mouse_on):
+            self.notify("No terminal to change mouse reporting on.", severity="warning")
+            return
+        self.mouse_on = not self.mouse_on
+        state = "on" if self.mouse_on else "off: select text with the terminal"
+        self.notify(f"Mouse {state}.", markup=False)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's palette commands, minus those lmtui lists itself (Theme, Quit)."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Theme", "Quit"):
+                yield command
 
     def action_change_theme(self) -> None:
         """Choose a theme, previewing each one (F7); Enter keeps it in config.toml."""

@@ -117,6 +117,25 @@ APP_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("workbench", "f8", "workbench", "Workbench tools", "View", priority=True),
     KeyAction("servers", "alt+s", "switch_server", "Switch server", "View", priority=True),
     KeyAction(
+        "rename", "alt+t", "rename_conversation", "Rename this conversation", "Chat", priority=True
+    ),
+    KeyAction(
+        "export",
+        "alt+x",
+        "export_conversation",
+        "Export this conversation (Markdown or JSON)",
+        "Chat",
+        priority=True,
+    ),
+    KeyAction(
+        "mouse",
+        "alt+m",
+        "toggle_mouse",
+        "Mouse on/off (off: the terminal selects text)",
+        "View",
+        priority=True,
+    ),
+    KeyAction(
         "reasoning",
         "alt+r",
         "choose_reasoning",
