@@ -46,6 +46,7 @@ from lmtui.ui.keymap import APP_ACTIONS, ActionsProvider, help_rows, known_key_i
 from lmtui.ui.message import MessageWidget
 from lmtui.ui.model_admin_ui import ModelAdmin
 from lmtui.ui.native_actions import NativeActions
+from lmtui.ui.notifications import InertNotifications
 from lmtui.ui.sidebar import ModelSidebar
 from lmtui.ui.status import StatusLine
 from lmtui.ui.stream_render import FRAME_SECONDS, StreamRenderer
@@ -91,7 +92,7 @@ MAIN_SCREEN_ACTIONS = frozenset(
 HISTORY_OFF = "History is off (save_history = false, or it could not be opened)."
 
 
-class LmtuiApp(NativeActions):
+class LmtuiApp(InertNotifications, NativeActions):
     """Keyboard-driven chat with an LM Studio or OpenAI-compatible server."""
 
     CSS_PATH: ClassVar[list[str | PurePath]] = ["app.tcss", "no_color.tcss"]
@@ -412,7 +413,13 @@ class LmtuiApp(NativeActions):
         try:
             setup = await choose_chat_setup(self.client, cfg, default_max_tokens=self._default_cap)
         except NoModelLoaded:
-            self.status.set(note="no model loaded — pick one in the sidebar (F2) and load it (l)")
+            if self.sidebar.jit == "on":
+                note = "nothing loaded — pick a model (F2): LM Studio loads it on first use"
+            elif self.sidebar.can_load:
+                note = "no model loaded — pick one in the sidebar (F2) and load it (l)"
+            else:  # no /api/v1: lmtui cannot load, so it does not offer to
+                note = "no model loaded — load one with `lms load <model>` or in LM Studio"
+            self.status.set(note=note)
             return
         except LmtuiError as exc:
             self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
@@ -425,6 +432,7 @@ class LmtuiApp(NativeActions):
         self.session.integrations = setup.integrations
         self.status.set(model=setup.model, preset=setup.preset_name or "")
         self.sidebar.set_active(setup.model)
+        self.sidebar.set_ttl(setup.params.ttl)
         if setup.note:
             self.status.set(note=setup.note)
             self.notify(f"Model: {setup.model} — {setup.note}", markup=False)
@@ -761,9 +769,10 @@ class LmtuiApp(NativeActions):
         except LmtuiError as exc:
             models = self.sidebar.models
             self.status.set(warning=f"models not listed: {exc.message}")
-        reason = apply_preset(self.session, preset, models)
+        reason = apply_preset(self.session, preset, models, self.cfg.integrations)
         self.status.set(model=self.session.model or "", preset=preset.name, note=reason)
         self.sidebar.set_active(self.session.model)
+        self.sidebar.set_ttl(self.session.params.ttl)
         self.notify(f"Preset '{preset.name}'. {reason}", markup=False)
 
     def action_save_preset(self) -> None:
@@ -794,6 +803,7 @@ class LmtuiApp(NativeActions):
             if result is None:
                 return
             self.session.params = result.params
+            self.sidebar.set_ttl(result.params.ttl)
             self.session.system_prompt = result.system_prompt
             self.notify("Parameters saved: the next request uses them.")
 
