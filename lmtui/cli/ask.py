@@ -117,7 +117,11 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         inert = make_inert
     async with client_for(cfg) as client:
         setup = await choose_chat_setup(
-            client, cfg, cli_overrides=_overrides(args), explicit_model=getattr(args, "model", None)
+            client,
+            cfg,
+            cli_overrides=_overrides(args),
+            explicit_model=getattr(args, "model", None),
+            default_max_tokens=cfg.local.max_tokens if getattr(args, "local", False) else None,
         )
         if setup.note and (args.verbose or setup.fallback):
             warn(f"lmtui: {setup.note}")
