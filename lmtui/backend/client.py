@@ -599,6 +599,13 @@ class LMStudioClient:
         except LmtuiError as exc:
             self._finish_exchange(ex, started, error=exc)
             raise
+        except (GeneratorExit, asyncio.CancelledError):
+            # Stopped by the reader (Esc): still a request the inspector must list.
+            ex.model_used = assembler.model
+            ex.finish_reason = FinishReason.STOPPED.value
+            ex.response = {"streamed": True, "chunks": assembler.chunks, "stopped": True}
+            self._finish_exchange(ex, started, error=None)
+            raise
         if reason is None and not (assembler.chunks or assembler.malformed or assembler.done):
             # A 200 event stream with an empty body: LM Studio's way of failing on overflow.
             err0 = StreamInterrupted(EMPTY_REPLY, EMPTY_REPLY_REMEDY)

@@ -37,6 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--gguf", help="with --local: the GGUF model file to serve")
     parser.add_argument("--open", type=int, metavar="ID", help="open conversation ID from history")
+    parser.add_argument(
+        "--new",
+        action="store_true",
+        help="start with a new chat, not the conversation open last time",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         try:

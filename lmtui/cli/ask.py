@@ -105,7 +105,7 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
     from lmtui.cli.paced_output import PacedWriter
     from lmtui.services.chat import ChatSession
     from lmtui.services.clients import client_for
-    from lmtui.services.reply_extras import answer_check
+    from lmtui.services.reply_extras import JSON_IN_REASONING, ONLY_REASONING
     from lmtui.services.setup import choose_chat_setup, open_history, resolve_integrations
 
     out = sys.stdout
@@ -117,7 +117,11 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         inert = make_inert
     async with client_for(cfg) as client:
         setup = await choose_chat_setup(
-            client, cfg, cli_overrides=_overrides(args), explicit_model=getattr(args, "model", None)
+            client,
+            cfg,
+            cli_overrides=_overrides(args),
+            explicit_model=getattr(args, "model", None),
+            default_max_tokens=cfg.local.max_tokens if getattr(args, "local", False) else None,
         )
         if setup.note and (args.verbose or setup.fallback):
             warn(f"lmtui: {setup.note}")
@@ -166,10 +170,10 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             if history is not None:
                 history.close()
         entry = session.entries[-1]
-        check = answer_check(entry.content, entry.reasoning)
-        if check.answer is not None and not args.json:
-            out.write(inert(check.answer) if inert else check.answer)
-            entry.content = check.answer
+        only_reasoning = entry.answer_note == ONLY_REASONING
+        if entry.answer_note == JSON_IN_REASONING and not args.json:
+            # The session took the JSON answer out of the reasoning: it was never streamed.
+            out.write(inert(entry.content) if inert else entry.content)
         if session.history_error:
             warn(f"lmtui: {session.history_error}")
         if args.json:
@@ -184,13 +188,13 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             warn(f"lmtui: {exc.message}")
             warn(f"  remedy: {exc.remedy}")
             return exc.exit_code
-        if check.only_reasoning and finish is not None:
-            exc2 = AnswerOnlyInReasoning(f"The {check.note}.")
+        if only_reasoning and finish is not None:
+            exc2 = AnswerOnlyInReasoning(f"The {entry.answer_note}.")
             warn(f"lmtui: {exc2.message}")
             warn(f"  remedy: {exc2.remedy}")
             return exc2.exit_code
-        if check.note and not args.json:
-            warn(f"lmtui: {check.note}.")
+        if entry.answer_note and not args.json:
+            warn(f"lmtui: {entry.answer_note}.")
         if finish is not None and finish.reason is FinishReason.LENGTH and not args.json:
             warn(
                 "lmtui: the reply was cut at the max_tokens limit (finish reason: length); "

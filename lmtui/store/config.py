@@ -33,6 +33,8 @@ class LocalConfig:
     gguf: str | None = None
     port: int = 0
     context_length: int = 4096
+    # Small bundled models loop; a reply stops here unless a preset or the panel says otherwise.
+    max_tokens: int = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,9 @@ class Config:
     connect_timeout: float = 5.0
     read_timeout: float = 300.0
     save_history: bool = True
+    stop_repeating_replies: bool = False  # stop a reply the repetition check flags
+    reopen_last: bool = True  # start in the conversation (and draft) open last time
+    mouse: bool = True  # mouse reporting (clicks, wheel); off leaves selection to the terminal
     keys: dict[str, str] = field(default_factory=dict)
     local: LocalConfig = field(default_factory=LocalConfig)
     path: Path | None = None
@@ -142,6 +147,9 @@ _KNOWN_TOP: dict[str, type | tuple[type, ...]] = {
     "connect_timeout": (int, float),
     "read_timeout": (int, float),
     "save_history": bool,
+    "stop_repeating_replies": bool,
+    "reopen_last": bool,
+    "mouse": bool,
     "native_chat": str,
 }
 
@@ -266,6 +274,8 @@ def _apply_file(cfg: Config, path: Path, data: dict[str, Any], env: Mapping[str,
             local_cfg = replace(local_cfg, port=value)
         elif key == "context_length" and isinstance(value, int) and value > 0:
             local_cfg = replace(local_cfg, context_length=value)
+        elif key == "max_tokens" and isinstance(value, int) and (value == -1 or value > 0):
+            local_cfg = replace(local_cfg, max_tokens=value)
         else:
             raise ConfigError(f"{path}: {_line_of(path, key)}: bad [local] setting '{key}'.")
     cfg = replace(cfg, **values, keys=dict(keys), local=local_cfg)

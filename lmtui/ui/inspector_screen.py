@@ -138,7 +138,7 @@ class InspectorScreen(ModalScreen[None]):
             padding: 0 1;
         }
         .inspector-text {
-            width: auto;
+            width: 1fr;  /* long lines wrap instead of running off the edge */
             height: auto;
         }
     }
