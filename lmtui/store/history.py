@@ -18,6 +18,7 @@ import socket
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -44,12 +45,14 @@ from lmtui.store.history_native import (
 )
 from lmtui.store.history_records import ConversationSummary, MessageRecord, SearchHit
 from lmtui.store.history_schema import (
+    CURRENT_VERSION,
     ROLES,
     STATES,
     NewerSchema,
     bulk_index,
     drop_insert_triggers,
     migrate,
+    schema_version,
 )
 from lmtui.store.paths import close_down, ensure_private_dir, history_db, private_file_opener
 from lmtui.store.safe_files import MAX_IMPORT_BYTES, read_bounded
@@ -157,6 +160,8 @@ def _remedy(reason: str, path: Path) -> str:
         )
     if "newer" in low:
         return "Upgrade lmtui: this history was written by a newer version."
+    if "readonly" in low or "read-only" in low:
+        return f"{path} is read-only; make it writable (chmod u+w {path}) to save history again."
     return f"Make {path.parent} writable by you, or set XDG_DATA_HOME to a writable place."
 
 
@@ -251,6 +256,8 @@ class HistoryStore:
         self._lock = threading.RLock()
         self._host = socket.gethostname()
         self._conn: sqlite3.Connection | None = None
+        #: True when the file is read-only to this user: reads work, writes fail clearly.
+        self.read_only = False
         with self._guard("open"):
             self._conn = self._open()
         try:
@@ -270,8 +277,13 @@ class HistoryStore:
     def _open(self) -> sqlite3.Connection:
         ensure_private_dir(self.path.parent)
         # Create the file 0600 ourselves: sqlite would honour the umask instead.
-        with open(self.path, "ab", opener=private_file_opener):
-            pass
+        try:
+            with open(self.path, "ab", opener=private_file_opener):
+                pass
+        except PermissionError:
+            if not self.path.is_file():
+                raise
+            return self._open_read_only()  # a history the user made read-only: still readable
         close_down(self.path)
         conn = sqlite3.connect(
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
@@ -288,8 +300,33 @@ class HistoryStore:
             close_down(f"{self.path}{suffix}")
         return conn
 
+    def _open_read_only(self) -> sqlite3.Connection:
+        """Open a read-only history for reading: list, search, show and export still work.
+
+        Writes then fail with a remedy that names the file.
+        """
+        self.read_only = True
+        uri = f"file:{urllib.parse.quote(str(self.path))}?mode=ro"
+        conn = sqlite3.connect(
+            uri, uri=True, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            version = schema_version(conn)
+            if version > CURRENT_VERSION:
+                raise NewerSchema(version)
+            if version < CURRENT_VERSION:
+                raise sqlite3.OperationalError(
+                    "attempt to write a readonly database (it needs an upgrade)"
+                )
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
     def _recover_interrupted(self) -> int:
         """Mark replies whose writer is gone as interrupted; return how many."""
+        if self.read_only:
+            return 0
         rows = self._read(
             "SELECT id, writer_pid, writer_host, coalesce(updated, created) FROM messages "
             "WHERE state = 'streaming'"

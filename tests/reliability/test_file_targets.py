@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -273,3 +274,50 @@ def test_a_broken_preset_file_is_named_not_called_missing(
     assert done.returncode == 1, done.stderr
     row = json.loads(out.read_text())
     assert f"{broken}: line 2" in row["error"] and "No preset named" not in row["error"]
+
+
+def _as_plain_user(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run lmtui as root without the capabilities that let root ignore file modes.
+
+    The suite runs as root, who writes a 0444 file anyway; dropping CAP_DAC_OVERRIDE
+    (setpriv) makes the kernel check modes as it does for any user.
+    """
+    drop = "-dac_override,-dac_read_search,-fowner"
+    return subprocess.run(
+        [
+            "setpriv",
+            "--inh-caps=-all",
+            f"--bounding-set={drop}",
+            sys.executable,
+            "-m",
+            "lmtui",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=lmtui_env(),
+        cwd=REPO_ROOT,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv")
+def test_a_read_only_history_is_still_read_and_writes_name_the_file(tmp_path: Path) -> None:
+    from lmtui.store.paths import history_db
+
+    _history_with_one_conversation(tmp_path)
+    db = history_db()
+    db.chmod(0o444)
+    try:
+        for args in (("history", "list"), ("history", "export"), ("history", "show", "1")):
+            done = _as_plain_user(*args)
+            assert done.returncode == 0, (args, done.stderr)
+            assert "t" in done.stdout
+        done = _as_plain_user("history", "rename", "1", "new")
+        assert done.returncode == 11, done.stderr
+        assert "Traceback" not in done.stderr
+        assert f"{db} is read-only" in done.stderr
+        assert stat.S_IMODE(db.stat().st_mode) == 0o444  # reported, not changed
+    finally:
+        db.chmod(0o600)
