@@ -361,7 +361,13 @@ class LmtuiApp(NativeActions):
         try:
             setup = await choose_chat_setup(self.client, cfg)
         except NoModelLoaded:
-            self.status.set(note="no model loaded — pick one in the sidebar (F2) and load it (l)")
+            if self.sidebar.jit == "on":
+                note = "nothing loaded — pick a model (F2): LM Studio loads it on first use"
+            elif self.sidebar.can_load:
+                note = "no model loaded — pick one in the sidebar (F2) and load it (l)"
+            else:  # no /api/v1: lmtui cannot load, so it does not offer to
+                note = "no model loaded — load one with `lms load <model>` or in LM Studio"
+            self.status.set(note=note)
             return
         except LmtuiError as exc:
             self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
@@ -374,6 +380,7 @@ class LmtuiApp(NativeActions):
         self.session.integrations = setup.integrations
         self.status.set(model=setup.model, preset=setup.preset_name or "")
         self.sidebar.set_active(setup.model)
+        self.sidebar.set_ttl(setup.params.ttl)
         if setup.note:
             self.status.set(note=setup.note)
             self.notify(f"Model: {setup.model} — {setup.note}", markup=False)
@@ -704,9 +711,10 @@ class LmtuiApp(NativeActions):
         except LmtuiError as exc:
             models = self.sidebar.models
             self.status.set(warning=f"models not listed: {exc.message}")
-        reason = apply_preset(self.session, preset, models)
+        reason = apply_preset(self.session, preset, models, self.cfg.integrations)
         self.status.set(model=self.session.model or "", preset=preset.name, note=reason)
         self.sidebar.set_active(self.session.model)
+        self.sidebar.set_ttl(self.session.params.ttl)
         self.notify(f"Preset '{preset.name}'. {reason}", markup=False)
 
     def action_save_preset(self) -> None:
@@ -737,6 +745,7 @@ class LmtuiApp(NativeActions):
             if result is None:
                 return
             self.session.params = result.params
+            self.sidebar.set_ttl(result.params.ttl)
             self.session.system_prompt = result.system_prompt
             self.notify("Parameters saved: the next request uses them.")
 

@@ -20,7 +20,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, ProgressBar, Static
 
 from lmtui.backend.downloads import DownloadJob
-from lmtui.services.downloads import CONTINUES_IN_LMSTUDIO, progress_text, state_line
+from lmtui.services.downloads import (
+    CONTINUES_IN_LMSTUDIO,
+    human_duration,
+    human_rate,
+    state_line,
+)
+from lmtui.services.model_admin import human_size
 from lmtui.services.terminal_text import make_inert
 
 Listener = Callable[[DownloadJob], None]
@@ -55,12 +61,26 @@ class DownloadTracker:
 
 
 def status_text(job: DownloadJob) -> str:
-    """The status line's short form: ``↓ model 42% · 1.2 GB / 3.0 GB · 50 MB/s · 36 s left``."""
+    """The status line's short form: ``↓ model 42% 1.2/3.0 GB 50.0 MB/s 36 s``."""
     if job.finished:
         return "↓ " + state_line(job)
-    percent = f" {job.fraction * 100:.0f}%" if job.fraction is not None else ""
-    detail = progress_text(job)
-    return f"↓ {job.model}{percent} {job.status}" + (f" · {detail}" if detail else "")
+    parts = [f"↓ {job.model}"]
+    if job.fraction is not None:
+        parts.append(f"{job.fraction * 100:.0f}%")
+    if job.status != "downloading":
+        parts.append(job.status)  # queued, paused: said; downloading goes without saying
+    if job.total_bytes:
+        done, total = human_size(job.downloaded_bytes or 0), human_size(job.total_bytes)
+        unit = total.rsplit(" ", 1)[-1]
+        if done.endswith(" " + unit):
+            done = done.rsplit(" ", 1)[0]
+        parts.append(f"{done}/{total}")
+    if job.status == "downloading" and job.bytes_per_second:
+        parts.append(human_rate(job.bytes_per_second))
+    eta = job.eta_seconds()
+    if eta is not None:
+        parts.append(human_duration(eta))
+    return " ".join(parts)
 
 
 StartCall = Callable[[str, str | None], None]

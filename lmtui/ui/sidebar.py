@@ -34,7 +34,12 @@ AVAILABLE = "Available"
 GROUP_ORDER: tuple[str, ...] = (LOADED, NOT_LOADED, AVAILABLE)
 
 NO_MODELS = "No models on this server"
-NBSP = "\u00a0"
+NO_CHAT_MODELS_V1 = "No chat models on this server — download one (D)"
+# Without /api/v1 an empty list may only mean JIT is off and nothing is loaded.
+NO_CHAT_MODELS = (
+    "No chat models listed — download one, or load one with `lms load <model>` "
+    "(with JIT loading off, LM Studio lists only loaded models)"
+)
 
 
 def none_loaded_text(load_key: str | None, *, jit: str = "unknown") -> str:
@@ -141,16 +146,21 @@ def model_details(
 
 
 def _context_text(model: Model, instance: ModelInstance | None = None) -> str:
-    loaded = model.loaded_context_length
+    loaded = f"{model.loaded_context_length:,}" if model.loaded_context_length else ""
     if instance is not None and instance.config.context_length:
-        loaded = instance.config.context_length
+        loaded = f"{instance.config.context_length:,}"
+    elif instance is None and len(model.instances) > 1:
+        # The model's row: every instance's context, in instance order.
+        loaded = " · ".join(
+            f"{i.config.context_length:,}" for i in model.instances if i.config.context_length
+        )
     maximum = model.max_context_length
     if loaded and maximum:
-        return f"{loaded:,} / {maximum:,}"
+        return f"{loaded} / {maximum:,}"
     if maximum:
         return f"max {maximum:,}"
     if loaded:
-        return f"{loaded:,} loaded"
+        return f"{loaded} loaded"
     return ""
 
 
@@ -160,7 +170,8 @@ def badges(words: tuple[str, ...] | list[str]) -> Content:
     for i, word in enumerate(words):
         if i:
             pieces.append(" ")
-        pieces.append((make_inert(word).replace("_", NBSP).replace(" ", NBSP), "reverse"))
+        # Textual wraps at any whitespace, a no-break space too: join a badge's words with "-".
+        pieces.append((make_inert(word).replace("_", "-").replace(" ", "-"), "reverse"))
     return Content.assemble(*pieces)
 
 
@@ -248,6 +259,16 @@ class ModelSidebar(Vertical):
     def models(self) -> list[Model]:
         """The models last given to ``set_models``."""
         return list(self._models)
+
+    @property
+    def can_load(self) -> bool:
+        """True when the server loads models over its API (LM Studio 0.4's /api/v1)."""
+        return self._can_load
+
+    @property
+    def jit(self) -> str:
+        """JIT loading as last given to ``set_models``: ``on``, ``off`` or ``unknown``."""
+        return self._jit
 
     @property
     def highlighted_model(self) -> Model | None:
@@ -526,11 +547,13 @@ class ModelSidebar(Vertical):
             text = f"{message}\n{remedy}\nPress {self._key_for('refresh')} to retry."
             error = True
         elif not self._models:
-            text = NO_MODELS
+            text = NO_MODELS if self._can_load else NO_CHAT_MODELS
         elif not self._shown:
             text = f"No models match “{query.strip()}”"
         elif self._hint:
             text = self._hint
+        elif all(m.is_embedding for m in self._models):
+            text = NO_CHAT_MODELS_V1 if self._can_load else NO_CHAT_MODELS
         elif self._none_loaded():
             key = self._key_for("load", prefer="L") if self._can_load else None
             text = none_loaded_text(key, jit=self._jit)

@@ -339,3 +339,36 @@ def test_download_needs_api_v1(run_lmtui: RunLmtui, tmp_path: Path) -> None:
     with FakeServer(native_v1=False) as srv:
         result = run_lmtui("models", "download", "some/model", "--base-url", srv.base_url)
     assert result.returncode != 0 and "api/v1" in result.stderr
+
+
+def test_ctrl_c_leaves_the_download_running_in_lmstudio(fake_server: FakeServer) -> None:
+    import signal
+
+    add_catalog(fake_server, "slow/model", FakeModel("slow/model"), steps=10**6)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "lmtui",
+            "models",
+            "download",
+            "slow/model",
+            "--poll",
+            "0.05",
+            "--base-url",
+            fake_server.base_url,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # the job exists and is being followed
+    assert first.startswith("slow/model: queued")
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "continues in LM Studio" in err
+    assert "lmtui models download slow/model --job job_" in err
+    assert "Traceback" not in err

@@ -248,3 +248,20 @@ async def test_mcp_headers_never_reach_history_or_the_inspector(
         stored = history.path.with_name(history.path.name + suffix)
         assert not stored.exists() or secret.encode() not in stored.read_bytes()
     assert secret not in repr(chat.integrations)
+
+
+async def test_continue_chains_from_the_reply_it_continues(fake: FakeServer) -> None:
+    from lmtui.services.chat import CONTINUE_PROMPT
+
+    native(fake).enqueue(NativeReply(text="Part one."))
+    native(fake).enqueue(NativeReply(text=" Part two."))
+    async with LMStudioClient(fake.base_url) as client:
+        chat = ChatSession(client, model=LOADED)
+        await run(chat.send("write"))
+        first_id = chat.entries[-1].extras.response_id
+        await run(chat.continue_reply())
+    body = fake.requests_to(NATIVE)[-1].json_body
+    assert body["previous_response_id"] == first_id and body["input"] == CONTINUE_PROMPT
+    reply = chat.entries[-1]
+    assert reply.content == "Part one. Part two."
+    assert reply.extras.response_id not in (None, first_id)

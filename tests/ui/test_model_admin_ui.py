@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from textual.content import Content
@@ -12,7 +13,7 @@ from textual.widgets import Input, OptionList, ProgressBar, Select, Static
 from lmtui.ui.app import LmtuiApp
 from lmtui.ui.download_dialog import DownloadDialog
 from lmtui.ui.load_dialog import LoadDialog
-from tests.fake_models_admin import add_catalog
+from tests.fake_models_admin import add_catalog, set_jit
 from tests.fake_server import FakeModel, FakeServer, Reply
 from tests.ui.conftest import send, wait_idle, wait_until
 
@@ -182,8 +183,8 @@ async def test_download_progress_runs_on_while_chatting(
         assert "/ 3.0 GB" in state and "MB/s" in state and "continues in LM Studio" in state
         await pilot.press("escape")  # the download goes on
         await wait_until(pilot, lambda: not isinstance(app.screen, DownloadDialog))
-        assert app.status.download.startswith("↓ some/model")
-        assert "/ 3.0 GB" in app.status.download
+        assert app.status.download.startswith("↓ some/model 0% ")
+        assert "/3.0 GB 50.0 MB/s " in app.status.download
 
         await send(pilot, "hello")
         await wait_idle(pilot)
@@ -216,3 +217,52 @@ async def test_a_failed_download_is_explained(fake: FakeServer, make_app: AppFac
         message = next(n.message for n in app._notifications if "failed" in n.message)
         assert "Downloads panel" in message
         assert app.status.download == ""
+
+
+async def test_the_presets_idle_ttl_is_shown_on_the_model(
+    fake: FakeServer, make_app: AppFactory
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await highlight(pilot, app, "Qwen2.5 7B")
+        assert "TTL" not in text_of(app.query_one("#sidebar-details", Static))
+        app.session.params = replace(app.session.params, ttl=300)
+        await pilot.press("r")
+        await wait_until(
+            pilot,
+            lambda: (
+                "TTL    300 s idle (preset)" in text_of(app.query_one("#sidebar-details", Static))
+            ),
+        )
+
+
+async def test_on_lmstudio_03_the_sidebar_offers_no_load_key(make_app: AppFactory) -> None:
+    with FakeServer(native_v1=False) as srv:
+        set_jit(srv, False)
+        for model in srv.models:
+            model.loaded = model.type == "embeddings"
+        app = make_app(base_url=srv.base_url, model=None)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: bool(app.sidebar.models))
+            await wait_until(pilot, lambda: bool(app.status.note))
+            notice = text_of(app.query_one("#sidebar-notice", Static))
+            assert "lms load" in notice and "press" not in notice
+            assert "(l)" not in app.status.note
+            app.sidebar.focus_list()
+            await pilot.press("L", "D")
+            await pilot.pause()
+            assert not isinstance(app.screen, LoadDialog | DownloadDialog)
+        assert srv.requests_to("/api/v1/models/load") == []
+
+
+def test_switcher_says_needs_a_token() -> None:
+    from lmtui.backend.types import Health
+    from lmtui.services.servers import ServerStatus
+    from lmtui.store.profiles import ServerProfile
+    from lmtui.ui.server_switcher import status_text
+
+    profile = ServerProfile(name="gpu", base_url="http://127.0.0.1:1")
+    refused = Health(profile.base_url, False, None, None, "auth", None, error_kind="auth")
+    down = Health(profile.base_url, False, None, None, "refused", None, error_kind="unreachable")
+    assert status_text(ServerStatus(profile, refused)).startswith("needs a token: Export ")
+    assert status_text(ServerStatus(profile, down)) == "down: refused"

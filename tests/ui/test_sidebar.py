@@ -16,6 +16,7 @@ from lmtui.ui.sidebar import (
     NO_MODELS,
     NONE_LOADED,
     ModelSidebar,
+    badges,
     group_of,
     grouped,
     human_size,
@@ -181,7 +182,7 @@ async def test_lists_groups_with_active_and_loaded_markers() -> None:
         details = static_text(app, "#sidebar-details")
         assert details.splitlines()[0] == CODER.id
         assert "Q4_K_M" in details and "8,192 / 32,768" in details and "4.7 GB" in details
-        assert "qwen2" in details and "tool\u00a0use" in details  # a badge never breaks
+        assert "qwen2" in details and "tool-use" in details  # a badge never breaks
 
         app.sidebar.set_active(PHI.id)
         await pilot.pause()
@@ -357,3 +358,32 @@ async def test_many_models_refresh_without_mounting_widgets() -> None:
         await pilot.pause()
         assert len(list(app.sidebar.walk_children())) == before
         assert len(option_texts(app)) == 150 + 2
+
+
+def test_capability_badges_break_between_badges_only() -> None:
+    words = ("vision", "tool_use", "reasoning", "structured output", "long_context")
+    content = Content.assemble("Caps  ", badges(words))
+    for width in (20, 26, 40):
+        lines = [line.plain.strip() for line in content.wrap(width)]
+        # Every badge sits whole on one line (its inner spaces cannot break).
+        flat = [w.replace("_", "-").replace(" ", "-") for w in words]
+        for badge in flat:
+            assert sum(badge in line for line in lines) == 1, (width, lines)
+        assert len(lines) > 1 or width == 40
+
+
+async def test_loading_models_are_marked_and_stay_under_loaded() -> None:
+    app = SidebarHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        busy = Model("big/model", loaded=False, loading=True)
+        app.sidebar.set_models([busy, MISTRAL])
+        await pilot.pause()
+        assert option_texts(app)[:2] == ["Loaded 1", " ◐ model"]
+        # lmtui's own load marks a model loading until it ends.
+        app.sidebar.set_loading(MISTRAL.id, True)
+        await pilot.pause()
+        assert " ◐ mistral-7b-instruct-v0.3" in option_texts(app)
+        assert option_texts(app)[0] == "Loaded 2"
+        app.sidebar.set_loading(MISTRAL.id, False)
+        await pilot.pause()
+        assert " ○ mistral-7b-instruct-v0.3" in option_texts(app)
