@@ -6,31 +6,39 @@ import contextlib
 import inspect
 import os
 import time
-from pathlib import Path
+from collections.abc import Iterable
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.actions import SkipAction
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
+from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerError, WorkerFailed
 
 from lmtui.backend.errors import LmtuiError, NoModelLoaded
-from lmtui.backend.types import ApiLevel, ContentDelta, Model, ReasoningDelta
-from lmtui.services.chat import ChatSession, Reply
+from lmtui.backend.types import ApiLevel, ContentDelta, Model, ReasoningDelta, SamplingParams
+from lmtui.services.chat import REPEATING, ChatSession, Reply
 from lmtui.services.clients import Client, client_for
 from lmtui.services.inspector import RequestLog
 from lmtui.services.jit import read_jit
 from lmtui.services.models import list_models, model_after_switch
 from lmtui.services.reply_extras import answer_findings
 from lmtui.services.servers import ServerRegistry
-from lmtui.services.setup import choose_chat_setup, open_history
+from lmtui.services.setup import (
+    capped,
+    choose_chat_setup,
+    conversation_to_reopen,
+    open_history,
+)
 from lmtui.store.config import Config
 from lmtui.store.profiles import DEFAULT, LOCAL
+from lmtui.store.ui_state import last_open_conversation, remember_open_conversation
 from lmtui.ui.attach import AttachmentChips, AttachScreen, load_image, parse_path
 from lmtui.ui.chat_view import ChatView
 from lmtui.ui.composer import Composer
@@ -38,9 +46,11 @@ from lmtui.ui.keymap import APP_ACTIONS, ActionsProvider, help_rows, known_key_i
 from lmtui.ui.message import MessageWidget
 from lmtui.ui.model_admin_ui import ModelAdmin
 from lmtui.ui.native_actions import NativeActions
+from lmtui.ui.notifications import InertNotifications
 from lmtui.ui.sidebar import ModelSidebar
 from lmtui.ui.status import StatusLine
 from lmtui.ui.stream_render import FRAME_SECONDS, StreamRenderer
+from lmtui.ui.textual_compat import install_alt_enter, install_button_only_mouse, set_mouse
 from lmtui.ui.themes import apply_theme, default_theme_for_env, register_themes
 
 if TYPE_CHECKING:
@@ -75,15 +85,17 @@ MAIN_SCREEN_ACTIONS = frozenset(
         "switch_server",
         "inspect_message",
         "choose_reasoning",
+        "rename_conversation",
+        "export_conversation",
     }
 )
 HISTORY_OFF = "History is off (save_history = false, or it could not be opened)."
 
 
-class LmtuiApp(NativeActions):
+class LmtuiApp(InertNotifications, NativeActions):
     """Keyboard-driven chat with an LM Studio or OpenAI-compatible server."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH: ClassVar[list[str | PurePath]] = ["app.tcss", "no_color.tcss"]
     TITLE = "lmtui"
     COMMANDS = App.COMMANDS | {ActionsProvider}
     BINDINGS: ClassVar[list[BindingType]] = [a.binding() for a in APP_ACTIONS]
@@ -99,10 +111,16 @@ class LmtuiApp(NativeActions):
         conversation_id: int | None = None,
         servers_cfg: Config | None = None,
         embedded_url: str | None = None,
+        start_new: bool = False,
     ) -> None:
         """``servers_cfg`` is the config the server profiles come from when ``cfg`` was
         rewritten for the embedded server, whose URL is ``embedded_url``."""
-        super().__init__()
+        # NO_COLOR: Textual then strips every colour to the terminal's default fg/bg
+        # (its NoColor filter) instead of mapping them to grey, which drew black on black.
+        super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
+        install_alt_enter()
+        install_button_only_mouse()
+        self.mouse_on = cfg.mouse
         self._theme_errors = register_themes(self)
         self.cfg = cfg
         self._note = note
@@ -128,8 +146,14 @@ class LmtuiApp(NativeActions):
         active = self.registry.active.name
         named = active != DEFAULT and (active != LOCAL or embedded_url is not None)
         self.server_label = server_label or (active if named else cfg.base_url)
+        # The embedded server's small model loops: cap its replies unless a preset says otherwise.
+        self._default_cap = cfg.local.max_tokens if embedded_url else None
         self.session = ChatSession(
-            self.client, model=cfg.model, preset=cfg.preset, server_label=self.server_label
+            self.client,
+            model=cfg.model,
+            preset=cfg.preset,
+            server_label=self.server_label,
+            params=capped(SamplingParams(), self._default_cap),
         )
         self.session.native_mode = cfg.native_chat  # type: ignore[assignment]
         self._image_urls: dict[Path, str] = {}  # attached file -> data URL
@@ -141,7 +165,9 @@ class LmtuiApp(NativeActions):
         self._sidebar_user_choice: bool | None = None
         self._wide: bool | None = None
         self._first_delta: float | None = None
-        self._draft_key = NEW_DRAFT_KEY
+        self._open_key = NEW_DRAFT_KEY  # whose draft the composer holds: "new" or "conv:ID"
+        self._track_open = False  # recording starts once the start-up reopen is decided
+        self._start_new = start_new
         self.model_admin = ModelAdmin(
             self,
             client=lambda: self.client,
@@ -203,9 +229,12 @@ class LmtuiApp(NativeActions):
             note=self._note,
         )
         self._open_history()
-        if self._conversation_id is not None:
-            await self.open_conversation(self._conversation_id)
+        reopen = self._conversation_id or self._conversation_to_reopen()
+        self._track_open = True
+        if reopen is not None:
+            await self.open_conversation(reopen)
         else:
+            self._draft_key = NEW_DRAFT_KEY
             self._restore_draft()
         self.composer.focus()
         self._apply_width(self.size.width)
@@ -272,6 +301,29 @@ class LmtuiApp(NativeActions):
         self._restore_draft()
         self.status.set(model=session.model or "")
         await self.chat.show(session.entries)
+
+    @property
+    def _draft_key(self) -> str:
+        """The draft's key: "new", or "conv:ID" for the conversation on screen."""
+        return self._open_key
+
+    @_draft_key.setter
+    def _draft_key(self, key: str) -> None:
+        # The one place the open conversation changes: remember it for the next start.
+        self._open_key = key
+        if not self._track_open:
+            return
+        cid = int(key.removeprefix("conv:")) if key.startswith("conv:") else None
+        try:
+            remember_open_conversation(cid)
+        except OSError as exc:
+            self.status.set(warning=f"cannot remember the open conversation: {exc}")
+
+    def _conversation_to_reopen(self) -> int | None:
+        """The conversation open when lmtui last ran, unless told to start anew."""
+        if self._start_new or not self.cfg.reopen_last:
+            return None
+        return conversation_to_reopen(self.history, last_open_conversation())
 
     def _new_session(self) -> ChatSession:
         old = self.session
@@ -359,7 +411,7 @@ class LmtuiApp(NativeActions):
     async def _choose_setup(self) -> None:
         cfg = self.cfg.with_overrides(model=self.session.model)
         try:
-            setup = await choose_chat_setup(self.client, cfg)
+            setup = await choose_chat_setup(self.client, cfg, default_max_tokens=self._default_cap)
         except NoModelLoaded:
             if self.sidebar.jit == "on":
                 note = "nothing loaded — pick a model (F2): LM Studio loads it on first use"
@@ -472,6 +524,7 @@ class LmtuiApp(NativeActions):
     async def _start_stream(self, reply: Reply) -> None:
         """Show the reply's widget and consume its events into it in a worker."""
         widget = self.chat.widget_for(reply.entry) or await self.chat.add(reply.entry)
+        self.session.stop_repeating = self.cfg.stop_repeating_replies
         self.chat.anchor()
         self._stream_worker = self._consume(reply, widget)
 
@@ -483,6 +536,7 @@ class LmtuiApp(NativeActions):
         self._first_delta = None
         self._frames = 0
         self._frame_timer = self.set_interval(FRAME_SECONDS, self._frame)
+        flagged = False
         try:
             async for event in reply:
                 if isinstance(event, ContentDelta):
@@ -494,6 +548,10 @@ class LmtuiApp(NativeActions):
                     continue
                 if self._first_delta is None:
                     self._first_delta = time.monotonic()
+                if widget.entry.repetition is not None and not flagged:
+                    flagged = True  # say so once: the footer line, and a toast
+                    widget.refresh_state()
+                    self.notify(REPEATING, severity="warning", markup=False)
         except LmtuiError as exc:
             widget.remedy = exc.remedy
             self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
@@ -795,6 +853,33 @@ class LmtuiApp(NativeActions):
         if self._own_client is not None and self.client is self._own_client:
             return bool(self.cfg.api_token)
         return bool(self.registry.active.token)
+
+    def action_rename_conversation(self) -> None:
+        """Rename the conversation on screen (Alt+T)."""
+        from lmtui.ui.conversation_actions import rename_current
+
+        rename_current(self)
+
+    def action_export_conversation(self) -> None:
+        """Export the conversation on screen to a Markdown or JSON file (Alt+X)."""
+        from lmtui.ui.conversation_actions import export_current
+
+        export_current(self)
+
+    def action_toggle_mouse(self) -> None:
+        """Turn mouse reporting off (the terminal then selects text) or on again (Alt+M)."""
+        if not set_mouse(self, not self.mouse_on):
+            self.notify("No terminal to change mouse reporting on.", severity="warning")
+            return
+        self.mouse_on = not self.mouse_on
+        state = "on" if self.mouse_on else "off: select text with the terminal"
+        self.notify(f"Mouse {state}.", markup=False)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's palette commands, minus those lmtui lists itself (Theme, Quit)."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Theme", "Quit"):
+                yield command
 
     def action_change_theme(self) -> None:
         """Choose a theme, previewing each one (F7); Enter keeps it in config.toml."""

@@ -151,8 +151,7 @@ class ChatActions(App[int]):
         if index is None:
             return
         self._save_draft_now()
-        self.composer.editing_index = index
-        self.composer.set_text(widget.entry.content)
+        self.composer.start_editing(index, widget.entry.content)
         self.composer.add_class("-editing")
         self.composer.border_title = "Editing — Enter resends, Esc cancels"
         self.status.set(note="editing a sent prompt: Enter resends, Esc cancels")
@@ -161,7 +160,7 @@ class ChatActions(App[int]):
     def _finish_editing(self) -> None:
         if self.composer.editing_index is None:
             return
-        self.composer.editing_index = None
+        self.composer.stop_editing(restore=False)
         self.composer.remove_class("-editing")
         self.composer.border_title = None
         self.status.set(note="")
@@ -170,9 +169,8 @@ class ChatActions(App[int]):
         """Leave edit mode and restore the draft."""
         if self.composer.editing_index is None:
             raise SkipAction()
+        self.composer.stop_editing(restore=True)
         self._finish_editing()
-        self.composer.clear()
-        self._restore_draft()
 
     async def action_regenerate(self) -> None:
         """Ask again for the last reply."""

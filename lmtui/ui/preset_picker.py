@@ -47,6 +47,7 @@ from lmtui.store.presets import (
     save_preset,
 )
 from lmtui.ui.param_panel import DIFFERS_MARK, ParamFields
+from lmtui.ui.text_box import TextBox
 
 __all__ = [
     "ConfirmDelete",
@@ -219,7 +220,7 @@ class PresetEditor(ModalScreen[Preset | None]):
                         compact=True,
                     )
                 yield Label("System prompt", classes="editor-section")
-                yield TextArea(
+                yield TextBox(
                     preset.system_prompt,
                     id="editor-system-prompt",
                     soft_wrap=True,
