@@ -89,6 +89,9 @@ def start_fake(deltas: int) -> tuple[subprocess.Popen[str], str]:
         ],
         stdout=subprocess.PIPE,
         text=True,
+        # This checkout's fake server and its helpers, whichever lmtui is being timed.
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()

@@ -7,7 +7,7 @@ Each row's script runs as its own process from this checkout (cwd = the checkout
 bytecode cached (``PYTHONDONTWRITEBYTECODE`` and ``PYTHONUNBUFFERED`` removed, byte code
 kept under a private ``PYTHONPYCACHEPREFIX``). With ``--today DIR``, the same row is
 then measured for the code in DIR (another checkout, e.g. the main branch), with DIR's
-own copy of the script when it has one, in the same sitting. Every script prints its
+own copy of the script, or this one run from DIR, in the same sitting. Every script prints its
 figures (each a ratio to a baseline it measures in the same run, or a time); this
 runner prints them under the row's name and, with ``--out``, saves the whole report.
 
@@ -41,6 +41,8 @@ class Row:
     today_args: tuple[str, ...] | None = None
     # Today's code measured by this checkout's script (DIR has no such script).
     today_by_flag: str | None = None
+    # Today's code measured by this checkout's script run from DIR (cwd and PYTHONPATH).
+    today_here: bool = False
 
 
 ROWS = (
@@ -60,6 +62,7 @@ ROWS = (
         "`lmtui ask`, 4,000 deltas ÷ the bare sync httpx-sse consumer",
         "headless_stream.py",
         ("--deltas", "4000", "--runs", "7"),
+        today_here=True,
     ),
     Row(
         "bytes to the terminal per streamed character, 100 deltas/s",
@@ -138,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                 extra = (row.today_by_flag, str(args.today))
             lines.append(run_script(ROOT, here, (*row.args, *extra), args.timeout).rstrip())
             if args.today is not None and row.today_by_flag is None:
-                theirs = args.today / "benchmarks" / row.script
+                theirs = here if row.today_here else args.today / "benchmarks" / row.script
                 lines.append(f"### today ({args.today})")
                 if theirs.exists():
                     today_args = row.today_args if row.today_args is not None else row.args

@@ -273,6 +273,10 @@ def _loads(text: str, where: str) -> object:
         raise ImportFormatError(f"{where}: not usable JSON ({exc})") from None
 
 
+_ROLE_AND_CONTENT = frozenset(("role", "content"))
+_NO_FACTS = ReplyFacts()  # frozen: one shared instance instead of one per message
+
+
 def _message(raw: object, where: str) -> MessageData:
     if not isinstance(raw, dict):
         raise ImportFormatError(f"{where}: must be an object with role and content")
@@ -282,6 +286,11 @@ def _message(raw: object, where: str) -> MessageData:
     content = raw.get("content")
     if not isinstance(content, str):
         raise ImportFormatError(f'{where}: "content" must be a string')
+    if raw.keys() <= _ROLE_AND_CONTENT:
+        # The usual JSON Lines message: nothing else to check (a third of the parse time
+        # of a million-message import went to looking up absent keys).
+        _text_ok(content, where, "content")
+        return MessageData(role=str(role), content=content, facts=_NO_FACTS)
     attachments = raw.get("attachments") or []
     if not isinstance(attachments, list) or (
         attachments and not all(isinstance(a, str) for a in attachments)

@@ -17,10 +17,11 @@ EMBEDDER = "text-embedding-nomic-embed-text-v1.5"
 
 
 def _import(run_lmtui: RunLmtui, tmp_path: Path, conversations: list[dict[str, Any]]) -> None:
+    """Import into the test's history in this process (one subprocess less per test)."""
     path = tmp_path / "in.jsonl"
     path.write_text("\n".join(json.dumps(c) for c in conversations), encoding="utf-8")
-    done = run_lmtui("history", "import", str(path))
-    assert done.returncode == 0, done.stderr
+    with HistoryStore() as history:
+        assert history.import_file(path) == len(conversations)
 
 
 def _conv(title: str, *texts: str) -> dict[str, Any]:
@@ -46,13 +47,16 @@ def _three(run_lmtui: RunLmtui, tmp_path: Path) -> None:
     )
 
 
-def test_index_shows_progress_and_goes_on_where_it_was(
-    run_lmtui: RunLmtui, fake_server: FakeServer, tmp_path: Path
-) -> None:
-    _three(run_lmtui, tmp_path)
-    url = ["--base-url", fake_server.base_url]
+async def _index_here(fake_server: FakeServer) -> int:
+    """Index the test's history in this process (the CLI's indexing has its own test)."""
+    async with LMStudioClient(fake_server.base_url) as client:
+        with HistoryStore() as history, VectorStore(history.path) as vectors:
+            return (await SemanticSearch(client, history, vectors, EMBEDDER).index()).done
 
-    done = run_lmtui("history", "index", *url)
+
+def test_index_shows_progress(run_lmtui: RunLmtui, fake_server: FakeServer, tmp_path: Path) -> None:
+    _three(run_lmtui, tmp_path)
+    done = run_lmtui("history", "index", "--base-url", fake_server.base_url)
     assert done.returncode == 0, done.stderr
     # No terminal: plain progress lines, from nothing to everything.
     lines = done.stderr.splitlines()
@@ -61,24 +65,34 @@ def test_index_shows_progress_and_goes_on_where_it_was(
     assert "\r" not in done.stderr
     assert done.stdout.strip() == f"Indexed 5 new messages; 5 in all with {EMBEDDER}."
 
-    # Up to date: a second run embeds nothing.
-    before = len(fake_server.requests_to("/v1/embeddings"))
-    done = run_lmtui("history", "index", *url)
-    assert done.stdout.strip() == f"Indexed 0 new messages; 5 in all with {EMBEDDER}."
-    assert len(fake_server.requests_to("/v1/embeddings")) == before
 
-
-async def test_search_by_meaning_finds_the_conversation_and_names_the_chunk(
+async def test_index_goes_on_where_it_was(
     run_lmtui: RunLmtui, fake_server: FakeServer, tmp_path: Path
 ) -> None:
     _three(run_lmtui, tmp_path)
-    url = ["--base-url", fake_server.base_url]
-    # Indexed in this process (the CLI's indexing is the test above), to stay quick.
-    async with LMStudioClient(fake_server.base_url) as client:
-        with HistoryStore() as history, VectorStore(history.path) as vectors:
-            assert (await SemanticSearch(client, history, vectors, EMBEDDER).index()).done == 5
+    assert await _index_here(fake_server) == 5
+    _import(run_lmtui, tmp_path, [_conv("New", "one more question")])
+    before = len(fake_server.requests_to("/v1/embeddings"))
+    done = run_lmtui("history", "index", "--base-url", fake_server.base_url)
+    assert done.stdout.strip() == f"Indexed 1 new messages; 6 in all with {EMBEDDER}."
+    sent = [r.json_body["input"] for r in fake_server.requests_to("/v1/embeddings")[before:]]
+    assert sent == [["one more question"]]
 
-    done = run_lmtui("history", "search", "--semantic", "orchid roots bark", "--json", *url)
+
+async def test_search_by_meaning_names_the_chunk(
+    run_lmtui: RunLmtui, fake_server: FakeServer, tmp_path: Path
+) -> None:
+    _three(run_lmtui, tmp_path)
+    assert await _index_here(fake_server) == 5
+    done = run_lmtui(
+        "history",
+        "search",
+        "--semantic",
+        "orchid roots bark",
+        "--json",
+        "--base-url",
+        fake_server.base_url,
+    )
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     assert found["model"] == EMBEDDER
@@ -86,12 +100,21 @@ async def test_search_by_meaning_finds_the_conversation_and_names_the_chunk(
     assert top["title"] == "Plants"
     assert (top["chunk"], top["chunks"]) == (1, 2)
     assert top["snippet"].startswith("repot the orchid in bark when roots show. repot")
-    assert [h["title"] for h in found["hits"]][1:] != []
+    assert len(found["hits"]) == 3  # one per conversation
 
-    text = run_lmtui("history", "search", "--semantic", "tomato seedlings", *url).stdout
-    first = text.splitlines()[0]
-    assert first.endswith("Garden"), text
-    assert "chunk" not in text.splitlines()[1]  # one-chunk messages name no chunk
+
+async def test_search_by_meaning_as_text(
+    run_lmtui: RunLmtui, fake_server: FakeServer, tmp_path: Path
+) -> None:
+    _three(run_lmtui, tmp_path)
+    assert await _index_here(fake_server) == 5
+    url = ["--base-url", fake_server.base_url]
+    text = run_lmtui("history", "search", "--semantic", "orchid roots bark", *url).stdout
+    lines = text.splitlines()
+    assert lines[0].endswith("Plants"), text
+    assert "chunk 2 of 2] repot the orchid in bark" in lines[1]
+    # The other hits are one-chunk messages: they name no chunk.
+    assert len(lines) == 6 and all("chunk" not in line for line in lines[2:])
 
 
 def test_a_chat_model_is_refused_in_one_line_with_a_remedy(
