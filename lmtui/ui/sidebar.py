@@ -19,6 +19,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from lmtui.backend.types import Model
+from lmtui.ui.keymap import SIDEBAR_ACTIONS
 from lmtui.ui.textual_compat import live_bindings
 
 LOADED = "Loaded"
@@ -132,12 +133,9 @@ class ModelSidebar(Vertical):
     DEFAULT_CSS = (Path(__file__).parent / "sidebar.tcss").read_text(encoding="utf-8")
     BINDING_GROUP_TITLE = "Models"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("l,L", "load", "Load", id="sidebar.load", tooltip="Load the highlighted model"),
-        Binding("u", "unload", "Unload", id="sidebar.unload", tooltip="Unload it"),
-        Binding("r", "refresh", "Refresh", id="sidebar.refresh", tooltip="Re-read the list"),
-        Binding("slash", "focus_filter", "Filter", id="sidebar.filter", show=False),
+        *(a.binding() for a in SIDEBAR_ACTIONS),
         # Reached only from the filter box (the list binds its own Down): a combo-box feel.
-        Binding("down", "focus_list", show=False),
+        Binding("down", "focus_list", show=False, id="sidebar.focus_list"),
     ]
 
     class ModelSelected(Message):

@@ -1,0 +1,311 @@
+"""What the chat screen asks of the server and opens on top of itself.
+
+:class:`ChatCommands` is a part of :class:`~lmtui.ui.chat_screen.ChatScreen`, built on
+:class:`~lmtui.ui.chat_screen_base.ChatScreenBase`. It lists, loads and unloads
+models and switches servers through :mod:`lmtui.services.models`, and opens the
+dialogs and tools: presets (F3), parameters (F4), troubleshooting (F5), history
+(F6), the workbench (F8) and the server switcher (Alt+S).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+
+from lmtui.backend.errors import LmtuiError, NoModelLoaded
+from lmtui.backend.types import Model
+from lmtui.services.models import list_models, load_model, model_after_switch, unload_model
+from lmtui.services.setup import choose_chat_setup
+from lmtui.ui.chat_screen_base import ChatScreenBase
+from lmtui.ui.notices import notify_error, notify_text
+from lmtui.ui.sidebar import ModelSidebar
+
+if TYPE_CHECKING:
+    from lmtui.store.presets import Preset
+    from lmtui.ui.param_panel import ParamResult
+
+HISTORY_OFF = "History is off (save_history = false, or it could not be opened)."
+
+
+class ChatCommands(ChatScreenBase):
+    """Models, servers, and the dialogs and tools of the chat screen."""
+
+    # ---- models ---------------------------------------------------------------
+
+    @work(group="models", exclusive=True, exit_on_error=False)
+    async def refresh_models(self, choose: bool = False) -> None:
+        """List the server's models into the sidebar; optionally pick one to chat with."""
+        try:
+            models = await list_models(self.session.client)
+        except LmtuiError as exc:
+            self.sidebar.set_error(exc.message, exc.remedy)
+            self.status.set(server_ok=False)
+            notify_error(self.app, exc)
+            return
+        self.status.set(server_ok=True)
+        self.sidebar.set_models(models, active=self.session.model)
+        if choose and (self.lmtui.cfg.preset or not self.session.model):
+            await self._choose_setup()
+
+    async def _choose_setup(self) -> None:
+        cfg = self.lmtui.cfg.with_overrides(model=self.session.model)
+        try:
+            setup = await choose_chat_setup(self.session.client, cfg)
+        except NoModelLoaded:
+            self.status.set(note="no model loaded — pick one in the sidebar (F2) and load it (l)")
+            return
+        except LmtuiError as exc:
+            notify_error(self.app, exc)
+            return
+        self.session.model = setup.model
+        self.session.system_prompt = setup.system_prompt
+        self.session.params = setup.params
+        self.session.preset = setup.preset_name
+        self.status.set(model=setup.model, preset=setup.preset_name or "")
+        self.sidebar.set_active(setup.model)
+        if setup.note:
+            self.status.set(note=setup.note)
+            notify_text(self.app, f"Model: {setup.model} — {setup.note}")
+
+    @on(ModelSidebar.ModelSelected)
+    def _model_selected(self, event: ModelSidebar.ModelSelected) -> None:
+        self.session.model = event.model.id
+        self.sidebar.set_active(event.model.id)
+        note = "" if event.model.loaded is not False else "not loaded: the server may load it"
+        self.status.set(model=event.model.id, note=note)
+        self.composer.focus()
+
+    @on(ModelSidebar.RefreshRequested)
+    def _refresh_requested(self) -> None:
+        self.refresh_models(choose=not self.session.model)
+
+    @on(ModelSidebar.LoadRequested)
+    def _load_requested(self, event: ModelSidebar.LoadRequested) -> None:
+        self._load_model(event.model)
+
+    @on(ModelSidebar.UnloadRequested)
+    def _unload_requested(self, event: ModelSidebar.UnloadRequested) -> None:
+        self._unload_model(event.model)
+
+    @work(group="model-admin", exit_on_error=False)
+    async def _load_model(self, model: Model) -> None:
+        self.sidebar.set_busy(f"Loading {model.label}…")
+        notify_text(self.app, f"Loading {model.id}…")
+        try:
+            result = await load_model(self.session.client, model.id)
+        except LmtuiError as exc:
+            notify_error(self.app, exc)
+        else:
+            took = f" in {result.load_time_s:.1f} s" if result.load_time_s else ""
+            notify_text(self.app, f"Loaded {model.id}{took}")
+        finally:
+            self.sidebar.set_busy(None)
+        self.refresh_models(choose=not self.session.model)
+
+    @work(group="model-admin", exit_on_error=False)
+    async def _unload_model(self, model: Model) -> None:
+        self.sidebar.set_busy(f"Unloading {model.label}…")
+        try:
+            await unload_model(self.session.client, model)
+        except LmtuiError as exc:
+            notify_error(self.app, exc)
+        else:
+            notify_text(self.app, f"Unloaded {model.id}")
+        finally:
+            self.sidebar.set_busy(None)
+        self.refresh_models()
+
+    def action_refresh_models(self) -> None:
+        """List the models again."""
+        self.refresh_models(choose=not self.session.model)
+
+    # ---- servers --------------------------------------------------------------
+
+    def action_switch_server(self) -> None:
+        """List the server profiles with their health (Alt+S); Enter switches."""
+        from lmtui.ui.server_switcher import ServerSwitcher
+
+        def chosen(name: str | None) -> None:
+            if name is not None:
+                self.switch_server(name)
+
+        self.app.push_screen(ServerSwitcher(self.lmtui.registry), chosen)
+
+    @work(group="switch-server", exclusive=True, exit_on_error=False)
+    async def switch_server(self, name: str) -> None:
+        """Talk to profile ``name`` from now on (a streaming reply is stopped first).
+
+        The conversation goes on with the new server; its model is kept when the new
+        server has it, else the profile's model or a loaded one is chosen (and said).
+        """
+        app = self.lmtui
+        try:
+            client = app.registry.client(name)
+        except LmtuiError as exc:
+            notify_error(app, exc)
+            return
+        await self.stop_streaming()
+        self.workers.cancel_group(self, "models")
+        profile = app.registry.switch(name)
+        app.use_client(client, name)
+        self.session.client = client
+        self.session.server_label = name
+        self.status.set(server=name, server_ok=None, speed="", note=f"switched to {name}")
+        self.sidebar.set_busy(f"Listing {name}'s models…")
+        try:
+            models = await list_models(client)
+        except LmtuiError as exc:
+            self.sidebar.set_error(exc.message, exc.remedy or "")
+            self.status.set(server_ok=False)
+            notify_error(app, exc)
+            return
+        finally:
+            self.sidebar.set_busy(None)
+        self.status.set(server_ok=True)
+        kept = model_after_switch(
+            self.session.model, models, profile_model=profile.model, server=name
+        )
+        self.session.model = kept.model_id
+        self.sidebar.set_models(models, active=self.session.model)
+        self.status.set(model=self.session.model or "", note=kept.note)
+        notify_text(app, kept.note[:1].upper() + kept.note[1:])
+
+    # ---- presets and parameters -------------------------------------------------
+
+    def _current_preset(self) -> Preset | None:
+        if not self.session.preset:
+            return None
+        from lmtui.store.presets import load_presets
+
+        return load_presets().get(self.session.preset)
+
+    def action_choose_preset(self) -> None:
+        """Pick a preset for this conversation (F3)."""
+        from lmtui.store.presets import load_presets
+        from lmtui.ui.preset_picker import PresetPicker
+
+        def chosen(preset: Preset | None) -> None:
+            if preset is not None:
+                self._apply_preset(preset)
+
+        self.app.push_screen(PresetPicker(load_presets(), current=self.session.preset), chosen)
+
+    @work(group="preset", exclusive=True, exit_on_error=False)
+    async def _apply_preset(self, preset: Preset) -> None:
+        """Apply ``preset`` to the conversation; its model is chosen from the server's list."""
+        from lmtui.services.presets_apply import apply_preset
+
+        try:
+            models = await list_models(self.session.client)
+        except LmtuiError as exc:
+            models = self.sidebar.models
+            self.status.set(warning=f"models not listed: {exc.message}")
+        reason = apply_preset(self.session, preset, models)
+        self.status.set(model=self.session.model or "", preset=preset.name, note=reason)
+        self.sidebar.set_active(self.session.model)
+        notify_text(self.app, f"Preset '{preset.name}'. {reason}")
+
+    def action_save_preset(self) -> None:
+        """Save the conversation's model, system prompt and parameters as a preset."""
+        from lmtui.ui.preset_picker import PresetEditor
+
+        def saved(preset: Preset | None) -> None:
+            if preset is not None:
+                self.session.preset = preset.name
+                self.status.set(preset=preset.name)
+                notify_text(self.app, f"Saved preset '{preset.name}' to {preset.path}")
+
+        editor = PresetEditor.from_current(
+            self.session.preset or "",
+            self.session.system_prompt,
+            self.session.model,
+            self.session.params,
+        )
+        self.app.push_screen(editor, saved)
+
+    def action_edit_params(self) -> None:
+        """Edit the conversation's sampling parameters and system prompt (F4)."""
+        from lmtui.ui.param_panel import ParamPanel
+
+        preset = self._current_preset()
+
+        def saved(result: ParamResult | None) -> None:
+            if result is None:
+                return
+            self.session.params = result.params
+            self.session.system_prompt = result.system_prompt
+            notify_text(self.app, "Parameters saved: the next request uses them.")
+
+        panel = ParamPanel(
+            self.session.params,
+            preset=preset.params if preset is not None else None,
+            system_prompt=self.session.system_prompt,
+            preset_name=preset.name if preset is not None else None,
+        )
+        self.app.push_screen(panel, saved)
+
+    # ---- history, troubleshooting, workbench ------------------------------------
+
+    def action_open_history(self) -> None:
+        """Browse and search saved conversations (F6); Enter opens one."""
+        history = self.lmtui.history
+        if history is None:
+            notify_text(self.app, HISTORY_OFF, severity="warning")
+            return
+        from lmtui.ui.history_browser import HistoryBrowser
+
+        async def chosen(conversation_id: int | None) -> None:
+            if conversation_id is not None:
+                await self.open_conversation(conversation_id)
+
+        self.app.push_screen(HistoryBrowser(history), chosen)
+
+    def action_troubleshoot(self) -> None:
+        """Server health, loaded models, findings and the last requests (F5)."""
+        from lmtui.ui.troubleshoot import TroubleshootScreen
+
+        app = self.lmtui
+        self.app.push_screen(
+            TroubleshootScreen(
+                self.session.client,
+                app.request_log,
+                model=self.session.model,
+                with_token=app.sends_token,
+            )
+        )
+
+    def action_workbench(self) -> None:
+        """The workbench tools (F8): completions, embeddings, search, compare, batch."""
+        from lmtui.ui.workbench import workbench_screens
+        from lmtui.ui.workbench_menu import WorkbenchMenu
+
+        tools = [(tool, title) for tool, (title, _) in workbench_screens().items()]
+
+        def chosen(tool: str | None) -> None:
+            if tool is not None:
+                self.action_open_workbench_tool(tool)
+
+        self.app.push_screen(WorkbenchMenu(tools), chosen)
+
+    def action_open_workbench_tool(self, tool: str) -> None:
+        """Open one workbench tool by id (see ``workbench_screens``)."""
+        self._open_tool(tool)
+
+    @work(group="workbench", exclusive=True, exit_on_error=False)
+    async def _open_tool(self, tool: str) -> None:
+        from lmtui.ui.workbench import open_tool
+
+        models = self.sidebar.models
+        if not models:
+            try:
+                models = await list_models(self.session.client)
+            except LmtuiError as exc:
+                self.status.set(warning=f"models not listed: {exc.message}")
+        extra: dict[str, Any] = {}
+        history = self.lmtui.history
+        if tool in ("semantic_search", "compare") and history is not None:
+            extra["history"] = history
+        open_tool(
+            self.app, tool, self.session.client, models, default_model=self.session.model, **extra
+        )
