@@ -12,12 +12,14 @@ import json
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
 from httpx_sse import EventSource
 
 from lmtui.backend.assembly import StreamAssembler
+from lmtui.backend.downloads import DownloadJob, parse_download
 from lmtui.backend.errors import (
     LmtuiError,
     MalformedResponse,
@@ -39,10 +41,12 @@ from lmtui.backend.types import (
     ClientTimings,
     CompletionRequest,
     ContentDelta,
+    ContentWasReasoning,
     Embedding,
     Finish,
     FinishReason,
     Health,
+    LoadConfig,
     LoadResult,
     Model,
     ModelUsed,
@@ -55,6 +59,9 @@ from lmtui.backend.types import (
     opt_int,
 )
 from lmtui.backend.urls import DEFAULT_BASE_URL, normalize_base_url
+
+if TYPE_CHECKING:
+    from lmtui.backend.native_chat import NativeChatRequest
 
 EMPTY_REPLY = "The server closed the reply without sending anything."
 EMPTY_REPLY_REMEDY = (
@@ -310,26 +317,66 @@ class LMStudioClient:
                 return models
         return []
 
+    async def listed_at(self, level: ApiLevel) -> list[Model] | None:
+        """What one API level listed at the last detection; None when it is not offered.
+
+        Comparing levels tells what LM Studio's settings hide: with JIT loading off,
+        ``/api/v0`` and ``/v1`` list only the loaded models while ``/api/v1`` lists all.
+        """
+        caps = await self.detect()
+        if not caps.has(level):
+            return None
+        return parse_models(level, self._raw_models[level], kind=caps.kind)
+
     async def load_model(
-        self, model: str, *, context_length: int | None = None, ttl: int | None = None
+        self,
+        model: str,
+        options: LoadConfig | None = None,
+        *,
+        context_length: int | None = None,
+        ttl: int | None = None,
+        echo_config: bool = True,
     ) -> LoadResult:
-        """Load a model (LM Studio ``/api/v1`` only)."""
+        """Load a model with ``options`` (LM Studio ``/api/v1`` only).
+
+        Only the options that are set are sent; with ``echo_config`` the server answers
+        with the config it really applied, returned as ``LoadResult.config``.
+        """
         await self._require(ApiLevel.NATIVE_V1, "Loading models")
-        body: JSON = {"model": model}
+        body: JSON = {"model": model, **(options or LoadConfig()).to_json()}
         if context_length:
             body["context_length"] = context_length
         if ttl:
             body["ttl"] = ttl
+        if echo_config:
+            body["echo_load_config"] = True
         data = await self._request("POST", "/api/v1/models/load", body, model=model, timeout=600)
         if not isinstance(data, dict):
             raise MalformedResponse("The load answer was not a JSON object.")
         lt = data.get("load_time_seconds")
+        echoed = data.get("load_config")
         return LoadResult(
             model=model,
-            instance_id=str(data.get("instance_id") or model),
+            instance_id=str(data.get("instance_id") or data.get("model_instance_id") or model),
             status=str(data.get("status") or "loaded"),
             load_time_s=float(lt) if isinstance(lt, int | float) else None,
+            config=LoadConfig.from_json(echoed) if isinstance(echoed, dict) else None,
         )
+
+    async def download_model(self, model: str, *, quantization: str | None = None) -> DownloadJob:
+        """Start downloading a catalog id or Hugging Face URL (LM Studio 0.4 ``/api/v1``)."""
+        await self._require(ApiLevel.NATIVE_V1, "Downloading models")
+        body: JSON = {"model": model}
+        if quantization:
+            body["quantization"] = quantization
+        data = await self._request("POST", "/api/v1/models/download", body, model=model)
+        return parse_download(model, data)
+
+    async def download_status(self, model: str, job_id: str) -> DownloadJob:
+        """Where download ``job_id`` (of ``model``) stands now."""
+        path = f"/api/v1/models/download/status/{quote(job_id, safe='')}"
+        data = await self._request("GET", path)
+        return parse_download(model, data, job_id=job_id)
 
     async def unload_model(self, instance_id: str) -> None:
         """Unload a loaded model instance (LM Studio ``/api/v1`` only)."""
@@ -356,6 +403,12 @@ class LMStudioClient:
         # The generator itself is returned, not wrapped: one async layer less per delta.
         body = request.to_json(stream=True)
         return self._stream("/v1/chat/completions", body, request.model, completion=False)
+
+    def stream_native_chat(self, request: NativeChatRequest) -> AsyncGenerator[StreamEvent, None]:
+        """Stream one turn over LM Studio's ``/api/v1/chat`` (see :mod:`.native_chat`)."""
+        from lmtui.backend.native_chat import stream_native_chat
+
+        return stream_native_chat(self, request)
 
     def stream_complete(self, request: CompletionRequest) -> AsyncGenerator[StreamEvent, None]:
         """Stream a raw prompt completion (``/v1/completions``)."""
@@ -538,6 +591,8 @@ def _result_from_json(data: object, started: float, *, completion: bool) -> Chat
             text += event.text
         elif isinstance(event, ReasoningDelta):
             reasoning += event.text
+        elif isinstance(event, ContentWasReasoning):
+            reasoning, text = reasoning + text, ""
     end = time.monotonic()
     usage = Usage.from_json(data.get("usage"))
     stats = ServerTimings.from_lmstudio_stats(data.get("stats")) or ServerTimings.from_llamacpp(

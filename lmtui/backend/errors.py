@@ -129,8 +129,9 @@ class NoModelLoaded(LmtuiError):
     exit_code = 6
     kind = "no_model_loaded"
     default_remedy = (
-        "Load a model: `lms load <model>`, LM Studio's Developer tab, "
-        "or press L in lmtui's sidebar."
+        "Load a model: `lms load <model>` or LM Studio's Developer tab (LM Studio 0.4+ also: "
+        "`lmtui models load <model>` or L in lmtui's sidebar); or turn on Just-in-Time model "
+        "loading in LM Studio's server settings."
     )
 
 
@@ -212,6 +213,14 @@ class OutOfMemory(ServerError):
     default_remedy = (
         "Unload unused models in LM Studio (`lms unload --all`) or pick a smaller model."
     )
+
+
+class AnswerOnlyInReasoning(LmtuiError):
+    """The reply's answer is empty but its reasoning is not (seen with LM Studio 0.4.6)."""
+
+    exit_code = 14
+    kind = "answer_only_in_reasoning"
+    default_remedy = "Raise max tokens (--max-tokens), or turn reasoning off (--think off)."
 
 
 # ---- parsing ------------------------------------------------------------------

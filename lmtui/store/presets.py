@@ -25,7 +25,17 @@ from lmtui.backend.params import validate_param
 from lmtui.backend.types import PARAMETER_NAMES, SamplingParams
 from lmtui.store import paths
 
-_TOP_KEYS = ("name", "description", "system_prompt", "model", "models", "params")
+_TOP_KEYS = (
+    "name",
+    "description",
+    "system_prompt",
+    "model",
+    "models",
+    "params",
+    "reasoning",
+    "integrations",
+)
+REASONING_CHOICES = ("off", "low", "medium", "high", "on")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +53,8 @@ class Preset:
     params: SamplingParams = field(default_factory=SamplingParams)
     builtin: bool = False
     path: Path | None = None
+    reasoning: str | None = None  # off/low/medium/high/on for LM Studio; None: the model's own
+    integrations: tuple[str, ...] = ()  # names of [integrations.NAME] in the config
 
     @property
     def key(self) -> str:
@@ -190,6 +202,12 @@ def _preset_from_data(data: dict[str, Any], path: Path) -> Preset:
         if not isinstance(value, str):
             raise _Problem(key, f"'{key}' must be a string")
         texts[key] = value
+    reasoning = data.get("reasoning")
+    if reasoning is not None and reasoning not in REASONING_CHOICES:
+        raise _Problem("reasoning", f"'reasoning' must be one of {', '.join(REASONING_CHOICES)}")
+    integrations = data.get("integrations", [])
+    if not isinstance(integrations, list) or not all(isinstance(i, str) for i in integrations):
+        raise _Problem("integrations", "'integrations' must be a list of [integrations] names")
     return Preset(
         name=name.strip(),
         description=texts["description"],
@@ -198,6 +216,8 @@ def _preset_from_data(data: dict[str, Any], path: Path) -> Preset:
         params=_params_from_data(data.get("params", {})),
         builtin=False,
         path=path,
+        reasoning=reasoning,
+        integrations=tuple(integrations),
     )
 
 
@@ -274,6 +294,10 @@ def preset_to_toml(preset: Preset) -> str:
     params = preset.params.to_json()
     if params:
         data["params"] = params
+    if preset.reasoning:
+        data["reasoning"] = preset.reasoning
+    if preset.integrations:
+        data["integrations"] = list(preset.integrations)
     # Triple-quoted strings keep prompts readable, but TOML turns a CRLF inside them
     # into LF; a file holding a carriage return is written with escapes instead.
     multiline = not _has_carriage_return(data)

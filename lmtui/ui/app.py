@@ -104,6 +104,7 @@ class LmtuiApp(App[int]):
             history=self.history,
             server_label=self.server_label,
         )
+        session.native_mode = cfg.native_chat  # type: ignore[assignment]
         self.install_screen(ChatScreen(session, note=note), "chat")
 
     # ---- the chat screen --------------------------------------------------------

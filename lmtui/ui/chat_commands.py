@@ -14,10 +14,13 @@ from typing import TYPE_CHECKING, Any
 from textual import on, work
 
 from lmtui.backend.errors import LmtuiError, NoModelLoaded
-from lmtui.backend.types import Model
-from lmtui.services.models import list_models, load_model, model_after_switch, unload_model
+from lmtui.backend.types import ApiLevel, Model
+from lmtui.services.jit import read_jit
+from lmtui.services.models import list_models, model_after_switch
+from lmtui.services.reply_extras import answer_findings
 from lmtui.services.setup import choose_chat_setup
 from lmtui.ui.chat_screen_base import ChatScreenBase
+from lmtui.ui.model_admin_ui import ModelAdmin
 from lmtui.ui.notices import notify_error, notify_text
 from lmtui.ui.sidebar import ModelSidebar
 
@@ -30,6 +33,8 @@ HISTORY_OFF = "History is off (save_history = false, or it could not be opened).
 
 class ChatCommands(ChatScreenBase):
     """Models, servers, and the dialogs and tools of the chat screen."""
+
+    _model_admin: ModelAdmin | None = None
 
     # ---- models ---------------------------------------------------------------
 
@@ -44,16 +49,38 @@ class ChatCommands(ChatScreenBase):
             notify_error(self.app, exc)
             return
         self.status.set(server_ok=True)
-        self.sidebar.set_models(models, active=self.session.model)
+        await self._show_models(models)
         if choose and (self.lmtui.cfg.preset or not self.session.model):
             await self._choose_setup()
+
+    async def _show_models(self, models: list[Model]) -> None:
+        """Put ``models`` in the sidebar with what the server offers (load over its API, JIT)."""
+        client = self.session.client
+        caps = client.capabilities
+        try:
+            jit = (await read_jit(client)).setting
+        except LmtuiError:
+            jit = "unknown"
+        self.sidebar.set_models(
+            models,
+            active=self.session.model,
+            can_load=bool(caps and caps.has(ApiLevel.NATIVE_V1)),
+            jit=jit,
+        )
+        self.sidebar.set_ttl(self.session.params.ttl)
 
     async def _choose_setup(self) -> None:
         cfg = self.lmtui.cfg.with_overrides(model=self.session.model)
         try:
             setup = await choose_chat_setup(self.session.client, cfg)
         except NoModelLoaded:
-            self.status.set(note="no model loaded — pick one in the sidebar (F2) and load it (l)")
+            if self.sidebar.jit == "on":
+                note = "nothing loaded — pick a model (F2): LM Studio loads it on first use"
+            elif self.sidebar.can_load:
+                note = "no model loaded — pick one in the sidebar (F2) and load it (l)"
+            else:  # no /api/v1: lmtui cannot load, so it does not offer to
+                note = "no model loaded — load one with `lms load <model>` or in LM Studio"
+            self.status.set(note=note)
             return
         except LmtuiError as exc:
             notify_error(self.app, exc)
@@ -62,8 +89,11 @@ class ChatCommands(ChatScreenBase):
         self.session.system_prompt = setup.system_prompt
         self.session.params = setup.params
         self.session.preset = setup.preset_name
+        self.session.reasoning = setup.reasoning  # type: ignore[assignment]
+        self.session.integrations = setup.integrations
         self.status.set(model=setup.model, preset=setup.preset_name or "")
         self.sidebar.set_active(setup.model)
+        self.sidebar.set_ttl(setup.params.ttl)
         if setup.note:
             self.status.set(note=setup.note)
             notify_text(self.app, f"Model: {setup.model} — {setup.note}")
@@ -80,41 +110,44 @@ class ChatCommands(ChatScreenBase):
     def _refresh_requested(self) -> None:
         self.refresh_models(choose=not self.session.model)
 
+    # Load (L), unload (U) and download (D) live in ui/model_admin_ui.py.
+
+    @property
+    def model_admin(self) -> ModelAdmin:
+        """Load, unload and download for this screen (made on first use)."""
+        if self._model_admin is None:
+            self._model_admin = ModelAdmin(
+                self.app,
+                client=lambda: self.session.client,
+                sidebar=lambda: self.sidebar,
+                status=lambda: self.status,
+                changed=lambda: self.refresh_models(choose=not self.session.model),
+            )
+        return self._model_admin
+
     @on(ModelSidebar.LoadRequested)
     def _load_requested(self, event: ModelSidebar.LoadRequested) -> None:
-        self._load_model(event.model)
+        self.model_admin.open_load(event.model)
 
     @on(ModelSidebar.UnloadRequested)
     def _unload_requested(self, event: ModelSidebar.UnloadRequested) -> None:
-        self._unload_model(event.model)
+        self.model_admin.unload(event.model, event.instance_ids)
 
-    @work(group="model-admin", exit_on_error=False)
-    async def _load_model(self, model: Model) -> None:
-        self.sidebar.set_busy(f"Loading {model.label}…")
-        notify_text(self.app, f"Loading {model.id}…")
-        try:
-            result = await load_model(self.session.client, model.id)
-        except LmtuiError as exc:
-            notify_error(self.app, exc)
-        else:
-            took = f" in {result.load_time_s:.1f} s" if result.load_time_s else ""
-            notify_text(self.app, f"Loaded {model.id}{took}")
-        finally:
-            self.sidebar.set_busy(None)
-        self.refresh_models(choose=not self.session.model)
+    @on(ModelSidebar.DownloadRequested)
+    def _download_requested(self) -> None:
+        self.model_admin.open_download()
 
-    @work(group="model-admin", exit_on_error=False)
-    async def _unload_model(self, model: Model) -> None:
-        self.sidebar.set_busy(f"Unloading {model.label}…")
-        try:
-            await unload_model(self.session.client, model)
-        except LmtuiError as exc:
-            notify_error(self.app, exc)
-        else:
-            notify_text(self.app, f"Unloaded {model.id}")
-        finally:
-            self.sidebar.set_busy(None)
-        self.refresh_models()
+    def action_load_model(self) -> None:
+        """Open the load dialog for the highlighted model (palette)."""
+        model = self.sidebar.highlighted_model
+        if model is None:
+            notify_text(self.app, "Highlight a model in the sidebar (F2) first.")
+            return
+        self.model_admin.open_load(model)
+
+    def action_download_model(self) -> None:
+        """Open the download dialog (palette)."""
+        self.model_admin.open_download()
 
     def action_refresh_models(self) -> None:
         """List the models again."""
@@ -167,7 +200,7 @@ class ChatCommands(ChatScreenBase):
             self.session.model, models, profile_model=profile.model, server=name
         )
         self.session.model = kept.model_id
-        self.sidebar.set_models(models, active=self.session.model)
+        await self._show_models(models)
         self.status.set(model=self.session.model or "", note=kept.note)
         notify_text(app, kept.note[:1].upper() + kept.note[1:])
 
@@ -201,9 +234,10 @@ class ChatCommands(ChatScreenBase):
         except LmtuiError as exc:
             models = self.sidebar.models
             self.status.set(warning=f"models not listed: {exc.message}")
-        reason = apply_preset(self.session, preset, models)
+        reason = apply_preset(self.session, preset, models, self.lmtui.cfg.integrations)
         self.status.set(model=self.session.model or "", preset=preset.name, note=reason)
         self.sidebar.set_active(self.session.model)
+        self.sidebar.set_ttl(self.session.params.ttl)
         notify_text(self.app, f"Preset '{preset.name}'. {reason}")
 
     def action_save_preset(self) -> None:
@@ -234,6 +268,7 @@ class ChatCommands(ChatScreenBase):
             if result is None:
                 return
             self.session.params = result.params
+            self.sidebar.set_ttl(result.params.ttl)
             self.session.system_prompt = result.system_prompt
             notify_text(self.app, "Parameters saved: the next request uses them.")
 
@@ -272,6 +307,7 @@ class ChatCommands(ChatScreenBase):
                 app.request_log,
                 model=self.session.model,
                 with_token=app.sends_token,
+                reply_findings=answer_findings([e.answer_note for e in self.session.entries]),
             )
         )
 

@@ -6,7 +6,8 @@ screen, so a dialog or tool pushed on top gets its own keys with no switching
 here. The screen is assembled from three files:
 
 - :mod:`lmtui.ui.chat_screen_base`: layout, typed getters, drafts, sending, streaming;
-- :mod:`lmtui.ui.message_actions`: moving between messages, copy, edit, delete…;
+- :mod:`lmtui.ui.message_actions`: moving between messages, copy, edit, delete…, and
+  :mod:`lmtui.ui.native_actions` on top of it: LM Studio's reasoning setting, tool calls;
 - :mod:`lmtui.ui.chat_commands`: models, servers, and the dialogs and tools it opens.
 """
 
@@ -14,16 +15,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import on
 from textual.binding import BindingType
 
 from lmtui.backend.errors import LmtuiError
 from lmtui.ui.chat_commands import ChatCommands
 from lmtui.ui.keymap import CHAT_ACTIONS
-from lmtui.ui.message_actions import MessageActions
+from lmtui.ui.message import MessageWidget
+from lmtui.ui.native_actions import NativeActions
 from lmtui.ui.notices import notify_error
 
 
-class ChatScreen(MessageActions, ChatCommands):
+class ChatScreen(NativeActions, ChatCommands):
     """The conversation with one server: what you type, the replies, the models."""
 
     CSS_PATH = "chat_screen.tcss"
@@ -60,3 +63,25 @@ class ChatScreen(MessageActions, ChatCommands):
         if action in ("regenerate", "continue_reply", "delete_message", "new_chat"):
             return None if self.streaming else True
         return True
+
+    @on(MessageWidget.StreamEnded)
+    def _stream_ended(self, event: MessageWidget.StreamEnded) -> None:
+        if event.error is not None:
+            notify_error(self.app, event.error)
+        entry = event.widget.entry
+        speed = ""
+        stats = entry.extras.server_stats
+        if stats is not None and stats.tokens_per_second:
+            speed = f"last {stats.tokens_per_second:.1f} tok/s (LM Studio)"
+        elif entry.server_timings is not None and entry.server_timings.tokens_per_second:
+            speed = f"last {entry.server_timings.tokens_per_second:.1f} tok/s"
+        elif entry.client_timings is not None and entry.client_timings.tokens_per_second:
+            speed = f"last {entry.client_timings.tokens_per_second:.1f} tok/s"
+        self.status.set(speed=speed)
+        if self.session.history_error:
+            self.status.set(warning=self.session.history_error)
+        if self.session.conversation_id is not None:
+            self._draft_key = f"conv:{self.session.conversation_id}"
+        if entry.extras.load_progress is not None:
+            self.refresh_models()  # LM Studio loaded (or began loading) a model for this reply
+        self.refresh_bindings()

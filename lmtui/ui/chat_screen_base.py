@@ -156,7 +156,7 @@ class ChatScreenBase(Screen[None]):
 
     def _new_session(self) -> ChatSession:
         old = self.session
-        return ChatSession(
+        session = ChatSession(
             old.client,
             model=old.model,
             system_prompt=old.system_prompt,
@@ -165,6 +165,10 @@ class ChatScreenBase(Screen[None]):
             history=old.history,
             server_label=old.server_label,
         )
+        session.native_mode = old.native_mode
+        session.reasoning = old.reasoning
+        session.integrations = old.integrations
+        return session
 
     async def open_conversation(self, conversation_id: int) -> None:
         """Show a conversation from history and continue it (the last messages are mounted)."""
@@ -253,23 +257,6 @@ class ChatScreenBase(Screen[None]):
     @on(MessageWidget.LiveFigures)
     def _live_figures(self, event: MessageWidget.LiveFigures) -> None:
         self.status.set(speed=event.text)
-
-    @on(MessageWidget.StreamEnded)
-    def _stream_ended(self, event: MessageWidget.StreamEnded) -> None:
-        if event.error is not None:
-            notify_error(self.app, event.error)
-        entry = event.widget.entry
-        speed = ""
-        if entry.server_timings is not None and entry.server_timings.tokens_per_second:
-            speed = f"last {entry.server_timings.tokens_per_second:.1f} tok/s"
-        elif entry.client_timings is not None and entry.client_timings.tokens_per_second:
-            speed = f"last {entry.client_timings.tokens_per_second:.1f} tok/s"
-        self.status.set(speed=speed)
-        if self.session.history_error:
-            self.status.set(warning=self.session.history_error)
-        if self.session.conversation_id is not None:
-            self._draft_key = f"conv:{self.session.conversation_id}"
-        self.refresh_bindings()
 
     def action_stop(self) -> None:
         """Stop the reply being generated; its partial text stays, marked stopped."""

@@ -121,6 +121,15 @@ CHAT_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("theme", "f7", "app.change_theme", "Change theme", "View", priority=True),
     KeyAction("workbench", "f8", "workbench", "Workbench tools", "View", priority=True),
     KeyAction("servers", "alt+s", "switch_server", "Switch server", "View", priority=True),
+    KeyAction(
+        "reasoning",
+        "alt+r",
+        "choose_reasoning",
+        "Reasoning: off / low / medium / high / on",
+        "Chat",
+        priority=True,
+        short="Think",
+    ),
 )
 
 # Keys of the composer (the prompt box). Not priority bindings: the composer runs them
@@ -187,6 +196,9 @@ MESSAGE_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction(
         "toggle_reasoning", "t", "screen.toggle_reasoning", "Show/hide reasoning", "Messages"
     ),
+    KeyAction(
+        "toggle_tool_calls", "o", "screen.toggle_tool_calls", "Show/hide tool calls", "Messages"
+    ),
     KeyAction("inspect_message", "x", "screen.inspect_message", "Inspect request", "Messages"),
     KeyAction("message_up", "up,k", "screen.focus_message(-1)", "Previous message", "Messages"),
     KeyAction("message_down", "down,j", "screen.focus_message(1)", "Next message", "Messages"),
@@ -206,6 +218,8 @@ PALETTE_EXTRA: tuple[tuple[str, str, str], ...] = (
     ("Inspect last request", "inspect_message", "What was sent and received, as curl/Python"),
     ("Save current settings as preset", "save_preset", "Model, system prompt and parameters"),
     ("Refresh models", "refresh_models", "List the server's models again"),
+    ("Load highlighted model…", "load_model", "With options: context, batch, KV cache (L)"),
+    ("Download a model…", "download_model", "By catalog id or Hugging Face URL (D)"),
     ("Remove last attachment", "remove_attachment", "Drop the image attached last"),
     ("Quit", "quit", "Save the draft and leave"),
 )
@@ -217,12 +231,29 @@ SIDEBAR_ACTIONS: tuple[KeyAction, ...] = (
         "sidebar.load",
         "l,L",
         "load",
-        "Load the highlighted model",
+        "Load the highlighted model (options, another instance)",
         "Models",
         show=True,
         short="Load",
     ),
-    KeyAction("sidebar.unload", "u", "unload", "Unload it", "Models", show=True, short="Unload"),
+    KeyAction(
+        "sidebar.unload",
+        "u",
+        "unload",
+        "Unload the highlighted instance",
+        "Models",
+        show=True,
+        short="Unload",
+    ),
+    KeyAction(
+        "sidebar.download",
+        "D",
+        "download",
+        "Download a model (runs on while you chat)",
+        "Models",
+        show=True,
+        short="Download",
+    ),
     KeyAction(
         "sidebar.refresh", "r", "refresh", "Refresh the list", "Models", show=True, short="Refresh"
     ),

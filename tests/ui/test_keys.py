@@ -124,4 +124,4 @@ def test_keys_config_accepts_exactly_the_declared_ids() -> None:
 def test_help_shows_a_remapped_sidebar_key() -> None:
     # Help reads the bindings, so a remapped sidebar key shows there too.
     rows = help_rows({"sidebar.load": "ctrl+l"})
-    assert ("Ctrl+L", "Load the highlighted model", "Models") in rows
+    assert ("Ctrl+L", "Load the highlighted model (options, another instance)", "Models") in rows
