@@ -75,11 +75,11 @@ class ModelAdmin:
 
         async def load(options: LoadConfig) -> LoadOutcome:
             sidebar = self._sidebar()
-            sidebar.set_loading(model.id, True)
+            sidebar.set_model_loading(model.id, True)
             try:
                 outcome = await load_with_options(self._client(), model.id, options)
             finally:
-                sidebar.set_loading(model.id, False)
+                sidebar.set_model_loading(model.id, False)
             self.remembered.put(model.id, options)
             notify_text(self.app, outcome.summary())
             self._changed()
