@@ -19,6 +19,7 @@ from textual.widgets import Input, Static
 from lmtui.backend.errors import LmtuiError
 from lmtui.backend.types import image_data_url
 from lmtui.ui.dialog import Dialog
+from lmtui.ui.notices import error_text
 
 MAX_IMAGE_BYTES = 20 * 1000 * 1000
 # What vision models behind LM Studio and llama.cpp accept; SVG and the like are not pixels.
@@ -182,7 +183,7 @@ class AttachScreen(Dialog[Path | None]):
         try:
             path = check_image(parse_path(event.value, self.base))
         except AttachmentError as exc:
-            self._show_error(f"{exc.message}\n{exc.remedy}")
+            self._show_error(error_text(exc))
             return
         self.dismiss(path)
 

@@ -252,7 +252,6 @@ class ChatScreenBase(Screen[None]):
         widget = self.chat.widget_for(reply.entry) or await self.chat.add(reply.entry)
         self.chat.anchor()
         self._stream_worker = widget.stream(reply)
-        self.refresh_bindings()
 
     @on(MessageWidget.LiveFigures)
     def _live_figures(self, event: MessageWidget.LiveFigures) -> None:

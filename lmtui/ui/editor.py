@@ -14,7 +14,7 @@ from typing import Any
 from textual.app import App, SuspendNotSupported
 
 from lmtui.backend.errors import ConfigError, LmtuiError
-from lmtui.ui.notices import notify_error
+from lmtui.ui.notices import notify_error, notify_text
 
 DEFAULT_EDITOR = "vi"
 EXIT_NOT_FOUND = 127
@@ -87,9 +87,7 @@ async def edit_externally(app: App[Any], text: str, *, suffix: str = ".md") -> s
             notify_error(app, exc, title="Editor")
             return None
         if status != 0:
-            app.notify(
-                _failure_text(command, status), title="Editor", severity="error", markup=False
-            )
+            notify_text(app, _failure_text(command, status), title="Editor", severity="error")
             return None
         edited = path.read_text(encoding="utf-8", errors="replace")
     finally:

@@ -29,6 +29,7 @@ from lmtui.services.model_admin import (
     memory_hint,
 )
 from lmtui.services.terminal_text import make_inert
+from lmtui.ui.notices import error_text
 
 LoadCall = Callable[[LoadConfig], Awaitable[LoadOutcome]]
 
@@ -214,7 +215,7 @@ class LoadDialog(ModalScreen[LoadOutcome | None]):
         try:
             options = check_load_options(self.options(), self.model)
         except ConfigError as exc:
-            self._show_error(f"{exc.message}\n{exc.remedy}")
+            self._show_error(error_text(exc))
             return
         self._run_load(options)
 
@@ -232,7 +233,7 @@ class LoadDialog(ModalScreen[LoadOutcome | None]):
             outcome = await self._load(options)
         except LmtuiError as exc:
             self._show_result("")
-            self._show_error(f"{exc.message}\n{exc.remedy}")
+            self._show_error(error_text(exc))
             for field in self.query("Input, Select"):
                 field.disabled = False
             self.query_one("#load-context", Input).focus()

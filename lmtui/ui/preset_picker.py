@@ -531,7 +531,7 @@ class PresetPicker(ModalScreen[Preset | None]):
                 notify_error(self.app, exc)
                 return
             except OSError as exc:
-                self.notify(f"Cannot delete: {exc.strerror or exc}.", severity="error")
+                notify_text(self.app, f"Cannot delete: {exc.strerror or exc}.", severity="error")
                 return
             self._reload()
             notify_text(self.app, f"Deleted {path}")

@@ -20,7 +20,7 @@ from textual.widgets.option_list import Option
 
 from lmtui.backend.errors import LmtuiError
 from lmtui.ui.dialog import Dialog
-from lmtui.ui.notices import notify_error
+from lmtui.ui.notices import notify_error, notify_text
 from lmtui.ui.themes import save_theme_choice
 
 
@@ -134,7 +134,8 @@ class ThemePicker(Dialog[str | None]):
         except LmtuiError as exc:
             notify_error(self.app, exc, title="Theme not saved")
         except OSError as exc:
-            self.app.notify(
+            notify_text(
+                self.app,
                 f"Cannot write the config file: {exc.strerror or exc}.",
                 title="Theme not saved",
                 severity="error",
