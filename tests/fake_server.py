@@ -287,6 +287,18 @@ MODEL_NOT_FOUND_OLD = _error_reply(
     404, {"error": 'Model "x" not found. Please specify a valid model.'}
 )
 NO_MODELS_LOADED = _error_reply(400, NO_MODELS_BODY)
+# What servers without assistant prefill send for a trailing assistant message (Mistral's words).
+ASSISTANT_LAST_REJECTED = _error_reply(
+    400,
+    {
+        "error": {
+            "message": "Expected last role User or Tool (or Assistant with prefix True) "
+            "for serving but got assistant",
+            "type": "invalid_request_error",
+            "code": 400,
+        }
+    },
+)
 NO_MODELS_LOADED_FLAT = _error_reply(400, {"error": NO_MODELS_MESSAGE})
 CONTEXT_OVERFLOW_LMSTUDIO = _error_reply(400, {"error": OVERFLOW_MESSAGE})
 CONTEXT_OVERFLOW_LMSTUDIO_200 = Reply(error_in_200={"error": OVERFLOW_MESSAGE})

@@ -107,6 +107,17 @@ class IntegrationRefused(LmtuiError):
     )
 
 
+class IntegrationFailed(LmtuiError):
+    """LM Studio could not reach or start an MCP server of the request."""
+
+    exit_code = 10
+    kind = "integration_failed"
+    default_remedy = (
+        "Check the MCP server: its URL and headers in [integrations.NAME] for an ephemeral "
+        "server, or that it starts from LM Studio's mcp.json for an mcp/<label> plugin."
+    )
+
+
 class ReasoningRefused(LmtuiError):
     """The model does not take the reasoning setting asked for."""
 
@@ -234,11 +245,15 @@ def classify_native_error(status: int | None, body: object, *, model: str | None
             status=status,
             server_message=message,
         )
-    if etype in ("mcp_connection_error", "plugin_connection_error") or (
-        _INTEGRATION.search(hay) and _REFUSED.search(hay)
-    ):
+    if _INTEGRATION.search(hay) and _REFUSED.search(hay):
         return IntegrationRefused(
             f"LM Studio refused the MCP integration: {message or etype}.",
+            status=status,
+            server_message=message,
+        )
+    if etype in ("mcp_connection_error", "plugin_connection_error"):
+        return IntegrationFailed(
+            f"LM Studio could not use the MCP server: {message or etype}.",
             status=status,
             server_message=message,
         )

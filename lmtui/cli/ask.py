@@ -7,11 +7,19 @@ shell pipeline pays for little more than the HTTP client.
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import sys
 from typing import Any
 
-from lmtui.cli.common import SUPPRESS, add_subcommand, load_effective_config, local_server_if_asked
+from lmtui.cli.common import (
+    SUPPRESS,
+    add_subcommand,
+    checked_params,
+    load_effective_config,
+    local_server_if_asked,
+    read_stdin_text,
+)
+from lmtui.cli.output import print_json, warn
 
 
 def register(sub: Any) -> None:
@@ -65,7 +73,7 @@ def read_prompt(args: argparse.Namespace) -> str:
     """PROMPT words, with piped stdin in front of them."""
     parts: list[str] = []
     if not sys.stdin.isatty():
-        piped = sys.stdin.read()
+        piped = read_stdin_text()
         if piped.strip():
             parts.append(piped.rstrip("\n"))
     if args.prompt:
@@ -82,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         raise LmtuiError(
             "Nothing to ask: give a prompt or pipe one in.", 'Example: lmtui ask "Say hello"'
         )
+    _overrides(args)  # -t nan or --top-p 5 fails here, before any connection
     import asyncio
 
     cfg = load_effective_config(args)
@@ -96,7 +105,7 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
     from lmtui.cli.paced_output import PacedWriter
     from lmtui.services.chat import ChatSession
     from lmtui.services.clients import client_for
-    from lmtui.services.reply_extras import answer_check
+    from lmtui.services.reply_extras import JSON_IN_REASONING, ONLY_REASONING
     from lmtui.services.setup import choose_chat_setup, open_history, resolve_integrations
 
     out = sys.stdout
@@ -108,15 +117,19 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         inert = make_inert
     async with client_for(cfg) as client:
         setup = await choose_chat_setup(
-            client, cfg, cli_overrides=_overrides(args), explicit_model=getattr(args, "model", None)
+            client,
+            cfg,
+            cli_overrides=_overrides(args),
+            explicit_model=getattr(args, "model", None),
+            default_max_tokens=cfg.local.max_tokens if getattr(args, "local", False) else None,
         )
         if setup.note and (args.verbose or setup.fallback):
-            print(f"lmtui: {setup.note}", file=err)
+            warn(f"lmtui: {setup.note}")
         history = None
         if not args.no_save and cfg.save_history:
             history, problem = open_history()
             if problem:
-                print(f"lmtui: {problem}", file=err)
+                warn(f"lmtui: {problem}")
         session = ChatSession(
             client,
             model=setup.model,
@@ -124,7 +137,7 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             params=setup.params,
             preset=setup.preset_name,
             history=history,
-            server_label=cfg.base_url,
+            server_label=client.base_url,  # never the URL's credentials
         )
         session.native_mode = args.native or cfg.native_chat
         session.reasoning = args.think or setup.reasoning
@@ -135,32 +148,36 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         finish: Finish | None = None
         paced = PacedWriter(out)
         try:
-            async for event in _ended_line(session.send(prompt), session, args.json, out):
-                if isinstance(event, ContentDelta):
-                    if not args.json:
-                        display.before_answer()
-                        paced.write(inert(event.text) if inert else event.text)
-                elif isinstance(event, ReasoningDelta):
-                    paced.flush()  # keep the two streams in order on one terminal
-                    display.reasoning(event.text)
-                elif isinstance(event, Finish):
-                    finish = event
-                else:
-                    display.progress(event)
+            # aclosing: when stdout fails mid-reply (`| head -c 100`, a full disk) the
+            # generators close here, innermost last, not at loop shutdown in any order.
+            events = _ended_line(session.send(prompt), session, args.json, out)
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    if isinstance(event, ContentDelta):
+                        if not args.json:
+                            display.before_answer()
+                            paced.write(inert(event.text) if inert else event.text)
+                    elif isinstance(event, ReasoningDelta):
+                        paced.flush()  # keep the two streams in order on one terminal
+                        display.reasoning(event.text)
+                    elif isinstance(event, Finish):
+                        finish = event
+                    else:
+                        display.progress(event)
         finally:
             paced.flush()
             display.end()
             if history is not None:
                 history.close()
         entry = session.entries[-1]
-        check = answer_check(entry.content, entry.reasoning)
-        if check.answer is not None and not args.json:
-            out.write(inert(check.answer) if inert else check.answer)
-            entry.content = check.answer
+        only_reasoning = entry.answer_note == ONLY_REASONING
+        if entry.answer_note == JSON_IN_REASONING and not args.json:
+            # The session took the JSON answer out of the reasoning: it was never streamed.
+            out.write(inert(entry.content) if inert else entry.content)
         if session.history_error:
-            print(f"lmtui: {session.history_error}", file=err)
+            warn(f"lmtui: {session.history_error}")
         if args.json:
-            print(json.dumps(_entry_json(entry), indent=2, ensure_ascii=False))
+            print_json(_entry_json(entry))
         elif entry.content and not entry.content.endswith("\n"):
             out.write("\n")
             out.flush()
@@ -168,21 +185,20 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             _report(entry, err)
         if finish is not None and finish.reason is FinishReason.INTERRUPTED:
             exc = StreamInterrupted(f"Interrupted: {finish.detail or 'the reply was cut off'}.")
-            print(f"lmtui: {exc.message}", file=err)
-            print(f"  remedy: {exc.remedy}", file=err)
+            warn(f"lmtui: {exc.message}")
+            warn(f"  remedy: {exc.remedy}")
             return exc.exit_code
-        if check.only_reasoning and finish is not None:
-            exc2 = AnswerOnlyInReasoning(f"The {check.note}.")
-            print(f"lmtui: {exc2.message}", file=err)
-            print(f"  remedy: {exc2.remedy}", file=err)
+        if only_reasoning and finish is not None:
+            exc2 = AnswerOnlyInReasoning(f"The {entry.answer_note}.")
+            warn(f"lmtui: {exc2.message}")
+            warn(f"  remedy: {exc2.remedy}")
             return exc2.exit_code
-        if check.note and not args.json:
-            print(f"lmtui: {check.note}.", file=err)
+        if entry.answer_note and not args.json:
+            warn(f"lmtui: {entry.answer_note}.")
         if finish is not None and finish.reason is FinishReason.LENGTH and not args.json:
-            print(
+            warn(
                 "lmtui: the reply was cut at the max_tokens limit (finish reason: length); "
-                "raise --max-tokens for more.",
-                file=err,
+                "raise --max-tokens for more."
             )
         return 0
 
@@ -196,8 +212,9 @@ async def _ended_line(events: Any, session: Any, json_output: bool, out: Any) ->
     from lmtui.backend.errors import LmtuiError
 
     try:
-        async for event in events:
-            yield event
+        async with contextlib.aclosing(events):
+            async for event in events:
+                yield event
     except LmtuiError:
         text = session.entries[-1].content if session.entries else ""
         if text and not text.endswith("\n") and not json_output:
@@ -215,7 +232,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "stop": tuple(args.stop) if args.stop else None,
     }
-    return {k: v for k, v in values.items() if v is not None}
+    given = {k: v for k, v in values.items() if v is not None}
+    checked_params(given)
+    return given
 
 
 def _entry_json(entry: Any) -> dict[str, Any]:
@@ -266,4 +285,4 @@ def _report(entry: Any, err: Any) -> None:
 
         figures = ", ".join(f"{k} {v}" for k, v in stats_figures(extras.server_stats))
         parts.append(f"LM Studio: {figures}")
-    print("lmtui: " + " · ".join(parts), file=err)
+    warn("lmtui: " + " · ".join(parts))

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lmtui.cli.common import SUPPRESS, add_subcommand, load_effective_config
+from lmtui.cli.common import SUPPRESS, add_subcommand, checked_params, load_effective_config
+from lmtui.cli.output import warn
 
 
 def register(sub: Any) -> None:
@@ -43,11 +44,13 @@ def run(args: argparse.Namespace) -> int:
 
 async def _batch(args: argparse.Namespace, cfg: Any) -> int:
     from lmtui.backend.errors import ConfigError
-    from lmtui.backend.types import SamplingParams
     from lmtui.services.batch import BatchProgress, BatchSettings, read_rows, run_batch
     from lmtui.services.clients import client_for
 
     rows = read_rows(Path(args.input), prompt_column=args.prompt_column)
+    from lmtui.services.batch import check_batch_output
+
+    check_batch_output(Path(args.out))  # before any request: a refused --out costs nothing
     if args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1.")
     overrides = {
@@ -63,22 +66,20 @@ async def _batch(args: argparse.Namespace, cfg: Any) -> int:
             f"[{p.done + p.failed + p.skipped}/{p.total}] done {p.done}, failed {p.failed}, "
             f"skipped {p.skipped} · ETA {eta} · {p.tokens_per_second:.1f} tok/s"
         )
+        # Only lmtui's own counters here: no server text, so the \r may pass.
         print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
 
     async with client_for(cfg) as client:
-        resolve_row = await _row_resolver(
-            client, cfg, args, rows, SamplingParams.from_mapping(overrides)
-        )
+        resolve_row = await _row_resolver(client, cfg, args, rows, checked_params(overrides))
         settings = BatchSettings(cfg.model, args.system or "", concurrency=args.concurrency)
         state = await run_batch(
             client, rows, Path(args.out), settings, resolve_row=resolve_row, progress=show
         )
     if tty:
         print(file=sys.stderr)
-    print(
+    warn(
         f"lmtui: {state.done} done, {state.failed} failed, "
-        f"{state.skipped} already done → {args.out}",
-        file=sys.stderr,
+        f"{state.skipped} already done → {args.out}"
     )
     return 0 if state.failed == 0 else 1
 
@@ -87,7 +88,7 @@ async def _row_resolver(
     client: Any, cfg: Any, args: argparse.Namespace, rows: list[Any], overrides: Any
 ) -> Any:
     """Per-row model, system prompt and parameters: the row's own, else the run's."""
-    from lmtui.backend.errors import ConfigError, NoModelLoaded
+    from lmtui.backend.errors import NoModelLoaded
     from lmtui.backend.types import SamplingParams
     from lmtui.services.models import list_models
 
@@ -107,9 +108,7 @@ async def _row_resolver(
         preset = None
         if name:
             assert presets is not None
-            preset = presets.get(name)
-            if preset is None:
-                raise ConfigError(f"No preset named '{name}'.")
+            preset = presets.require(name)
         params = (preset.params if preset else SamplingParams()).merged(overrides)
         system = (
             args.system if args.system is not None else (preset.system_prompt if preset else "")
@@ -124,7 +123,7 @@ async def _row_resolver(
                 raise NoModelLoaded(choice.reason)
             if choice.fallback and choice.reason not in notes:
                 notes.add(choice.reason)
-                print(f"lmtui: {choice.reason}", file=sys.stderr)
+                warn(f"lmtui: {choice.reason}")
             model = choice.model_id
         return model, system, params
 

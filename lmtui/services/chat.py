@@ -36,6 +36,12 @@ from lmtui.backend.types import (
     StreamEvent,
     Usage,
 )
+from lmtui.services.continuation import (
+    CONTINUE_PROMPT,
+    FALLBACK_NOTE,
+    join_continuation,
+    prefill_refused,
+)
 from lmtui.services.native_route import (
     NativeMode,
     Turn,
@@ -44,12 +50,14 @@ from lmtui.services.native_route import (
     reasoning_effort,
     routed_stream,
 )
+from lmtui.services.repetition import Repetition, RepetitionDetector
 from lmtui.services.reply_extras import answer_check, extras_from_facts, facts_of
 
 if TYPE_CHECKING:
     from lmtui.store.history import HistoryStore, MessageRecord, ReplyWriter
 
-CONTINUE_PROMPT = "Continue exactly where your previous reply stopped. Do not repeat anything."
+REPEATING = "⚠ this reply is repeating itself — Esc stops it"
+REPEATING_STOPPED = "stopped automatically: the reply was repeating itself"
 
 
 class EntryState(StrEnum):
@@ -100,6 +108,8 @@ class Entry(ReplyFold):
     state: EntryState = EntryState.COMPLETE
     error: str | None = None
     detail: str = ""
+    note: str = ""  # lmtui's own word on how the reply was made (a continue's fallback)
+    repetition: Repetition | None = None  # set while streaming once the reply loops
     created: float = field(default_factory=time.time)
     request_json: dict[str, Any] | None = None  # exactly what was sent, for the inspector
     extras: ReplyExtras = field(default_factory=ReplyExtras)  # route, progress, tools, stats
@@ -186,6 +196,7 @@ class ChatSession:
         self.preset = preset
         self.history = history
         self.server_label = server_label or client.base_url
+        self.stop_repeating = False  # stop a reply as soon as it is seen looping
         self.entries: list[Entry] = []
         self.conversation_id: int | None = None
         self.title: str | None = None
@@ -292,19 +303,68 @@ class ChatSession:
         if entry.role != "user":
             raise LmtuiError("Only your own messages can be edited.")
         self._drop_from(index + 1)
-        entry.content = text
+        old_text, entry.content = entry.content, text
         if entry.message_id is not None and self.history is not None:
             self._history_call(
                 "save edit", self.history.update_message, entry.message_id, content=text
             )
+        self._retitle_after_edit(entry, old_text)
         return self._reply(self.build_request())
 
+    def _retitle_after_edit(self, entry: Entry, old_text: str) -> None:
+        """A title made from the first prompt follows that prompt's edit; a chosen one stays."""
+        history, cid = self.history, self.conversation_id
+        if history is None or cid is None:
+            return
+        first = next((e for e in self.entries if e.role == "user"), None)
+        if first is not entry:
+            return
+        summary = self._history_call("read title", history.get_conversation, cid)
+        current = summary[0].title if summary is not None else self.title
+        if current != history.auto_title(old_text):  # renamed by the user: theirs stays
+            return
+        title = history.auto_title(entry.content)
+        if title and title != current:
+            self._history_call("retitle", history.rename, cid, title)
+            self.title = title
+
     def continue_reply(self) -> Reply:
-        """Continue the last reply (after it ended on ``length`` or was stopped), in place."""
+        """Continue the last reply (after it ended on ``length`` or was stopped), in place.
+
+        The partial reply goes last, as the assistant's own text, so the server
+        extends it; where the server refuses that, a user turn asks the model to go
+        on and the entry's ``note`` says so (see ``services.continuation``).
+        """
         if not self.entries or self.entries[-1].role != "assistant":
             raise LmtuiError("There is no reply to continue.")
-        request = self.build_request(extra=(Message("user", CONTINUE_PROMPT),))
-        return self._reply(request, into=self.entries[-1])
+        entry = self.entries[-1]
+        before = entry.content
+        if not before:  # cut while still reasoning: nothing of the answer to extend
+            return self._reply(self._continue_prompt_request(), into=entry, restarted=True)
+        request = self.build_request()
+        return self._reply(request, into=entry, events=self._continue(request, entry, before))
+
+    def _continue_prompt_request(self) -> ChatRequest:
+        return self.build_request(extra=(Message("user", CONTINUE_PROMPT),))
+
+    async def _continue(
+        self, request: ChatRequest, entry: Entry, before: str
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Extend ``entry`` from its own text; fall back to a user turn if that is refused."""
+        try:
+            async for event in self._stream(request, entry, True, restarted=False):
+                yield event
+            return
+        except LmtuiError as exc:
+            if entry.content != before or not prefill_refused(exc):
+                raise
+        entry.error = None
+        entry.note = FALLBACK_NOTE
+        entry.state = EntryState.STREAMING
+        fallback = self._continue_prompt_request()
+        entry.request_json = fallback.to_json(stream=True)
+        async for event in self._stream(fallback, entry, True, restarted=True):
+            yield event
 
     def delete(self, index: int) -> None:
         """Remove one message from the conversation (and history)."""
@@ -316,8 +376,19 @@ class ChatSession:
         while len(self.entries) > index:
             self.delete(len(self.entries) - 1)
 
-    def _reply(self, request: ChatRequest, *, into: Entry | None = None) -> Reply:
-        """Start one reply: a new entry at the end, or ``into`` (continuing it)."""
+    def _reply(
+        self,
+        request: ChatRequest,
+        *,
+        into: Entry | None = None,
+        restarted: bool = True,
+        events: AsyncGenerator[StreamEvent, None] | None = None,
+    ) -> Reply:
+        """Start one reply: a new entry at the end, or ``into`` (continuing it).
+
+        ``restarted`` (when continuing): the model was asked anew, so the seam may
+        need a space; ``events`` replaces the plain stream (a continuation's fallback).
+        """
         if into is None:
             entry = Entry("assistant", "", model_requested=request.model)
             self.entries.append(entry)
@@ -332,12 +403,22 @@ class ChatSession:
             if continuing:
                 self._persist_end(entry, None)
 
-        return Reply(entry, self._stream(request, entry, continuing), never_started)
+        if events is None:
+            events = self._stream(request, entry, continuing, restarted=restarted)
+        return Reply(entry, events, never_started)
 
     async def _stream(
-        self, request: ChatRequest, entry: Entry, continuing: bool
+        self, request: ChatRequest, entry: Entry, continuing: bool, *, restarted: bool = True
     ) -> AsyncGenerator[StreamEvent, None]:
-        """Stream one reply into ``entry``, persisting it as it grows."""
+        """Stream one reply into ``entry``, persisting it as it grows.
+
+        Continuing, the first piece of text is joined to the entry's text (see
+        ``join_continuation``; ``restarted``: the model was asked anew).
+        """
+        before = entry.content if continuing else ""
+        shape_first: Callable[[str], str] | None = None
+        if before:
+            shape_first = lambda text: join_continuation(before, text, restarted=restarted)  # noqa: E731
         writer: ReplyWriter | None = None
         if self.history is not None and self.conversation_id is not None:
             if continuing and entry.message_id is not None:
@@ -359,11 +440,18 @@ class ChatSession:
                     entry.message_id = writer.message_id
         text = _TextGrowth(entry)
         finished = False
+        loops = RepetitionDetector()
+        stream: AsyncGenerator[StreamEvent, None] | None = None
         try:
-            events = await self._routed(request, entry, continuing)
+            stream = await self._routed(request, entry, continuing)
             # A continuation keeps the reply's tool calls; the rest is about this request.
             entry.extras = ReplyExtras(tool_calls=list(entry.extras.tool_calls))
-            async for event in events:
+            async for event in stream:
+                if shape_first is not None and isinstance(event, ContentDelta):
+                    event = ContentDelta(shape_first(event.text))
+                    shape_first = None
+                if isinstance(event, ContentDelta) and entry.repetition is None:
+                    entry.repetition = loops.feed(event.text)
                 if isinstance(event, ContentDelta | ReasoningDelta):
                     text.add(event)
                 else:
@@ -382,9 +470,18 @@ class ChatSession:
                         writer.set_model_used(event.model)
                 if isinstance(event, Finish):
                     finished = True
-                    entry.answer_note = answer_check(entry.content, entry.reasoning).note
+                    check = answer_check(entry.content, entry.reasoning)
+                    entry.answer_note = check.note
+                    if check.answer is not None:
+                        # A JSON answer that came as reasoning is the reply's answer.
+                        entry.content = check.answer
+                        if writer is not None:
+                            writer.append(content=check.answer)
                     self._persist_end(entry, writer)
                 yield event
+                if entry.repetition is not None and self.stop_repeating and not finished:
+                    entry.note = REPEATING_STOPPED
+                    break  # the finally keeps the reply so far, marked stopped
         except LmtuiError as exc:
             text.fold()
             entry.fail(exc.message)
@@ -392,6 +489,8 @@ class ChatSession:
             self._persist_end(entry, writer)
             raise
         finally:
+            if stream is not None:
+                await stream.aclose()  # closes the connection when we stop early
             text.fold()
             if not finished:
                 # The consumer stopped us (Esc, Ctrl+C, task cancelled): keep the partial reply.
@@ -415,6 +514,8 @@ class ChatSession:
             try:
                 has_native = (await self.client.detect()).has(ApiLevel.NATIVE_V1)
             except LmtuiError:
+                if self.native_mode == "on":
+                    raise  # say why the server cannot be asked, not that it lacks /api/v1
                 has_native = False  # the request itself reports what is wrong
         route = choose_route(
             mode=self.native_mode,

@@ -36,6 +36,8 @@ from lmtui.services.jit import TURN_ON_JIT, JitView, load_remedy, read_jit
 Severity = Literal["ok", "info", "warn", "error"]
 
 SLOW_TOKENS_PER_SECOND = 5.0
+SLOW_FIRST_TOKEN_S = 20.0  # median wait for the first token that counts as slow
+RECENT_SPEED = 8  # replies the speed findings look back over
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,21 +270,64 @@ def exchange_findings(
                     "Continue the reply, or raise max_tokens.",
                 )
             )
-        tps = ex.tokens_per_second
-        if tps is not None and tps < SLOW_TOKENS_PER_SECOND:
-            add(
-                Finding(
-                    "slow",
-                    "warn",
-                    f"Slow replies: {tps:.1f} tokens/s",
-                    f"model {used}",
-                    "Try a smaller model or a lower max_tokens; unload models you are not using.",
-                )
-            )
         error = exchange_error(ex)
         if error is not None:
             add(error_finding(error, models=models, model=ex.model_requested))
+    for finding in speed_findings(exchanges):
+        add(finding)
     return out
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def speed_findings(exchanges: Iterable[Exchange]) -> list[Finding]:
+    """Slow generation and slow prompt processing, each judged on the recent median.
+
+    Generation speed (tokens after the first, per second) and the wait for the first
+    token (the prompt being read) are judged apart, over the last ``RECENT_SPEED``
+    replies that report them, so one long prompt neither hides nor fakes a slow model.
+    """
+    recent = [ex for ex in exchanges if ex.tokens_per_second is not None or ex.ttft_s]
+    recent = recent[-RECENT_SPEED:]
+    out: list[Finding] = []
+    rates = [ex.tokens_per_second for ex in recent if ex.tokens_per_second is not None]
+    if rates and (rate := _median(rates)) < SLOW_TOKENS_PER_SECOND:
+        out.append(
+            Finding(
+                "slow",
+                "warn",
+                f"Slow replies: {rate:.1f} tokens/s (median of the last {len(rates)})",
+                "generation speed, not counting the wait for the first token",
+                "Try a smaller model or a lower max_tokens; unload models you are not using.",
+            )
+        )
+    waits = [ex.ttft_s for ex in recent if ex.ttft_s is not None]
+    if waits and (wait := _median(waits)) > SLOW_FIRST_TOKEN_S:
+        out.append(
+            Finding(
+                "slow_prompt",
+                "warn",
+                f"Slow prompt processing: {wait:.1f} s to the first token "
+                f"(median of the last {len(waits)})",
+                "the server reads the whole conversation before it answers",
+                "Start a new chat or shorten the prompt; a smaller model or a GPU reads faster.",
+            )
+        )
+    return out
+
+
+def shown_version(version: str | None) -> str | None:
+    """``version`` as worth showing, or None for a placeholder (llama.cpp's ``b0-unknown``)."""
+    if not version or not version.strip():
+        return None
+    text = version.strip()
+    if "unknown" in text.lower() or text.lower() in ("b0", "0", "none", "null"):
+        return None
+    return text
 
 
 def exchange_error(ex: Exchange) -> LmtuiError | None:

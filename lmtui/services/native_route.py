@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -162,12 +163,14 @@ async def routed_stream(
     if route.native and native_request is not None:
         produced = False
         try:
-            async for event in client.stream_native_chat(native_request):
-                if isinstance(
-                    event, ContentDelta | ReasoningDelta | ContentWasReasoning | ToolCallEvent
-                ):
-                    produced = True
-                yield event
+            # aclosing: a reply stopped here closes its request at once (and is logged).
+            async with aclosing(client.stream_native_chat(native_request)) as events:
+                async for event in events:
+                    if isinstance(
+                        event, ContentDelta | ReasoningDelta | ContentWasReasoning | ToolCallEvent
+                    ):
+                        produced = True
+                    yield event
             return
         except NativeChatMissing:
             _WITHOUT_NATIVE_CHAT.add(client)
@@ -176,5 +179,6 @@ async def routed_stream(
             if produced:
                 raise
             yield RouteReport(False, RESTARTED)
-    async for event in client.stream_chat(openai_request):
-        yield event
+    async with aclosing(client.stream_chat(openai_request)) as events:
+        async for event in events:
+            yield event

@@ -40,12 +40,15 @@ async def choose_chat_setup(
     *,
     cli_overrides: dict[str, Any] | None = None,
     explicit_model: str | None = None,
+    default_max_tokens: int | None = None,
 ) -> ChatSetup:
     """Resolve preset, model and parameters for one conversation.
 
     ``explicit_model`` is a model asked for on purpose (``--model``): it beats the
     preset's preference. ``cfg.model`` (config file, ``LMTUI_MODEL``) is only a
     default, used when the preset's preferred models are not on the server.
+    ``default_max_tokens`` caps replies when neither the preset nor the overrides do
+    (the embedded server's small model loops without one).
     """
     overrides = SamplingParams.from_mapping(cli_overrides or {})
     preset = None
@@ -53,11 +56,8 @@ async def choose_chat_setup(
         from lmtui.store.presets import load_presets
 
         presets = load_presets()
-        preset = presets.get(cfg.preset)
-        if preset is None:
-            names = ", ".join(p.name for p in presets.all())
-            raise ConfigError(f"No preset named '{cfg.preset}'.", f"Presets: {names}.")
-    params = preset.params.merged(overrides) if preset else overrides
+        preset = presets.require(cfg.preset)
+    params = capped(preset.params.merged(overrides) if preset else overrides, default_max_tokens)
     system_prompt = preset.system_prompt if preset else ""
     preset_name = preset.name if preset else None
     reasoning = preset.reasoning if preset else None
@@ -84,6 +84,13 @@ async def choose_chat_setup(
     )
 
 
+def capped(params: SamplingParams, cap: int | None) -> SamplingParams:
+    """``params`` with ``max_tokens = cap`` when they set no ``max_tokens`` themselves."""
+    if cap is None or params.max_tokens is not None:
+        return params
+    return params.merged(SamplingParams(max_tokens=cap))
+
+
 def resolve_integrations(cfg: Config, names: tuple[str, ...]) -> tuple[Integration, ...]:
     """The config's integrations named by a preset or chat; an unknown name is an error."""
     missing = [n for n in names if n not in cfg.integrations]
@@ -106,3 +113,17 @@ def open_history() -> tuple[HistoryStore | None, str | None]:
         return None, exc.message
     except OSError as exc:
         return None, f"history is not being saved: {exc}"
+
+
+def conversation_to_reopen(history: HistoryStore | None, last: int | None) -> int | None:
+    """``last`` (the conversation open when the app last ran) if it can still be opened.
+
+    None when there is no history, nothing was open, or it has been deleted since.
+    """
+    if history is None or last is None:
+        return None
+    try:
+        summary, _ = history.get_conversation(last)
+    except (LmtuiError, OSError):
+        return None
+    return None if summary.deleted is not None else last

@@ -7,6 +7,7 @@ line and column and is never rewritten.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -18,10 +19,11 @@ from typing import Any
 
 from lmtui.backend.errors import ConfigError
 from lmtui.backend.native_chat import Integration
-from lmtui.backend.urls import DEFAULT_BASE_URL, normalize_base_url
+from lmtui.backend.urls import DEFAULT_BASE_URL, display_url, normalize_base_url, url_problem
 from lmtui.store import paths
 from lmtui.store.integrations import parse_integrations, parse_native_mode
 from lmtui.store.profiles import DEFAULT, LOCAL, ServerProfile, local_profile, parse_profiles
+from lmtui.store.safe_files import read_bounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +33,8 @@ class LocalConfig:
     gguf: str | None = None
     port: int = 0
     context_length: int = 4096
+    # Small bundled models loop; a reply stops here unless a preset or the panel says otherwise.
+    max_tokens: int = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,9 @@ class Config:
     connect_timeout: float = 5.0
     read_timeout: float = 300.0
     save_history: bool = True
+    stop_repeating_replies: bool = False  # stop a reply the repetition check flags
+    reopen_last: bool = True  # start in the conversation (and draft) open last time
+    mouse: bool = True  # mouse reporting (clicks, wheel); off leaves selection to the terminal
     keys: dict[str, str] = field(default_factory=dict)
     local: LocalConfig = field(default_factory=LocalConfig)
     path: Path | None = None
@@ -62,7 +69,7 @@ class Config:
         """A copy with every non-None value replaced."""
         clean = {k: v for k, v in values.items() if v is not None}
         if "base_url" in clean:
-            clean["base_url"] = normalize_base_url(clean["base_url"])
+            clean["base_url"] = checked_base_url(clean["base_url"], "--base-url")
         return replace(self, **clean)
 
     def profiles(self) -> dict[str, ServerProfile]:
@@ -103,6 +110,18 @@ class Config:
         )
 
 
+def checked_base_url(url: str, where: str) -> str:
+    """``url`` normalised, or :class:`ConfigError` saying ``where`` it came from and why not."""
+    normalized = normalize_base_url(url)
+    problem = url_problem(normalized)
+    if problem:
+        raise ConfigError(
+            f"{where} is not a usable server URL ({problem}): {display_url(url)!r}.",
+            'Write it like "http://192.168.1.20:1234" (with or without /v1).',
+        )
+    return normalized
+
+
 def default_profile(cfg: Config) -> ServerProfile:
     """The implicit ``default`` profile: the top-level settings of ``cfg``."""
     return ServerProfile(
@@ -128,6 +147,9 @@ _KNOWN_TOP: dict[str, type | tuple[type, ...]] = {
     "connect_timeout": (int, float),
     "read_timeout": (int, float),
     "save_history": bool,
+    "stop_repeating_replies": bool,
+    "reopen_last": bool,
+    "mouse": bool,
     "native_chat": str,
 }
 
@@ -142,7 +164,7 @@ def _decode_error_location(exc: tomllib.TOMLDecodeError) -> str:
 def read_toml(path: Path) -> dict[str, Any]:
     """Read a TOML file or raise :class:`ConfigError` naming the file and line."""
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path)  # a FIFO or /dev/zero is refused, not waited on or read
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}.") from None
     try:
@@ -176,7 +198,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         cfg = _apply_file(cfg, path, read_toml(path), env)
     base = env.get("LMTUI_BASE_URL")
     if base:
-        cfg = replace(cfg, base_url=normalize_base_url(base))
+        cfg = replace(cfg, base_url=checked_base_url(base, "LMTUI_BASE_URL"))
     for name in ("LMTUI_API_TOKEN", "LM_API_TOKEN"):
         token = env.get(name)
         if token:
@@ -213,15 +235,20 @@ def _apply_file(cfg: Config, path: Path, data: dict[str, Any], env: Mapping[str,
             )
         values[key] = value
     if "base_url" in values:
-        values["base_url"] = normalize_base_url(values["base_url"])
+        values["base_url"] = checked_base_url(
+            values["base_url"], f"{path}: {_line_of(path, 'base_url')}: 'base_url'"
+        )
     if "native_chat" in values:
         parse_native_mode(values["native_chat"], f"{path}: {_line_of(path, 'native_chat')}")
     if "integrations" in data:
         values["integrations"] = parse_integrations(path, data["integrations"], env)
     for key in ("connect_timeout", "read_timeout"):
         if key in values:
-            if values[key] <= 0:
-                raise ConfigError(f"{path}: {_line_of(path, key)}: '{key}' must be positive.")
+            # NaN compares false both ways: accept only a finite positive number.
+            if not 0 < values[key] < math.inf:
+                raise ConfigError(
+                    f"{path}: {_line_of(path, key)}: '{key}' must be a positive number of seconds."
+                )
             values[key] = float(values[key])
     if "api_token" in values:
         mode = stat.S_IMODE(path.stat().st_mode)
@@ -247,6 +274,8 @@ def _apply_file(cfg: Config, path: Path, data: dict[str, Any], env: Mapping[str,
             local_cfg = replace(local_cfg, port=value)
         elif key == "context_length" and isinstance(value, int) and value > 0:
             local_cfg = replace(local_cfg, context_length=value)
+        elif key == "max_tokens" and isinstance(value, int) and (value == -1 or value > 0):
+            local_cfg = replace(local_cfg, max_tokens=value)
         else:
             raise ConfigError(f"{path}: {_line_of(path, key)}: bad [local] setting '{key}'.")
     cfg = replace(cfg, **values, keys=dict(keys), local=local_cfg)

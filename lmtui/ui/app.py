@@ -8,24 +8,27 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
 
 from lmtui.backend.errors import LmtuiError
+from lmtui.backend.types import SamplingParams
 from lmtui.services.chat import ChatSession
 from lmtui.services.clients import Client, client_for
 from lmtui.services.inspector import RequestLog
 from lmtui.services.servers import ServerRegistry
-from lmtui.services.setup import open_history
+from lmtui.services.setup import capped, open_history
 from lmtui.store.config import Config
 from lmtui.store.profiles import DEFAULT, LOCAL
 from lmtui.ui.chat_screen import ChatScreen
 from lmtui.ui.keymap import GLOBAL_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.notices import notify_text
+from lmtui.ui.notifications import InertNotifications
+from lmtui.ui.textual_compat import install_alt_enter, install_button_only_mouse, set_mouse
 from lmtui.ui.themes import apply_theme, default_theme_for_env, register_themes
 
 if TYPE_CHECKING:
@@ -41,9 +44,11 @@ class _History(enum.Enum):
 OPEN_DEFAULT_HISTORY: Literal[_History.OPEN_DEFAULT] = _History.OPEN_DEFAULT
 
 
-class LmtuiApp(App[int]):
+class LmtuiApp(InertNotifications):
     """Keyboard-driven chat with an LM Studio or OpenAI-compatible server."""
 
+    # Global style only; the chat screen's is chat_screen.tcss (its CSS_PATH).
+    CSS_PATH = "no_color.tcss"
     TITLE = "lmtui"
     # The chat screen is installed by name and opened as the app's one mode, so Textual
     # loads its CSS_PATH (a default screen from get_default_screen() gets no CSS file).
@@ -63,12 +68,20 @@ class LmtuiApp(App[int]):
         conversation_id: int | None = None,
         servers_cfg: Config | None = None,
         embedded_url: str | None = None,
+        start_new: bool = False,
     ) -> None:
         """Start with ``cfg``; ``unreachable`` is ``(message, remedy)`` when the server did not
         answer at launch, ``conversation_id`` a conversation to open. ``servers_cfg`` is the
         config the server profiles come from when ``cfg`` was rewritten for the embedded
-        server, whose URL is ``embedded_url``."""
-        super().__init__()
+        server, whose URL is ``embedded_url``; ``start_new`` skips reopening the last
+        conversation."""
+        # NO_COLOR: Textual then strips every colour to the terminal's default fg/bg
+        # (its NoColor filter) instead of mapping them to grey, which drew black on black.
+        super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
+        install_alt_enter()
+        install_button_only_mouse()
+        self.mouse_on = cfg.mouse
+        self.start_new = start_new
         self._theme_errors = register_themes(self)
         self.cfg = cfg
         self.keymap: dict[str, str] = dict(cfg.keys)
@@ -96,6 +109,8 @@ class LmtuiApp(App[int]):
         active = self.registry.active.name
         named = active != DEFAULT and (active != LOCAL or embedded_url is not None)
         self.server_label = server_label or (active if named else cfg.base_url)
+        # The embedded server's small model loops: cap its replies unless a preset says otherwise.
+        self.default_cap = cfg.local.max_tokens if embedded_url else None
         self._open_history()
         session = ChatSession(
             self.client,
@@ -103,6 +118,7 @@ class LmtuiApp(App[int]):
             preset=cfg.preset,
             history=self.history,
             server_label=self.server_label,
+            params=capped(SamplingParams(), self.default_cap),
         )
         session.native_mode = cfg.native_chat  # type: ignore[assignment]
         self.install_screen(ChatScreen(session, note=note), "chat")
@@ -192,6 +208,21 @@ class LmtuiApp(App[int]):
         from lmtui.ui.help import HelpScreen
 
         self.push_screen(HelpScreen(help_rows(self.keymap)))
+
+    def action_toggle_mouse(self) -> None:
+        """Turn mouse reporting off (the terminal then selects text) or on again (Alt+M)."""
+        if not set_mouse(self, not self.mouse_on):
+            notify_text(self, "No terminal to change mouse reporting on.", severity="warning")
+            return
+        self.mouse_on = not self.mouse_on
+        state = "on" if self.mouse_on else "off: select text with the terminal"
+        notify_text(self, f"Mouse {state}.")
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Textual's palette commands, minus those lmtui lists itself (Theme, Quit)."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Theme", "Quit"):
+                yield command
 
     def action_change_theme(self) -> None:
         """Choose a theme, previewing each one (F7); Enter keeps it in config.toml."""

@@ -72,7 +72,9 @@ class ChatCommands(ChatScreenBase):
     async def _choose_setup(self) -> None:
         cfg = self.lmtui.cfg.with_overrides(model=self.session.model)
         try:
-            setup = await choose_chat_setup(self.session.client, cfg)
+            setup = await choose_chat_setup(
+                self.session.client, cfg, default_max_tokens=self.lmtui.default_cap
+            )
         except NoModelLoaded:
             if self.sidebar.jit == "on":
                 note = "nothing loaded — pick a model (F2): LM Studio loads it on first use"
@@ -281,6 +283,18 @@ class ChatCommands(ChatScreenBase):
         self.app.push_screen(panel, saved)
 
     # ---- history, troubleshooting, workbench ------------------------------------
+
+    def action_rename_conversation(self) -> None:
+        """Rename the conversation on screen (Alt+T)."""
+        from lmtui.ui.conversation_actions import rename_current
+
+        rename_current(self)
+
+    def action_export_conversation(self) -> None:
+        """Export the conversation on screen to a Markdown or JSON file (Alt+X)."""
+        from lmtui.ui.conversation_actions import export_current
+
+        export_current(self)
 
     def action_open_history(self) -> None:
         """Browse and search saved conversations (F6); Enter opens one."""

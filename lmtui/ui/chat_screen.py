@@ -20,6 +20,7 @@ from textual.binding import BindingType
 
 from lmtui.backend.errors import LmtuiError
 from lmtui.ui.chat_commands import ChatCommands
+from lmtui.ui.chat_screen_base import NEW_DRAFT_KEY
 from lmtui.ui.keymap import CHAT_ACTIONS
 from lmtui.ui.message import MessageWidget
 from lmtui.ui.native_actions import NativeActions
@@ -43,9 +44,12 @@ class ChatScreen(NativeActions, ChatCommands):
         )
         if app.history_problem:
             self.status.set(warning=f"history off: {app.history_problem}")
-        if app.conversation_id is not None:
-            await self.open_conversation(app.conversation_id)
+        reopen = app.conversation_id or self.conversation_to_reopen()
+        self._track_open = True
+        if reopen is not None:
+            await self.open_conversation(reopen)
         else:
+            self._draft_key = NEW_DRAFT_KEY
             self._restore_draft()
         self.composer.focus()
         self._apply_width(self.size.width)

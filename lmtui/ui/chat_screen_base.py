@@ -24,6 +24,8 @@ from textual.worker import Worker, WorkerCancelled, WorkerError, WorkerFailed
 
 from lmtui.backend.errors import LmtuiError
 from lmtui.services.chat import ChatSession, Reply
+from lmtui.services.setup import conversation_to_reopen
+from lmtui.store.ui_state import last_open_conversation, remember_open_conversation
 from lmtui.ui.attach import AttachmentChips, AttachScreen, load_image, parse_path
 from lmtui.ui.chat_view import ChatView
 from lmtui.ui.composer import Composer
@@ -53,7 +55,8 @@ class ChatScreenBase(Screen[None]):
         self._stream_worker: Worker[None] | None = None
         self._sidebar_user_choice: bool | None = None
         self._wide: bool | None = None
-        self._draft_key = NEW_DRAFT_KEY
+        self._open_key = NEW_DRAFT_KEY  # whose draft the composer holds: "new" or "conv:ID"
+        self._track_open = False  # recording starts once the start-up reopen is decided
 
     @property
     def lmtui(self) -> LmtuiApp:
@@ -112,11 +115,35 @@ class ChatScreenBase(Screen[None]):
 
     # ---- drafts and conversations ----------------------------------------------
 
+    @property
+    def _draft_key(self) -> str:
+        """The draft's key: "new", or "conv:ID" for the conversation on screen."""
+        return self._open_key
+
+    @_draft_key.setter
+    def _draft_key(self, key: str) -> None:
+        # The one place the open conversation changes: remember it for the next start.
+        self._open_key = key
+        if not self._track_open:
+            return
+        cid = int(key.removeprefix("conv:")) if key.startswith("conv:") else None
+        try:
+            remember_open_conversation(cid)
+        except OSError as exc:
+            self.status.set(warning=f"cannot remember the open conversation: {exc}")
+
+    def conversation_to_reopen(self) -> int | None:
+        """The conversation open when lmtui last ran, unless told to start anew."""
+        app = self.lmtui
+        if app.start_new or not app.cfg.reopen_last:
+            return None
+        return conversation_to_reopen(self.session.history, last_open_conversation())
+
     def _finish_editing(self) -> None:
         """Leave edit mode (a sent prompt loaded into the composer)."""
         if self.composer.editing_index is None:
             return
-        self.composer.editing_index = None
+        self.composer.stop_editing(restore=False)
         self.composer.remove_class("-editing")
         self.composer.border_title = None
         self.status.set(note="")
@@ -250,6 +277,7 @@ class ChatScreenBase(Screen[None]):
     async def start_reply(self, reply: Reply) -> None:
         """Show ``reply``'s entry (mounting it if new) and let its widget stream it."""
         widget = self.chat.widget_for(reply.entry) or await self.chat.add(reply.entry)
+        self.session.stop_repeating = self.lmtui.cfg.stop_repeating_replies
         self.chat.anchor()
         self._stream_worker = widget.stream(reply)
 

@@ -18,7 +18,7 @@ DRAFT_DELAY_S = 0.5
 
 
 class Composer(TextArea):
-    """Multi-line prompt editor. Enter sends; Ctrl+J or Alt+Enter adds a line."""
+    """Multi-line prompt editor. Enter sends; Ctrl+J, Alt+Enter or Shift+Enter adds a line."""
 
     BINDINGS: ClassVar[list[BindingType]] = [a.binding() for a in COMPOSER_ACTIONS]
 
@@ -55,6 +55,7 @@ class Composer(TextArea):
         self.cursor_blink = False
         self._draft_timer: Timer | None = None
         self.editing_index: int | None = None  # entry index when editing a sent prompt
+        self._stashed_draft = ""  # the draft that was here before editing began
 
     # The composer's own actions, run from its key handler (see on_key).
     _OWN_ACTIONS: ClassVar[frozenset[str]] = frozenset(a.action for a in COMPOSER_ACTIONS)
@@ -86,6 +87,26 @@ class Composer(TextArea):
         """Ask the app to open $VISUAL/$EDITOR on the current text."""
         self.post_message(self.EditorRequested(self.text))
 
+    def action_clear_prompt(self) -> None:
+        """Empty the prompt box (an edit, so Ctrl+Z brings the text back)."""
+        self.clear()
+
+    def start_editing(self, index: int, text: str) -> None:
+        """Show sent prompt ``index`` for editing, keeping the draft to put back after."""
+        if self.editing_index is None:
+            self._stashed_draft = self.text
+        self.editing_index = index
+        self.set_text(text)
+
+    def stop_editing(self, *, restore: bool) -> None:
+        """Leave edit mode; with ``restore``, put back the draft that was here before."""
+        if self.editing_index is None:
+            return
+        self.editing_index = None
+        if restore:
+            self.set_text(self._stashed_draft)
+        self._stashed_draft = ""
+
     def set_text(self, text: str) -> None:
         """Replace the text and put the cursor at its end."""
         self.load_text(text)
@@ -99,11 +120,13 @@ class Composer(TextArea):
 
     def _draft_due(self) -> None:
         self._draft_timer = None
-        self.post_message(self.DraftChanged(self.text))
+        if self.editing_index is None:  # an edited sent prompt is not the draft
+            self.post_message(self.DraftChanged(self.text))
 
     def flush_draft(self) -> str:
-        """Cancel a pending save and return the text to save now."""
+        """Cancel a pending save and return the draft to save now (while a sent prompt
+        is being edited, the draft is the text that was here before)."""
         if self._draft_timer is not None:
             self._draft_timer.stop()
             self._draft_timer = None
-        return self.text
+        return self.text if self.editing_index is None else self._stashed_draft

@@ -75,7 +75,8 @@ async def edit_externally(app: App[Any], text: str, *, suffix: str = ".md") -> s
     path = Path(name)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            # A text file ends in a newline: a line the editor appends starts on its own line.
+            handle.write(text if not text or text.endswith("\n") else text + "\n")
         try:
             command = " ".join(editor_command(env))
             try:
@@ -92,7 +93,7 @@ async def edit_externally(app: App[Any], text: str, *, suffix: str = ".md") -> s
         edited = path.read_text(encoding="utf-8", errors="replace")
     finally:
         path.unlink(missing_ok=True)
-    # Editors add a final newline; do not let it creep into a draft that had none.
+    # The file (and most editors) end in a newline; do not let it creep into a draft that had none.
     if edited.endswith("\n") and not text.endswith("\n"):
         edited = edited[:-1]
     return edited

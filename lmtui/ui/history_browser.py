@@ -174,6 +174,8 @@ class HistoryBrowser(Screen[int | None]):
         self._search_timer: Timer | None = None
         self._pending_query: str | None = None
         self._hits_status = ""
+        self._search_in_flight = False
+        self._open_first_when_shown = False  # Enter in the search box, results on their way
         self._options: dict[int, tuple[ConversationSummary, Option]] = {}
 
     # ---- layout -------------------------------------------------------------------
@@ -340,6 +342,7 @@ class HistoryBrowser(Screen[int | None]):
             self._show_summaries(keep)
             return
         self._status(f"Searching for “{make_inert(query.strip())}”…")
+        self._search_in_flight = True
         self._search(query, keep)
 
     @work(thread=True, exclusive=True, group="history-search", exit_on_error=False)
@@ -356,6 +359,7 @@ class HistoryBrowser(Screen[int | None]):
 
     def _search_failed(self, query: str, exc: LmtuiError) -> None:
         if query == self._wanted_query():
+            self._search_in_flight = self._open_first_when_shown = False
             self._status(Content.styled(one_line_error(exc), ERROR_STYLE))
 
     def _wanted_query(self) -> str:
@@ -380,6 +384,9 @@ class HistoryBrowser(Screen[int | None]):
             noun = "conversation" + ("" if count == "1" else "s")
             self._hits_status = f"{count} {noun} {verb} “{shown}” · best first"
         self._status(self._hits_status)
+        self._search_in_flight = False
+        if self._open_first_when_shown:
+            self._open_first()
 
     def _refresh_view(self, keep: int | None = None, index: int | None = None) -> None:
         """Re-read what is shown after a change (the list, and the hits when searching)."""
@@ -402,11 +409,24 @@ class HistoryBrowser(Screen[int | None]):
         return True
 
     def action_open(self) -> None:
-        """Open the highlighted conversation (from the search box: go to the results)."""
+        """Open the highlighted conversation (from the search box: the first hit)."""
         if self.search_input.has_focus:
             self._flush_search()
-            self.option_list.focus()
+            if self._search_in_flight:
+                self._open_first_when_shown = True
+            else:
+                self._open_first()
             return
+        conversation_id = self.highlighted_id()
+        if conversation_id is not None:
+            self.dismiss(conversation_id)
+
+    def _open_first(self) -> None:
+        """Open the first conversation shown; with none, stay (the status says why)."""
+        self._open_first_when_shown = False
+        if self.option_list.option_count == 0:
+            return
+        self.option_list.highlighted = 0
         conversation_id = self.highlighted_id()
         if conversation_id is not None:
             self.dismiss(conversation_id)

@@ -122,6 +122,25 @@ CHAT_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("workbench", "f8", "workbench", "Workbench tools", "View", priority=True),
     KeyAction("servers", "alt+s", "switch_server", "Switch server", "View", priority=True),
     KeyAction(
+        "rename", "alt+t", "rename_conversation", "Rename this conversation", "Chat", priority=True
+    ),
+    KeyAction(
+        "export",
+        "alt+x",
+        "export_conversation",
+        "Export this conversation (Markdown or JSON)",
+        "Chat",
+        priority=True,
+    ),
+    KeyAction(
+        "mouse",
+        "alt+m",
+        "app.toggle_mouse",
+        "Mouse on/off (off: the terminal selects text)",
+        "View",
+        priority=True,
+    ),
+    KeyAction(
         "reasoning",
         "alt+r",
         "choose_reasoning",
@@ -136,8 +155,12 @@ CHAT_ACTIONS: tuple[KeyAction, ...] = (
 # itself, in order with the characters typed before them (see Composer._on_key).
 COMPOSER_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("send", "enter", "submit", "Send", "Composer", show=True),
-    KeyAction("newline", "ctrl+j,alt+enter", "newline", "Insert a newline", "Composer"),
+    KeyAction("newline", "ctrl+j,alt+enter,shift+enter", "newline", "Insert a newline", "Composer"),
     KeyAction("external_editor", "ctrl+e", "external_editor", "Edit in $EDITOR", "Composer"),
+    KeyAction("select_all", "ctrl+a", "select_all", "Select all the prompt text", "Composer"),
+    KeyAction(
+        "clear_prompt", "ctrl+l", "clear_prompt", "Clear the prompt (Ctrl+Z undoes)", "Composer"
+    ),
     KeyAction(
         "cancel_edit", "escape", "screen.cancel_edit", "Cancel editing a sent prompt", "Composer"
     ),
@@ -296,6 +319,12 @@ def display_key(key: str, keymap: dict[str, str] | None = None, action_id: str =
             name = name.upper() if len(name) <= 3 else name
         shown.append("+".join([*(m.capitalize() for m in mods), name]))
     return " / ".join(shown)
+
+
+def key_for(action_id: str, keymap: dict[str, str] | None = None) -> str:
+    """The key(s) of action ``action_id`` as a hint should name them (remaps applied)."""
+    action = next(a for a in all_actions() if a.id == action_id)
+    return display_key(action.key, keymap, action.id)
 
 
 def keyed_classes() -> list[type[DOMNode]]:

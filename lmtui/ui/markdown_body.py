@@ -2,7 +2,7 @@
 
 Finished blocks are frozen into chunks rendered once; only the unfinished tail is
 rendered again each frame. While a reply streams its height grows in steps of
-half the pane, and between steps only changed rows are repainted. The reasons
+a quarter of the pane, and between steps only changed rows are repainted. The reasons
 and the measurements are in docs/rendering.md.
 """
 
@@ -30,8 +30,20 @@ from lmtui.ui.textual_compat import QuietResize
 
 CODE_THEME = "monokai"
 # While a reply streams its height grows at least this many rows at a time (see
-# MarkdownBody.streaming for the usual step, half the pane).
+# stream_step for the usual step, a quarter of the pane).
 MIN_STEP = 4
+
+
+def stream_step(rows: int) -> int:
+    """Rows a streaming reply grows by at a time in a pane of ``rows`` rows.
+
+    Each step is one repaint of the pane; the rows not yet written show as a blank
+    band under the text. A quarter of the pane keeps that band small at 80x24 (4 of
+    18 rows; half the pane left 9 blank) for twice the repaints of half-pane steps.
+    """
+    return max(MIN_STEP, rows // 4)
+
+
 # Finished blocks stay in the (redrawn) tail until they add up to this many characters.
 FREEZE_MIN_CHARS = 400
 EAGER_ROWS = 48
@@ -400,14 +412,14 @@ class MarkdownBody(MarkdownLines):
         return self._source
 
     def streaming(self, on: bool, rows: int = 0) -> None:
-        """While streaming, grow in steps of half of ``rows`` (the pane's height).
+        """While streaming, grow in steps of :func:`stream_step` of ``rows`` (the pane's height).
 
         Each step is one relayout and one scroll of the pane — a full repaint —
-        for about half a screen of new lines; off, the height is the text's again.
+        for a quarter of a screen of new lines; off, the height is the text's again.
         """
         if on:
             self._view_rows = rows
-        self.set_step(max(MIN_STEP, rows // 2) if on else 1)
+        self.set_step(stream_step(rows) if on else 1)
 
     async def append(self, more: str) -> None:
         """Add text: freeze any blocks it finished, redraw the tail."""

@@ -20,6 +20,7 @@ from lmtui.backend.errors import LmtuiError
 from lmtui.backend.types import (
     ContentDelta,
     ContentWasReasoning,
+    Finish,
     FinishReason,
     LoadProgress,
     PromptProgress,
@@ -28,34 +29,39 @@ from lmtui.backend.types import (
     ToolCall,
     ToolCallEvent,
 )
-from lmtui.services.chat import Entry, EntryState, Reply
+from lmtui.services.chat import REPEATING, Entry, EntryState, Reply
 from lmtui.services.explain import explain_finish
 from lmtui.services.live_stats import LiveStats
-from lmtui.services.reply_extras import server_footer
+from lmtui.services.reply_extras import JSON_IN_REASONING, server_footer
 from lmtui.services.terminal_text import make_inert
-from lmtui.ui.keymap import MESSAGE_ACTIONS
+from lmtui.ui.keymap import MESSAGE_ACTIONS, key_for
 from lmtui.ui.markdown_body import MarkdownBody
+from lmtui.ui.notices import notify_text
 from lmtui.ui.reply_progress import ReplyProgress
 from lmtui.ui.stream_render import FRAME_SECONDS, StreamRenderer
-from lmtui.ui.textual_compat import QuietResize
+from lmtui.ui.textual_compat import QuietResize, app_keymap
 from lmtui.ui.tool_calls import ToolCallBlock
 
 # The live speed goes to the status line every this many frames (twice a second).
 FIGURES_EVERY_FRAMES = 8
 
 
-def describe_footer(entry: Entry, remedy: str | None = None) -> str:
-    """The one-line footer of an assistant message: model, finish, tokens, speed."""
+def describe_footer(entry: Entry, remedy: str | None = None, continue_key: str = "Ctrl+O") -> str:
+    """The one-line footer of an assistant message: model, finish, tokens, speed.
+
+    ``continue_key`` names the key that continues a cut reply from wherever focus is
+    (the app-wide one, not the focused message's own ``n``).
+    """
     if entry.state is EntryState.STREAMING:
-        return "streaming…  (Esc stops)"
+        return REPEATING if entry.repetition is not None else "streaming…  (Esc stops)"
     parts: list[str] = []
     model = entry.model_used or entry.model_requested
     if model:
         parts.append(make_inert(model))
     if entry.state is EntryState.ERROR:
-        text = f"✖ error: {entry.error or 'the request failed'}"
+        text = f"✖ error: {make_inert(entry.error or 'the request failed')}"
         if remedy:
-            text += f" — {remedy}"
+            text += f" — {make_inert(remedy)}"
         return " · ".join([*parts, text])
     stopped = entry.state is EntryState.STOPPED
     if stopped and not (entry.content or entry.reasoning):
@@ -66,7 +72,7 @@ def describe_footer(entry: Entry, remedy: str | None = None) -> str:
         why = entry.error or entry.detail or "the stream ended early"
         parts.append(f"⚠ interrupted: {make_inert(why)}")
         if remedy:
-            parts.append(remedy)
+            parts.append(make_inert(remedy))
     elif entry.finish_reason is not None:
         parts.append(f"finish: {entry.finish_reason.value}")
     tokens: int | None = None
@@ -88,9 +94,13 @@ def describe_footer(entry: Entry, remedy: str | None = None) -> str:
         parts.append(f"{tps:.1f} tok/s")
     parts.extend(server_footer(entry.extras))
     if entry.finish_reason == FinishReason.LENGTH:
-        parts.append("cut at max_tokens — n continues")
+        parts.append(f"cut at max_tokens — {continue_key} continues")
     if entry.answer_note:
         parts.append(f"⚠ {entry.answer_note}")
+    if entry.note:
+        parts.append(entry.note)
+    elif entry.repetition is not None:
+        parts.append("⚠ repeated itself")
     return " · ".join(parts)
 
 
@@ -159,7 +169,8 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
         return [self._reasoning_box]
 
     def _footer_content(self) -> Content:
-        return Content(describe_footer(self.entry, self.remedy))
+        keymap = app_keymap(self.app) if self.is_attached else None
+        return Content(describe_footer(self.entry, self.remedy, key_for("continue", keymap)))
 
     def on_mount(self) -> None:
         self._refresh_state()
@@ -186,6 +197,7 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
         self._frames = 0
         self._frame_timer = self.set_interval(FRAME_SECONDS, self._frame)
         error: LmtuiError | None = None
+        flagged = False
         try:
             async for event in reply:
                 if isinstance(event, ContentDelta):
@@ -196,6 +208,10 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
                     await self.native_event(event)
                     continue
                 stats.delta()
+                if self.entry.repetition is not None and not flagged:
+                    flagged = True  # say so once: the footer line, and a toast
+                    self.refresh_state()
+                    notify_text(self.app, REPEATING, severity="warning")
         except LmtuiError as exc:
             self.remedy = exc.remedy
             error = exc
@@ -246,6 +262,9 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
             self._progress_line().show(self.entry.extras)
         elif isinstance(event, ToolCallEvent):
             await self._show_tool_call(event.call)
+        elif isinstance(event, Finish) and self.entry.answer_note == JSON_IN_REASONING:
+            # The session took a JSON answer out of the reasoning: show it as the answer.
+            await self.query_one(".body", MarkdownBody).set_text(make_inert(self.entry.content))
         elif isinstance(event, ContentWasReasoning):
             # A close-only </think>: the answer drawn so far was reasoning.
             if self.renderer is not None:

@@ -111,8 +111,7 @@ class MessageActions(ChatScreenBase):
         if index is None:
             return
         self.save_draft_now()
-        self.composer.editing_index = index
-        self.composer.set_text(widget.entry.content)
+        self.composer.start_editing(index, widget.entry.content)
         self.composer.add_class("-editing")
         self.composer.border_title = "Editing — Enter resends, Esc cancels"
         self.status.set(note="editing a sent prompt: Enter resends, Esc cancels")
@@ -122,9 +121,8 @@ class MessageActions(ChatScreenBase):
         """Leave edit mode and restore the draft."""
         if self.composer.editing_index is None:
             raise SkipAction()
+        self.composer.stop_editing(restore=True)
         self._finish_editing()
-        self.composer.clear()
-        self._restore_draft()
 
     async def action_regenerate(self) -> None:
         """Ask again for the last reply."""

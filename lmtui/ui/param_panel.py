@@ -29,6 +29,7 @@ from textual.widgets import Button, Footer, Input, Label, Static, TextArea
 
 from lmtui.backend.params import PARAM_SPECS, ParamKind, ParamSpec, format_param, validate_param
 from lmtui.backend.types import PARAMETER_NAMES, SamplingParams
+from lmtui.ui.text_box import TextBox
 
 _CSS_FILE = Path(__file__).with_suffix(".tcss")
 DIFFERS_MARK = "●"
@@ -269,7 +270,7 @@ class ParamPanel(ModalScreen[ParamResult | None]):
             box.border_subtitle = f"{DIFFERS_MARK} differs from {against} · blank = unset"
             with VerticalScroll(id="param-scroll"):
                 yield Label("System prompt", classes="param-section")
-                yield TextArea(
+                yield TextBox(
                     self._system_prompt,
                     id="param-system-prompt",
                     soft_wrap=True,

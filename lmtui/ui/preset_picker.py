@@ -48,6 +48,7 @@ from lmtui.store.presets import (
 )
 from lmtui.ui.notices import notify_error, notify_text
 from lmtui.ui.param_panel import DIFFERS_MARK, ParamFields
+from lmtui.ui.text_box import TextBox
 
 __all__ = [
     "ConfirmDelete",
@@ -220,7 +221,7 @@ class PresetEditor(ModalScreen[Preset | None]):
                         compact=True,
                     )
                 yield Label("System prompt", classes="editor-section")
-                yield TextArea(
+                yield TextBox(
                     preset.system_prompt,
                     id="editor-system-prompt",
                     soft_wrap=True,

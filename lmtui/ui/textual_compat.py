@@ -8,8 +8,10 @@ or changes shape, so an upgrade breaks a test here rather than the app.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingsMap
 from textual.dom import DOMNode
@@ -90,3 +92,101 @@ class QuietResize(_WidgetMixin):
             self._repaint_regions.clear()
             self.refresh(layout=True, repaint=False)
         return changed
+
+
+# ---- Alt+Enter sent as ESC CR / ESC LF (issue 16) -----------------------------------
+# tmux, screen and most terminals over SSH send Alt+Enter as ESC followed by CR (or LF).
+# Textual's input parser knows no such sequence: it keeps reading, so the keys typed
+# after it are swallowed into a "sequence", then replayed as `^` plus a plain Enter,
+# which sent the half-written prompt. Read both as the key "alt+enter".
+# (Shift+Enter under the kitty keyboard protocol, `CSI 13;2u`, Textual already parses.)
+
+ALT_ENTER_SEQUENCES = frozenset({"\x1b\r", "\x1b\n"})
+
+
+def install_alt_enter() -> None:
+    """Teach Textual's terminal input parser ESC CR and ESC LF as Alt+Enter (idempotent).
+
+    Private: ``textual._xterm_parser.XTermParser._sequence_to_key_events`` (8.2.8).
+    """
+    from textual._xterm_parser import XTermParser
+
+    original: Any = XTermParser._sequence_to_key_events
+    if getattr(original, "lmtui_alt_enter", False):
+        return
+
+    def sequence_to_key_events(
+        self: XTermParser, sequence: str, alt: bool = False
+    ) -> Iterable[events.Key]:
+        if sequence in ALT_ENTER_SEQUENCES:
+            yield events.Key("alt+enter", None)
+            return
+        yield from original(self, sequence, alt)
+
+    sequence_to_key_events.lmtui_alt_enter = True  # type: ignore[attr-defined]
+    XTermParser._sequence_to_key_events = sequence_to_key_events  # type: ignore[method-assign]
+
+
+# ---- end of the Alt+Enter block -----------------------------------------------------
+
+
+# ---- Mouse: button-only tracking, and turning it off at run time (issue 16) ----------
+# Textual asks the terminal for any-motion tracking (mode 1003): every hover over a cell
+# sends bytes (965 for 61 cells over SSH in one test). Clicks, the wheel and drags need
+# only modes 1000 + 1002 (+ 1006 for SGR coordinates). Many SSH users also want the
+# terminal's own selection, so mouse reporting can be switched off and on again.
+
+MOUSE_ON = "\x1b[?1000h\x1b[?1002h\x1b[?1006h"  # buttons, drags, SGR coordinates
+MOUSE_OFF = "\x1b[?1000l\x1b[?1002l\x1b[?1003l\x1b[?1015l\x1b[?1006l"
+
+
+def install_button_only_mouse() -> None:
+    """Make Textual's Linux driver ask for button and drag events, never bare motion.
+
+    Private: ``LinuxDriver._enable_mouse_support``, ``_disable_mouse_support`` and
+    ``Driver._mouse`` (8.2.8).
+    Idempotent.
+    """
+    from textual.drivers.linux_driver import LinuxDriver
+
+    if getattr(LinuxDriver._enable_mouse_support, "lmtui_button_only", False):
+        return
+
+    def enable_mouse_support(self: LinuxDriver) -> None:
+        if not self._mouse:
+            return
+        self.write(MOUSE_ON)
+        self.flush()
+
+    def disable_mouse_support(self: LinuxDriver) -> None:
+        # Every mode either side may have set, 1002 included, so none outlives the app.
+        if not self._mouse:
+            return
+        self.write(MOUSE_OFF)
+        self.flush()
+
+    enable_mouse_support.lmtui_button_only = True  # type: ignore[attr-defined]
+    LinuxDriver._enable_mouse_support = enable_mouse_support  # type: ignore[method-assign]
+    LinuxDriver._disable_mouse_support = disable_mouse_support  # type: ignore[method-assign]
+
+
+def set_mouse(app: App[Any], enabled: bool) -> bool:
+    """Turn the terminal's mouse reporting on or off now; False when there is no terminal.
+
+    Off stays off across a suspend (the $EDITOR round trip) until turned on again.
+    Private: ``App._driver``, ``Driver._mouse``, ``LinuxDriver._enable_mouse_support``
+    and ``_disable_mouse_support`` (8.2.8).
+    """
+    driver: Any = app._driver
+    if driver is None or not hasattr(driver, "_enable_mouse_support"):
+        return False
+    if enabled:
+        driver._mouse = True
+        driver._enable_mouse_support()
+    else:
+        driver._disable_mouse_support()
+        driver._mouse = False
+    return True
+
+
+# ---- end of the mouse block ----------------------------------------------------------

@@ -27,7 +27,14 @@ from textual.widgets import DataTable, Footer, Static
 
 from lmtui.backend.types import ServerKind
 from lmtui.services.clients import Client, Exchange
-from lmtui.services.doctor import Diagnosis, Finding, diagnose, exchange_findings, runtime_info
+from lmtui.services.doctor import (
+    Diagnosis,
+    Finding,
+    diagnose,
+    exchange_findings,
+    runtime_info,
+    shown_version,
+)
 from lmtui.services.inspector import RequestLog
 from lmtui.services.terminal_text import make_inert
 from lmtui.ui.inspector_screen import InspectorScreen
@@ -218,7 +225,7 @@ class TroubleshootScreen(Screen[None]):
             levels = ", ".join("/" + lv.value for lv in caps.levels)
             rows.append(("Kind", f"{_KIND_NAMES[caps.kind]} · APIs {levels}"))
         runtime = runtime_info(self.request_log)
-        version = caps.version if caps else None
+        version = shown_version(caps.version) if caps else None
         if version or runtime:
             rows.append(("Runtime", " · ".join(x for x in (version, runtime) if x)))
         parts: list[str | tuple[str, str]] = []

@@ -278,3 +278,21 @@ async def test_cut_after_load_is_an_interrupted_reply(
     events = await collect(client, NativeChatRequest(UNLOADED, "x"))
     assert isinstance(events[-1], Finish) and events[-1].reason is FinishReason.INTERRUPTED
     assert not any(isinstance(e, ContentDelta | ReasoningDelta) for e in events)
+
+
+async def test_an_mcp_server_that_cannot_be_reached_is_not_called_refused(
+    fake: FakeServer, client: LMStudioClient
+) -> None:
+    from lmtui.backend.native_chat import IntegrationFailed
+
+    error = {
+        "error": {
+            "type": "mcp_connection_error",
+            "message": "Failed to connect to MCP server 'docs' at http://127.0.0.1:9",
+        }
+    }
+    native(fake).enqueue(NativeReply(text="", error=error, error_only=True))
+    with pytest.raises(IntegrationFailed) as info:
+        await collect(client, NativeChatRequest(LOADED, "x"))
+    assert "could not use the MCP server" in info.value.message
+    assert "[integrations.NAME]" in info.value.remedy

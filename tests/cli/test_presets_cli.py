@@ -73,7 +73,9 @@ def test_list_json_has_the_builtins_from_the_guide(env: dict[str, str], presets_
     assert by_name["Template metadata"]["system_prompt"] == SEED_METADATA
     assert by_name["Template metadata"]["params"]["response_format"]["type"] == "json_schema"
     assert by_name["SQL"]["models"][0] == "sqlcoder-7b-2"
-    assert by_name["General"]["models"] == [] and by_name["General"]["params"] == {}
+    assert by_name["General"]["models"] == [] and by_name["General"]["params"] == {
+        "max_tokens": 2048
+    }
     assert not presets_dir.exists()  # listing creates nothing
 
 

@@ -265,3 +265,18 @@ async def test_continue_chains_from_the_reply_it_continues(fake: FakeServer) -> 
     reply = chat.entries[-1]
     assert reply.content == "Part one. Part two."
     assert reply.extras.response_id not in (None, first_id)
+
+
+async def test_on_mode_with_the_server_down_says_it_is_down() -> None:
+    import socket
+
+    from lmtui.backend.errors import ServerUnreachable
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    async with LMStudioClient(f"http://127.0.0.1:{port}", connect_timeout=2) as client:
+        chat = ChatSession(client, model=LOADED)
+        chat.native_mode = "on"
+        with pytest.raises(ServerUnreachable):
+            await run(chat.send("x"))

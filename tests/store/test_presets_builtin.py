@@ -32,8 +32,8 @@ def test_task_table_rows(name: str, model: str, temperature: float, prompt: str)
     assert preset.description
     assert "\n" not in preset.description
     assert any(model in m for m in preset.models)
-    # Only the temperature is set: the guide implies no other parameter.
-    assert preset.params.to_json() == {"temperature": temperature}
+    # The guide's temperature plus a reply cap (issue 16: runaway replies); nothing else.
+    assert set(preset.params.to_json()) == {"temperature", "max_tokens"}
 
 
 def test_invitation_text_matches_the_installed_mistral_id() -> None:
@@ -59,9 +59,10 @@ def test_template_metadata_asks_for_a_strict_json_schema() -> None:
     assert validate_param("response_format", fmt) == fmt
 
 
-def test_general_has_no_preferences() -> None:
+def test_general_has_no_preferences_but_a_reply_cap() -> None:
     general = next(p for p in BUILTIN_PRESETS if p.name == "General")
-    assert (general.models, general.system_prompt, general.params.to_json()) == ((), "", {})
+    assert (general.models, general.system_prompt) == ((), "")
+    assert general.params.to_json() == {"max_tokens": 2048}
 
 
 def test_every_builtin_is_valid_and_survives_saving(tmp_path: Path) -> None:

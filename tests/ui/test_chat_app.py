@@ -8,11 +8,12 @@ from typing import Any
 
 from textual import events
 
-from lmtui.services.chat import COMPLETE, CONTINUE_PROMPT, STOPPED
+from lmtui.services.chat import COMPLETE, CONTINUE_PROMPT, REPEATING, STOPPED
+from lmtui.services.continuation import FALLBACK_NOTE
 from lmtui.ui.app import LmtuiApp
 from lmtui.ui.markdown_body import MarkdownBody
 from lmtui.ui.message import MessageWidget
-from tests.fake_server import FakeServer, Reply
+from tests.fake_server import ASSISTANT_LAST_REJECTED, FakeServer, Reply
 from tests.ui.conftest import send, wait_idle, wait_until
 
 AppFactory = Callable[..., LmtuiApp]
@@ -136,18 +137,48 @@ async def test_continue_after_a_length_finish(fake: FakeServer, make_app: AppFac
         reply = app.chat_screen.session.entries[-1]
         widget = app.chat_screen.chat.widget_for(reply)
         assert widget is not None
-        assert "length" in str(widget.query_one(".meta").render())
+        meta = str(widget.query_one(".meta").render())
+        assert "length" in meta
+        # The hint names the key that works from the composer, where focus is.
+        assert "Ctrl+O continues" in meta and "n continues" not in meta
+        assert app.focused is app.chat_screen.composer
         await pilot.press("ctrl+o")
         await wait_idle(pilot)
         assert len(app.chat_screen.session.entries) == 2
         assert (
             app.chat_screen.session.entries[-1].content == "The start of a long answer, finished."
         )
-        assert last_body(fake)["messages"][-1]["content"] == CONTINUE_PROMPT
+        # The partial reply is sent as the assistant's own text, for the server to extend.
+        assert last_body(fake)["messages"][-1] == {
+            "role": "assistant",
+            "content": "The start of a long",
+        }
+        assert CONTINUE_PROMPT not in str(last_body(fake)["messages"])
         assert (
             widget.query_one(".body", MarkdownBody).source
             == "The start of a long answer, finished."
         )
+
+
+async def test_continue_falls_back_to_a_user_turn_and_says_so(
+    fake: FakeServer, make_app: AppFactory
+) -> None:
+    fake.enqueue(Reply(content="a wedding", finish_reason="length"))
+    fake.enqueue(ASSISTANT_LAST_REJECTED)
+    fake.enqueue(Reply(content="I am excited."))
+    app = make_app()
+    async with app.run_test() as pilot:
+        await send(pilot, "write a lot")
+        await wait_idle(pilot)
+        await pilot.press("ctrl+o")
+        await wait_idle(pilot)
+        reply = app.chat_screen.session.entries[-1]
+        assert reply.content == "a wedding I am excited."  # not "a weddingI am"
+        assert last_body(fake)["messages"][-1] == {"role": "user", "content": CONTINUE_PROMPT}
+        assert reply.note == FALLBACK_NOTE and reply.error is None
+        widget = app.chat_screen.chat.widget_for(reply)
+        assert widget is not None
+        assert "did not accept the partial reply" in str(widget.query_one(".meta").render())
 
 
 async def test_copy_focused_message_and_code_block(fake: FakeServer, make_app: AppFactory) -> None:
@@ -313,3 +344,37 @@ async def test_bracketed_paste_keeps_multiline_text(make_app: AppFactory) -> Non
         await pilot.pause()
         assert app.chat_screen.composer.text == "first line\nsecond line\n\nfourth"
         assert app.chat_screen.session.entries == []  # pasting never sends
+
+
+async def test_embedded_server_replies_are_capped_by_default(
+    fake: FakeServer, make_app: AppFactory
+) -> None:
+    fake.enqueue(Reply(content="ok"))
+    app = make_app(embedded_url=fake.base_url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await send(pilot, "hello")
+        await wait_idle(pilot)
+    sent: Any = [r for r in fake.requests if r.path == "/v1/chat/completions"][-1].json_body
+    assert sent["max_tokens"] == app.cfg.local.max_tokens == 1024
+
+
+async def test_a_looping_reply_is_flagged_on_screen(
+    fake: FakeServer, make_app: AppFactory, monkeypatch: Any
+) -> None:
+    fake.enqueue(Reply(deltas=["We will dance ", "all night long. "] * 80))
+    app = make_app()
+    shown: list[str] = []
+    original = app.notify
+
+    def record(message: str, **kwargs: Any) -> None:
+        shown.append(message)
+        original(message, **kwargs)
+
+    monkeypatch.setattr(app, "notify", record)
+    async with app.run_test() as pilot:
+        await send(pilot, "write an invitation")
+        await wait_idle(pilot)
+        widget = app.chat_screen.chat.widget_for(app.chat_screen.session.entries[-1])
+        assert widget is not None
+        assert "repeated itself" in str(widget.query_one(".meta").render())
+    assert REPEATING in shown

@@ -33,7 +33,8 @@ with open(os.environ["FAKE_EDITOR_LOG"], "w", encoding="utf-8") as handle:
 if os.environ.get("FAKE_EDITOR_FAIL"):
     sys.exit(int(os.environ["FAKE_EDITOR_FAIL"]))
 with open(path, "w", encoding="utf-8") as handle:
-    handle.write(os.environ.get("FAKE_EDITOR_TEXT", before.upper()) + "\\n")
+    text = os.environ.get("FAKE_EDITOR_TEXT")
+    handle.write(before.upper() if text is None else text + "\\n")  # saved files end in \\n
 """
 
 
@@ -92,7 +93,7 @@ async def test_returns_the_edited_text_and_removes_the_private_temp_file(
         await pilot.pause()
     assert result == "DRAFT ABOUT *TABLES*"  # the editor's final newline is not kept
     record = read_log(fake_editor)
-    assert record["before"] == "draft about *tables*"
+    assert record["before"] == "draft about *tables*\n"  # a text file ends in a newline
     assert record["mode"] == 0o600
     assert record["stdin_tty"] is False  # headless: no terminal handed over
     argv = record["argv"]
@@ -117,6 +118,19 @@ async def test_keeps_a_trailing_newline_the_draft_had(
     assert str(argv[-1]).endswith(".txt")
 
 
+async def test_a_line_appended_by_the_editor_is_not_glued_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    appender = tmp_path / "append.sh"
+    appender.write_text('#!/bin/sh\nprintf "line two\\n" >> "$1"\n', encoding="utf-8")
+    appender.chmod(0o700)
+    monkeypatch.setenv("VISUAL", str(appender))
+    app = NotedApp()
+    async with app.run_test():
+        assert await edit_externally(app, "line one") == "line one\nline two"
+        assert await edit_externally(app, "line one\n") == "line one\nline two\n"
+
+
 async def test_failing_editor_returns_none_and_says_why(
     fake_editor: Path, temp_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -127,7 +141,7 @@ async def test_failing_editor_returns_none_and_says_why(
         await pilot.pause()
     assert result is None
     assert any("exited with status 3" in m and "unchanged" in m for m in app.notes)
-    assert read_log(fake_editor)["before"] == "keep me"
+    assert read_log(fake_editor)["before"] == "keep me\n"
     assert list(temp_dir.iterdir()) == []
 
 

@@ -273,13 +273,35 @@ async def test_enter_opens_the_highlighted_conversation(store: HistoryStore) -> 
         assert not isinstance(app.screen, HistoryBrowser)
 
 
-async def test_enter_from_search_goes_to_hits_then_opens(store: HistoryStore) -> None:
+async def test_enter_in_the_search_box_opens_the_first_hit(store: HistoryStore) -> None:
+    app = Host(store)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        # Typed and Enter in one burst: the search is still running when Enter comes.
+        await pilot.press("slash", *"lifetimes", "enter")
+        await wait_until(pilot, lambda: app.result is not UNSET)
+        assert app.result == 2
+
+
+async def test_enter_in_the_search_box_with_no_hit_stays(store: HistoryStore) -> None:
     app = Host(store)
     async with app.run_test() as pilot:
         await pilot.pause()
         browser = app.browser
-        await pilot.press("slash", *"lifetimes", "enter")
-        await wait_until(pilot, lambda: browser.query_text == "lifetimes")
+        await type_search(pilot, "zebra")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.result is UNSET and browser.search_input.has_focus
+        assert "No conversation matches" in status_text(browser)
+
+
+async def test_down_from_search_goes_to_the_hits(store: HistoryStore) -> None:
+    app = Host(store)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        browser = app.browser
+        await type_search(pilot, "lifetimes")
+        await pilot.press("down")
         assert browser.option_list.has_focus
         assert app.result is UNSET
         await pilot.press("enter")
@@ -369,7 +391,7 @@ async def test_delete_from_search_results(store: HistoryStore) -> None:
         await pilot.pause()
         browser = app.browser
         await type_search(pilot, "sauce")
-        await pilot.press("enter")  # to the results
+        await pilot.press("down")  # to the results
         await pilot.press("d")
         await wait_until(pilot, lambda: shown_ids(browser) == [])
         assert store.count_conversations() == 2

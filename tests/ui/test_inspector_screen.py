@@ -16,6 +16,7 @@ from lmtui.services.chat import ChatSession
 from lmtui.services.inspector import REDACTED, TOKEN_ENV, RequestLog
 from lmtui.ui.inspector_screen import InspectorScreen
 from tests.fake_server import FakeServer, Reply
+from tests.ui.terminal_cells import parse_cells, render_screen
 
 SECRET = "sk-very-secret-0123"
 BASE = "http://127.0.0.1:1234"
@@ -157,3 +158,13 @@ async def test_for_entry_shows_the_assembled_reply() -> None:
         words = shlex.split(app.clipboard.replace("\\\n", " "))
         assert "-N" in words  # the entry was streamed
         assert json.loads(words[words.index("-d") + 1]) == sent_on_wire
+
+
+async def test_long_lines_wrap_instead_of_being_cut() -> None:
+    long_prompt = "word " * 60 + "THE-END-OF-THE-PROMPT"
+    body = {"model": "m", "messages": [{"role": "user", "content": long_prompt}]}
+    app = Host(InspectorScreen(BASE, body, ANSWER, with_token=False))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        shown = "".join(cell.char for cell in parse_cells(render_screen(app, "truecolor")))
+        assert "THE-END-OF-THE-PROMPT" in shown

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from textual.command import DiscoveryHit
 
@@ -10,7 +11,7 @@ from lmtui.ui.app import LmtuiApp
 from lmtui.ui.help import HelpScreen
 from lmtui.ui.keymap import ActionsProvider, all_actions, display_key, help_rows, palette_entries
 from tests.fake_server import FakeServer, Reply
-from tests.ui.conftest import send, wait_idle
+from tests.ui.conftest import send, wait_idle, wait_until
 
 AppFactory = Callable[..., LmtuiApp]
 
@@ -125,3 +126,65 @@ def test_help_shows_a_remapped_sidebar_key() -> None:
     # Help reads the bindings, so a remapped sidebar key shows there too.
     rows = help_rows({"sidebar.load": "ctrl+l"})
     assert ("Ctrl+L", "Load the highlighted model (options, another instance)", "Models") in rows
+
+
+async def test_the_continue_hint_follows_a_remap(make_app: AppFactory) -> None:
+    from lmtui.backend.types import FinishReason
+    from lmtui.services.chat import Entry
+    from lmtui.ui.message import MessageWidget
+
+    app = make_app(keys={"continue": "f9"})
+    async with app.run_test() as pilot:
+        entry = Entry("assistant", "cut", finish_reason=FinishReason.LENGTH)
+        widget = MessageWidget(entry)
+        await app.chat_screen.chat.mount(widget)
+        await pilot.pause()
+        assert "F9 continues" in str(widget.query_one(".meta").render())
+
+
+async def test_palette_has_export_rename_mouse_and_theme_once(make_app: AppFactory) -> None:
+    from lmtui.ui.keymap import palette_entries
+
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        ours = [title for title, _action, _help in palette_entries()]
+        system = [c.title for c in app.get_system_commands(app.screen)]
+        titles = ours + system
+        assert sum("theme" in t.lower() for t in titles) == 1
+        assert sum(t.lower() == "quit" for t in titles) == 1
+        for wanted in ("Rename this conversation", "Export this conversation", "Mouse on/off"):
+            assert any(t.startswith(wanted) for t in ours), wanted
+
+
+async def test_rename_and_export_the_open_conversation(
+    fake: FakeServer, make_app: AppFactory, tmp_path: Path
+) -> None:
+    from textual.widgets import Input
+
+    from lmtui.ui.history_prompts import ExportPrompt, RenamePrompt
+
+    fake.enqueue(Reply(content="ok"))
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.press("alt+t")  # nothing saved yet: says so, opens nothing
+        assert not isinstance(app.screen, RenamePrompt)
+        await send(pilot, "Plan a wedding")
+        await wait_idle(pilot)
+        await pilot.press("alt+t")
+        await pilot.pause()
+        assert isinstance(app.screen, RenamePrompt)
+        app.screen.query_one(Input).value = "Our wedding"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.history is not None and app.chat_screen.session.conversation_id is not None
+        summary, _ = app.history.get_conversation(app.chat_screen.session.conversation_id)
+        assert summary.title == "Our wedding"
+        await pilot.press("alt+x")
+        await pilot.pause()
+        assert isinstance(app.screen, ExportPrompt)
+        target = tmp_path / "wedding.md"
+        app.screen.query_one("#export-path", Input).value = str(target)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: target.exists())
+    assert "Plan a wedding" in target.read_text(encoding="utf-8")

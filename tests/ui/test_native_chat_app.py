@@ -159,3 +159,32 @@ async def test_tool_calls_render_as_blocks_and_toggle(
         reopened = app.chat_screen.chat.widget_for(app.chat_screen.session.entries[-1])
         assert reopened is not None and reopened is not widget
         assert [b.title for b in reopened.query(ToolCallBlock)] == [b.title for b in blocks]
+
+
+async def test_answer_only_in_reasoning_is_flagged_and_json_is_surfaced(
+    fake: FakeServer, make_app: AppFactory
+) -> None:
+    from tests.fake_server import Reply
+
+    zeros = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+    fake.enqueue(Reply(deltas=[], reasoning=["I would say 4"], usage=zeros))
+    fake.enqueue(Reply(deltas=[], reasoning=['{"answer": ', "4}"]))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "2+2?")
+        await wait_idle(pilot)
+        only = app.chat_screen.chat.widget_for(app.chat_screen.session.entries[-1])
+        assert only is not None
+        assert "⚠ the model answered only in its reasoning" in str(only.query_one(".meta").render())
+        await send(pilot, "as JSON")
+        await wait_idle(pilot)
+        reply = app.chat_screen.session.entries[-1]
+        assert reply.content == '{"answer": 4}'
+        widget = app.chat_screen.chat.widget_for(reply)
+        assert widget is not None
+        assert '{"answer": 4}' in widget.query_one(".body").plain_text()  # type: ignore[attr-defined]
+        # The troubleshooting panel lists the reply that came only as reasoning.
+        await pilot.press("f5")
+        await wait_until(pilot, lambda: bool(getattr(app.screen, "checks", 0)))
+        ids = [f.id for f in app.screen.findings]  # type: ignore[attr-defined]
+        assert "answer_only_in_reasoning" in ids and "json_in_reasoning" in ids

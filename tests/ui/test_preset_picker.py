@@ -170,7 +170,7 @@ async def test_chosen_sql_preset_is_applied_and_sent_on_the_wire() -> None:
 
     sql_body, ts_body = (r.json_body for r in server.requests_to("/v1/chat/completions"))
     assert sql_body["temperature"] == 0.1
-    assert "max_tokens" not in sql_body  # the old parameters are replaced, not merged
+    assert sql_body["max_tokens"] == 1024  # SQL's own cap replaces the old 50: not merged
     assert sql_body["model"] == "qwen2.5-7b-instruct"
     assert [m["role"] for m in sql_body["messages"]] == ["user"]
     assert ts_body["temperature"] == 0.3
@@ -302,7 +302,7 @@ async def test_editing_a_builtin_saves_a_user_file_that_replaces_it() -> None:
         assert sql is not None and not sql.builtin
         assert picker.presets.overrides_builtin(sql)
     saved = read_preset_file(_presets_dir() / "sql.toml")
-    assert saved.params == SamplingParams(temperature=0.1, seed=42)
+    assert saved.params == SamplingParams(temperature=0.1, seed=42, max_tokens=1024)
 
 
 async def test_a_new_preset_named_like_a_builtin_needs_a_second_save() -> None:

@@ -15,7 +15,13 @@ from textual.strip import Strip
 
 from lmtui.services.chat import COMPLETE, STOPPED, STREAMING, Entry
 from lmtui.ui.chat_view import MAX_MOUNTED, OLDER_BATCH, ChatView
-from lmtui.ui.markdown_body import MarkdownBody, MarkdownLines, changed_extent, split_finished
+from lmtui.ui.markdown_body import (
+    MarkdownBody,
+    MarkdownLines,
+    changed_extent,
+    split_finished,
+    stream_step,
+)
 from lmtui.ui.message import MessageWidget, describe_footer, last_code_block
 from lmtui.ui.stream_render import FRAME_SECONDS, SCROLL_GAP_SECONDS, StreamRenderer
 
@@ -251,7 +257,7 @@ async def _stream_lines(
 
 async def test_streaming_scrolls_in_steps_and_repaints_only_changed_rows() -> None:
     # Every layout of the pane rewrites all of its rows on the terminal: a reply must
-    # grow in steps of about half the pane, not one row (one full repaint) per new line.
+    # grow in steps of a quarter of the pane, not one row (one full repaint) per new line.
     app = StyledChatHost()
     async with app.run_test(size=PANE) as pilot:
         chat = app.query_one(ChatView)
@@ -263,8 +269,8 @@ async def test_streaming_scrolls_in_steps_and_repaints_only_changed_rows() -> No
         widget, at_bottom = await _stream_lines(pilot, chat, lines)
         body = widget.query_one(".body", MarkdownBody)
         pane_rows = chat.scrollable_content_region.height
-        step = pane_rows // 2
-        assert step >= 8
+        step = stream_step(pane_rows)
+        assert step >= 4
         grown = 2 * lines
         # One relayout per step (plus the start and the end), never one per line.
         assert body.relayouts <= grown // step + 4

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 
-from textual.widgets import DataTable, Input, Static, TextArea
+from textual.widgets import DataTable, Input, Label, Static, TextArea
 
 from lmtui.backend.client import LMStudioClient
 from lmtui.ui.workbench import CompletionsScreen, EmbeddingsScreen
 from lmtui.ui.workbench.common import StreamText
 from tests.fake_server import FakeModel, FakeServer, Reply, embed_text
+from tests.ui.terminal_cells import parse_cells, render_screen
 from tests.workbench.helpers import CHAT_MODEL, EMBEDDER, Host, wait_until
 
 SIZE = (150, 45)
@@ -143,3 +144,18 @@ async def test_embeddings_without_an_embedding_model_says_how_to_load_one() -> N
                 await pilot.press("ctrl+r")
                 await wait_until(pilot, lambda: "Error" in _status(app, "#info"))
                 assert "not an embedding model" in _status(app, "#info")
+
+
+async def test_the_header_is_whole_at_80_by_24(client: LMStudioClient) -> None:
+    models = await client.list_models()
+    app = Host(lambda: CompletionsScreen(client, models))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        title = app.screen.query_one(".wb-title", Label).region
+        cells = parse_cells(render_screen(app, "truecolor"))
+        shown = "".join(
+            c.char
+            for c in sorted(cells, key=lambda c: (c.row, c.col))
+            if title.contains(c.col, c.row)
+        )
+        assert shown.endswith("Ctrl+Rruns,Escstops.")  # not cut ("Esc sto")

@@ -175,3 +175,18 @@ async def test_batch_screen_rejects_bad_input(client: LMStudioClient, tmp_path: 
         screen.query_one("#concurrency", Input).value = "1"
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: "Cannot read" in _text(app, "#status"))
+
+
+async def test_compare_targets_show_ticked_rows_apart_from_unticked(
+    client: LMStudioClient, history: HistoryStore
+) -> None:
+    models = await client.list_models()
+    app = Host(lambda: CompareScreen(client, models, history=history))
+    async with app.run_test(size=SIZE) as pilot:
+        targets = app.screen.query_one("#targets", SelectionList)
+        await pilot.pause()
+        rows = [targets.render_line(y).text for y in range(targets.option_count)]
+        ticked = [row for row in rows if CHAT_MODEL in row]
+        assert ticked and all("✓" in row for row in ticked)
+        unticked = [row for row in rows if CHAT_MODEL not in row]
+        assert unticked and not any("✓" in row or "X" in row[:4] for row in unticked)

@@ -22,6 +22,8 @@ from lmtui.services.explain import explain_finish
 from lmtui.services.terminal_text import make_inert
 from lmtui.store.history import HistoryStore
 from lmtui.store.presets import PresetSet, load_presets
+from lmtui.ui.text_box import TextBox
+from lmtui.ui.tick_list import TickList
 from lmtui.ui.workbench.base import WorkbenchScreen
 from lmtui.ui.workbench.common import StreamText, pick_default
 
@@ -93,8 +95,8 @@ class CompareScreen(WorkbenchScreen):
                 classes="wb-title",
             )
             with Horizontal(classes="cmp-top"):
-                yield TextArea("", id="prompt", classes="cmp-prompt", soft_wrap=True)
-                yield SelectionList[str](*options, id="targets", classes="cmp-targets")
+                yield TextBox("", id="prompt", classes="cmp-prompt", soft_wrap=True)
+                yield TickList[str](*options, id="targets", classes="cmp-targets")
             yield Static("", id="status", classes="wb-status", markup=False)
             yield Horizontal(id="columns", classes="cmp-columns")
         yield Footer()

@@ -23,6 +23,7 @@ from lmtui.backend.types import (
 )
 from lmtui.services.clients import Client
 from lmtui.services.completions import stream_completion
+from lmtui.ui.text_box import TextBox
 from lmtui.ui.workbench.base import WorkbenchScreen
 from lmtui.ui.workbench.common import (
     ParamsForm,
@@ -61,7 +62,7 @@ class CompletionsScreen(WorkbenchScreen):
                     "Ctrl+R runs, Esc stops.",
                     classes="wb-title",
                 )
-                yield TextArea("", id="prompt", classes="wb-prompt", soft_wrap=True)
+                yield TextBox("", id="prompt", classes="wb-prompt", soft_wrap=True)
                 yield StreamText(id="output", classes="wb-output")
                 yield Static("", id="status", classes="wb-status", markup=False)
             with Vertical(classes="wb-side"):

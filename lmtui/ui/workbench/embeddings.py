@@ -17,6 +17,7 @@ from lmtui.services.clients import Client
 from lmtui.services.embeddings import embed_texts
 from lmtui.services.semantic import LOAD_EMBEDDING_MODEL, embedding_models, similarity_matrix
 from lmtui.services.terminal_text import make_inert
+from lmtui.ui.text_box import TextBox
 from lmtui.ui.workbench.base import WorkbenchScreen
 from lmtui.ui.workbench.common import model_select, selected
 
@@ -71,7 +72,7 @@ class EmbeddingsScreen(WorkbenchScreen):
                     "One text per line. Ctrl+R embeds them and compares every pair.",
                     classes="wb-title",
                 )
-                yield TextArea("", id="texts", classes="wb-prompt")
+                yield TextBox("", id="texts", classes="wb-prompt")
                 yield Static("", id="info", classes="wb-status", markup=False)
                 yield DataTable(id="matrix", classes="wb-table", zebra_stripes=True)
             with Vertical(classes="wb-side"):
