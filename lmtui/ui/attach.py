@@ -13,12 +13,13 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
 from lmtui.backend.errors import LmtuiError
 from lmtui.backend.types import image_data_url
+from lmtui.ui.dialog import Dialog
+from lmtui.ui.notices import error_text
 
 MAX_IMAGE_BYTES = 20 * 1000 * 1000
 # What vision models behind LM Studio and llama.cpp accept; SVG and the like are not pixels.
@@ -137,23 +138,12 @@ class PathSuggester(Suggester):
         return None
 
 
-class AttachScreen(ModalScreen[Path | None]):
+class AttachScreen(Dialog[Path | None]):
     """Asks for an image path; Enter returns the checked Path, Esc returns None."""
 
     DEFAULT_CSS = """
-    AttachScreen {
-        align: center middle;
-        background: $background 60%;
-    }
     AttachScreen #attach-dialog {
         width: 70;
-        max-width: 100%;
-        height: auto;
-        border: round $accent;
-        border-title-color: $text-accent;
-        border-subtitle-color: $text-muted;
-        background: $surface;
-        padding: 0 1;
     }
     AttachScreen #attach-error {
         height: auto;
@@ -174,7 +164,7 @@ class AttachScreen(ModalScreen[Path | None]):
         self.base = base
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="attach-dialog") as dialog:
+        with Vertical(id="attach-dialog", classes="dialog-box") as dialog:
             dialog.border_title = "Attach image"
             dialog.border_subtitle = "Enter attach · Tab complete · Esc cancel"
             yield Input(
@@ -193,7 +183,7 @@ class AttachScreen(ModalScreen[Path | None]):
         try:
             path = check_image(parse_path(event.value, self.base))
         except AttachmentError as exc:
-            self._show_error(f"{exc.message}\n{exc.remedy}")
+            self._show_error(error_text(exc))
             return
         self.dismiss(path)
 

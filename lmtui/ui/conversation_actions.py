@@ -10,30 +10,31 @@ from typing import TYPE_CHECKING
 from lmtui.backend.errors import LmtuiError
 from lmtui.services.history_files import export_to_file
 from lmtui.store.history import make_title
-from lmtui.ui.history_browser import ExportPrompt, ExportRequest, RenamePrompt
+from lmtui.ui.history_prompts import ExportPrompt, ExportRequest, RenamePrompt
+from lmtui.ui.notices import notify_error, notify_text
 
 if TYPE_CHECKING:
-    from lmtui.ui.app import LmtuiApp
+    from lmtui.ui.chat_screen_base import ChatScreenBase
 
 NOT_SAVED = "This chat is not saved yet (send a prompt first), or history is off."
 
 
-def _saved_conversation(app: LmtuiApp) -> int | None:
-    cid = app.session.conversation_id
-    if cid is None or app.history is None:
-        app.notify(NOT_SAVED, severity="warning", markup=False)
+def _saved_conversation(screen: ChatScreenBase) -> int | None:
+    cid = screen.session.conversation_id
+    if cid is None or screen.session.history is None:
+        notify_text(screen.app, NOT_SAVED, severity="warning")
         return None
     return cid
 
 
-def rename_current(app: LmtuiApp) -> None:
+def rename_current(screen: ChatScreenBase) -> None:
     """Ask for a new title for the conversation on screen (empty: the automatic one)."""
-    cid = _saved_conversation(app)
-    history = app.history
+    cid = _saved_conversation(screen)
+    history = screen.session.history
     if cid is None or history is None:
         return
-    first = next((e.content for e in app.session.entries if e.role == "user"), "")
-    current = app.session.title or make_title(first)
+    first = next((e.content for e in screen.session.entries if e.role == "user"), "")
+    current = screen.session.title or make_title(first)
 
     def renamed(title: str | None) -> None:
         if title is None:
@@ -41,18 +42,18 @@ def rename_current(app: LmtuiApp) -> None:
         try:
             history.rename(cid, title)
         except LmtuiError as exc:
-            app.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
+            notify_error(screen.app, exc)
             return
-        app.session.title = title
-        app.notify(f"Renamed to “{title}”.", title="History", markup=False)
+        screen.session.title = title
+        notify_text(screen.app, f"Renamed to “{title}”.", title="History")
 
-    app.push_screen(RenamePrompt(current, make_title(first)), renamed)
+    screen.app.push_screen(RenamePrompt(current, make_title(first)), renamed)
 
 
-def export_current(app: LmtuiApp) -> None:
+def export_current(screen: ChatScreenBase) -> None:
     """Ask for a format and a new file, then write the conversation on screen to it."""
-    cid = _saved_conversation(app)
-    history = app.history
+    cid = _saved_conversation(screen)
+    history = screen.session.history
     if cid is None or history is None:
         return
 
@@ -62,8 +63,8 @@ def export_current(app: LmtuiApp) -> None:
         try:
             export_to_file(history, [cid], request.fmt, request.path)
         except LmtuiError as exc:
-            app.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
+            notify_error(screen.app, exc)
             return
-        app.notify(f"Exported to {request.path}.", title="History", markup=False)
+        notify_text(screen.app, f"Exported to {request.path}.", title="History")
 
-    app.push_screen(ExportPrompt("this conversation", cid), chosen)
+    screen.app.push_screen(ExportPrompt("this conversation", cid), chosen)

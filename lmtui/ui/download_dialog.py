@@ -16,7 +16,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, ProgressBar, Static
 
 from lmtui.backend.downloads import DownloadJob
@@ -28,6 +27,7 @@ from lmtui.services.downloads import (
 )
 from lmtui.services.model_admin import human_size
 from lmtui.services.terminal_text import make_inert
+from lmtui.ui.dialog import Dialog
 
 Listener = Callable[[DownloadJob], None]
 
@@ -86,24 +86,10 @@ def status_text(job: DownloadJob) -> str:
 StartCall = Callable[[str, str | None], None]
 
 
-class DownloadDialog(ModalScreen[None]):
+class DownloadDialog(Dialog[None]):
     """Start a download, or watch the one running; Esc closes and it goes on."""
 
     DEFAULT_CSS = """
-    DownloadDialog {
-        align: center middle;
-        background: $background 60%;
-    }
-    DownloadDialog #download-dialog {
-        width: 72;
-        max-width: 100%;
-        height: auto;
-        border: round $accent;
-        border-title-color: $text-accent;
-        border-subtitle-color: $text-muted;
-        background: $surface;
-        padding: 0 1;
-    }
     DownloadDialog #download-help { color: $text-muted; height: auto; }
     DownloadDialog Input { margin-top: 1; }
     DownloadDialog #download-bar { margin-top: 1; display: none; }
@@ -121,7 +107,7 @@ class DownloadDialog(ModalScreen[None]):
         self._start = start
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="download-dialog") as dialog:
+        with Vertical(id="download-dialog", classes="dialog-box") as dialog:
             dialog.border_title = "Download a model"
             dialog.border_subtitle = "Enter start · Esc close (a download goes on)"
             yield Static(

@@ -14,6 +14,7 @@ from typing import Any
 from textual.app import App, SuspendNotSupported
 
 from lmtui.backend.errors import ConfigError, LmtuiError
+from lmtui.ui.notices import notify_error, notify_text
 
 DEFAULT_EDITOR = "vi"
 EXIT_NOT_FOUND = 127
@@ -84,14 +85,10 @@ async def edit_externally(app: App[Any], text: str, *, suffix: str = ".md") -> s
             except SuspendNotSupported:
                 status = await asyncio.to_thread(run_editor, path, env, interactive=False)
         except LmtuiError as exc:
-            app.notify(
-                f"{exc.message}\n{exc.remedy}", title="Editor", severity="error", markup=False
-            )
+            notify_error(app, exc, title="Editor")
             return None
         if status != 0:
-            app.notify(
-                _failure_text(command, status), title="Editor", severity="error", markup=False
-            )
+            notify_text(app, _failure_text(command, status), title="Editor", severity="error")
             return None
         edited = path.read_text(encoding="utf-8", errors="replace")
     finally:

@@ -11,9 +11,10 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.dom import DOMNode
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Static
 
+from lmtui.ui.dialog import Dialog
 from lmtui.ui.textual_compat import action_enabled, app_keymap, declared_bindings, live_bindings
 
 Row = tuple[str, str, str]  # (key display, description, group)
@@ -78,25 +79,10 @@ def _humanise(class_name: str) -> str:
     return " ".join([words[0], *(w.lower() for w in words[1:])])
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     """A scrollable list of keys by group; Esc, F1 or q closes it."""
 
     DEFAULT_CSS = """
-    HelpScreen {
-        align: center middle;
-        background: $background 60%;
-    }
-    HelpScreen #help-dialog {
-        width: 72;
-        max-width: 100%;
-        height: auto;
-        max-height: 90%;
-        border: round $accent;
-        border-title-color: $text-accent;
-        border-subtitle-color: $text-muted;
-        background: $surface;
-        padding: 0 1;
-    }
     HelpScreen #help-body {
         height: auto;
         max-height: 100%;
@@ -119,7 +105,7 @@ class HelpScreen(ModalScreen[None]):
         self.rows = list(rows)
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="help-dialog") as dialog:
+        with Vertical(id="help-dialog", classes="dialog-box") as dialog:
             dialog.border_title = "Keys"
             dialog.border_subtitle = "Esc · F1 · q close"
             with VerticalScroll(id="help-body"):

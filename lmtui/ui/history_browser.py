@@ -14,32 +14,46 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, OptionList, RadioButton, RadioSet, Static
+from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option, OptionDoesNotExist
 from textual.worker import get_current_worker
 
 from lmtui.backend.errors import LmtuiError
-from lmtui.services.history_files import ExportFormat, check_export_path, export_to_file
+from lmtui.services.history_files import export_to_file
 from lmtui.services.terminal_text import make_inert
 from lmtui.store.history import (
     ConversationSummary,
-    HistoryInputError,
     HistoryStore,
     SearchHit,
     make_title,
 )
+from lmtui.ui.history_prompts import (
+    ExportPrompt,
+    ExportRequest,
+    RenamePrompt,
+    one_line_error,
+)
+from lmtui.ui.history_rows import (
+    ERROR_STYLE,
+    hit_prompt,
+    plural,
+    summary_prompt,
+)
+from lmtui.ui.history_rows import HIGHLIGHT_STYLE as HIGHLIGHT_STYLE
+from lmtui.ui.history_rows import MARK_END as MARK_END
+from lmtui.ui.history_rows import MARK_START as MARK_START
+from lmtui.ui.history_rows import marked_content as marked_content
+from lmtui.ui.history_rows import relative_time as relative_time
+from lmtui.ui.notices import notify_error, notify_text
 
 _R = TypeVar("_R")
 
@@ -48,216 +62,6 @@ PAGE_SIZE = 200
 NEAR_END_ROWS = 40
 SEARCH_DEBOUNCE_S = 0.2
 SEARCH_LIMIT = 200
-# Private-use characters cannot be confused with «» typed in a message.
-MARK_START = "\ue000"
-MARK_END = "\ue001"
-HIGHLIGHT_STYLE = "bold reverse"
-META_STYLE = "dim"
-ERROR_STYLE = "bold"
-
-_CSS_FILE = Path(__file__).with_suffix(".tcss")
-
-
-def relative_time(then: float, now: float) -> str:
-    """``then`` as a short phrase relative to ``now``: "just now", "5 min ago", "2 h ago"..."""
-    seconds = now - then
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} h ago"
-    if seconds < 7 * 86400:
-        return f"{int(seconds // 86400)} d ago"
-    return time.strftime("%Y-%m-%d", time.localtime(then))
-
-
-def plural(count: int, word: str) -> str:
-    """``"1 message"``, ``"2 messages"``, ``"10,000 conversations"``."""
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
-
-
-def marked_content(text: str, start: str = MARK_START, end: str = MARK_END) -> Content:
-    """Inert text with the parts between ``start`` and ``end`` highlighted (marks removed).
-
-    An unclosed mark highlights to the end; a stray end mark is dropped.
-    """
-    parts: list[str | tuple[str, str]] = []
-    rest = make_inert(text)
-    while rest:
-        before, found, after = rest.partition(start)
-        if before:
-            parts.append(before.replace(end, ""))
-        if not found:
-            break
-        match, _, rest = after.partition(end)
-        if match:
-            parts.append((match.replace(start, ""), HIGHLIGHT_STYLE))
-    return Content.assemble(*parts)
-
-
-def summary_prompt(summary: ConversationSummary, now: float) -> Content:
-    """Two lines for a conversation: its title, then model, age and message count."""
-    meta = " · ".join(
-        (
-            make_inert(summary.model) if summary.model else "no model",
-            relative_time(summary.updated, now),
-            plural(summary.message_count, "message"),
-        )
-    )
-    return Content.assemble((make_inert(summary.title), "bold"), "\n", (meta, META_STYLE))
-
-
-def hit_prompt(hit: SearchHit, now: float) -> Content:
-    """Two lines for a search hit: its title and age, then the snippet with matches lit."""
-    head = Content.assemble(
-        (make_inert(hit.title), "bold"), (f"  · {relative_time(hit.updated, now)}", META_STYLE)
-    )
-    return Content.assemble(head, "\n", marked_content(hit.snippet))
-
-
-def default_export_path(conversation_id: int | None, fmt: ExportFormat) -> str:
-    """``~/lmtui-export-<id>.<fmt>`` (``all`` instead of an id for every conversation)."""
-    name = "all" if conversation_id is None else str(conversation_id)
-    return f"~/lmtui-export-{name}.{fmt}"
-
-
-def swap_extension(path_text: str, fmt: ExportFormat) -> str:
-    """``path_text`` with a ``.md``/``.json`` ending changed to ``fmt``'s; others unchanged."""
-    for ext in (".md", ".json"):
-        if path_text.endswith(ext):
-            return path_text[: -len(ext)] + "." + fmt
-    return path_text
-
-
-def _error_text(exc: LmtuiError) -> str:
-    return f"{exc.message} {exc.remedy}".strip()
-
-
-@dataclass(frozen=True, slots=True)
-class ExportRequest:
-    """What the export prompt asks for: a format and a checked, new file path."""
-
-    fmt: ExportFormat
-    path: Path
-
-
-# ---- prompts ---------------------------------------------------------------------------
-
-
-class HistoryPrompt(ModalScreen[_R]):
-    """A small centred dialog over the browser."""
-
-    DEFAULT_CSS = _CSS_FILE.read_text(encoding="utf-8")
-    SCOPED_CSS = False
-
-
-class RenamePrompt(HistoryPrompt[str | None]):
-    """Ask for a new title; an empty answer means the automatic title."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="history.prompt.cancel"),
-    ]
-
-    def __init__(self, title: str, auto_title: str) -> None:
-        super().__init__()
-        self._title = title
-        self._auto_title = auto_title
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="prompt-box") as box:
-            box.border_title = "Rename"
-            box.border_subtitle = "Enter save · Esc cancel"
-            yield Input(
-                value=make_inert(self._title),
-                placeholder=make_inert(self._auto_title),
-                id="rename-input",
-                select_on_focus=True,
-            )
-            yield Static(
-                Content.styled("Empty: " + make_inert(self._auto_title), META_STYLE),
-                classes="prompt-hint",
-            )
-
-    def on_mount(self) -> None:
-        self.query_one("#rename-input", Input).focus()
-
-    @on(Input.Submitted, "#rename-input")
-    def _submit(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or self._auto_title)
-
-    def action_cancel(self) -> None:
-        """Close without renaming."""
-        self.dismiss(None)
-
-
-class ExportPrompt(HistoryPrompt[ExportRequest | None]):
-    """Ask for a format (Markdown or JSON) and a new file to write."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", id="history.prompt.cancel"),
-    ]
-
-    FORMATS: ClassVar[tuple[ExportFormat, ...]] = ("md", "json")
-
-    def __init__(self, what: str, conversation_id: int | None) -> None:
-        super().__init__()
-        self._what = what
-        self._conversation_id = conversation_id
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="prompt-box") as box:
-            box.border_title = f"Export {self._what}"
-            box.border_subtitle = "Enter write · Tab format · Esc cancel"
-            with Horizontal(id="export-format-row"):
-                yield Static("Format:", classes="prompt-label")
-                with RadioSet(id="export-format"):
-                    yield RadioButton("Markdown", value=True, id="export-md")
-                    yield RadioButton("JSON", id="export-json")
-            yield Input(
-                value=default_export_path(self._conversation_id, "md"),
-                placeholder="File to write",
-                id="export-path",
-            )
-            yield Static("", id="export-error", classes="prompt-error", markup=False)
-
-    def on_mount(self) -> None:
-        self.query_one("#export-path", Input).focus()
-
-    @property
-    def fmt(self) -> ExportFormat:
-        """The format chosen in the radio set."""
-        index = self.query_one("#export-format", RadioSet).pressed_index
-        return self.FORMATS[index if index >= 0 else 0]
-
-    @on(RadioSet.Changed, "#export-format")
-    def _format_changed(self) -> None:
-        path = self.query_one("#export-path", Input)
-        path.value = swap_extension(path.value, self.fmt)
-
-    @on(Input.Changed, "#export-path")
-    def _path_changed(self, event: Input.Changed) -> None:
-        # Typing a .json (or .md) name picks that format too.
-        for index, fmt in enumerate(self.FORMATS):
-            if event.value.endswith("." + fmt) and self.fmt != fmt:
-                buttons = list(self.query(RadioButton))
-                buttons[index].value = True
-
-    @on(Input.Submitted, "#export-path")
-    def _submit(self, event: Input.Submitted) -> None:
-        try:
-            path = check_export_path(event.value)
-        except HistoryInputError as exc:
-            self.query_one("#export-error", Static).update(_error_text(exc))
-            return
-        self.dismiss(ExportRequest(self.fmt, path))
-
-    def action_cancel(self) -> None:
-        """Close without exporting."""
-        self.dismiss(None)
-
-
-# ---- the list --------------------------------------------------------------------------
 
 
 class ConversationList(OptionList):
@@ -275,8 +79,7 @@ class ConversationList(OptionList):
 class HistoryBrowser(Screen[int | None]):
     """Saved conversations, newest first; dismisses with the id to open, or None."""
 
-    DEFAULT_CSS = _CSS_FILE.read_text(encoding="utf-8")
-    SCOPED_CSS = False
+    CSS_PATH = "history_browser.tcss"
     BINDING_GROUP_TITLE = "History"
     AUTO_FOCUS = "#history-list"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -355,7 +158,7 @@ class HistoryBrowser(Screen[int | None]):
         self.query_one("#history-status", Static).update(text)
 
     def _report(self, title: str, exc: LmtuiError) -> None:
-        self.notify(_error_text(exc), title=title, severity="error")
+        notify_error(self.app, exc, title=title)
 
     # ---- list mode ----------------------------------------------------------------
 
@@ -369,7 +172,7 @@ class HistoryBrowser(Screen[int | None]):
             self.total = self.store.count_conversations()
             rows = self.store.list_conversations(limit=want)
         except LmtuiError as exc:
-            self._status(Content.styled(_error_text(exc), ERROR_STYLE))
+            self._status(Content.styled(one_line_error(exc), ERROR_STYLE))
             return
         self.summaries = []
         self._loaded_ids = set()
@@ -501,7 +304,7 @@ class HistoryBrowser(Screen[int | None]):
     def _search_failed(self, query: str, exc: LmtuiError) -> None:
         if query == self._wanted_query():
             self._search_in_flight = self._open_first_when_shown = False
-            self._status(Content.styled(_error_text(exc), ERROR_STYLE))
+            self._status(Content.styled(one_line_error(exc), ERROR_STYLE))
 
     def _wanted_query(self) -> str:
         return self._pending_query if self._pending_query is not None else self.search_input.value
@@ -634,7 +437,7 @@ class HistoryBrowser(Screen[int | None]):
             return
         self.deleted.append(conversation_id)
         title = self._title_of(conversation_id)
-        self.notify(f"Deleted “{title}”. Press u to undo.", title="History")
+        notify_text(self.app, f"Deleted “{title}”. Press u to undo.", title="History")
         self._refresh_view(index=index)
 
     def _title_of(self, conversation_id: int) -> str:
@@ -657,7 +460,7 @@ class HistoryBrowser(Screen[int | None]):
             return
         self.deleted.pop()
         self._refresh_view(keep=conversation_id)
-        self.notify(f"Restored “{self._title_of(conversation_id)}”.", title="History")
+        notify_text(self.app, f"Restored “{self._title_of(conversation_id)}”.", title="History")
 
     def action_export(self) -> None:
         """Export the highlighted conversation to a file."""

@@ -145,11 +145,11 @@ class InspectorScreen(ModalScreen[None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close"),
-        Binding("c", "copy('curl')", "Copy curl"),
-        Binding("p", "copy('python')", "Copy Python"),
-        Binding("t", "copy('typescript')", "Copy TS"),
-        Binding("j", "copy('json')", "Copy JSON", show=False),
+        Binding("escape,q", "close", "Close", id="inspector.close"),
+        Binding("c", "copy('curl')", "Copy curl", id="inspector.copy_curl"),
+        Binding("p", "copy('python')", "Copy Python", id="inspector.copy_python"),
+        Binding("t", "copy('typescript')", "Copy TS", id="inspector.copy_typescript"),
+        Binding("j", "copy('json')", "Copy JSON", show=False, id="inspector.copy_json"),
     ]
 
     def __init__(

@@ -1,8 +1,9 @@
-"""Every key of the chat screen: one table, used for bindings, the palette and help.
+"""The keys of the chat screen and its widgets: tables that make their bindings.
 
-Each action has a stable ``id`` so ``[keys]`` in ``config.toml`` can remap it
-(``App.set_keymap``). The same table feeds the command palette provider and
-the F1 help screen, so the three never disagree.
+Each binding has a stable ``id`` so ``[keys]`` in ``config.toml`` can remap it
+(``App.set_keymap``). Help, the command palette and the check of ``[keys]`` read
+the bindings the classes declare (:func:`keyed_classes`), with the keymap applied,
+so a remapped key shows everywhere and a new binding needs no second list.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from functools import partial
 
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.dom import DOMNode
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +45,13 @@ class KeyAction:
         )
 
 
-# Keys that work anywhere on the chat screen.
-APP_ACTIONS: tuple[KeyAction, ...] = (
+# Keys that work on every screen (bound on the app).
+GLOBAL_ACTIONS: tuple[KeyAction, ...] = (
+    KeyAction("help", "f1", "help", "Help: all keys", "View", show=True, short="Help"),
+)
+
+# Keys that work anywhere on the chat screen (bound on ChatScreen, so off under other screens).
+CHAT_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction(
         "stop", "escape", "stop", "Stop generating", "Chat", show=True, priority=True, short="Stop"
     ),
@@ -87,9 +94,7 @@ APP_ACTIONS: tuple[KeyAction, ...] = (
         short="Models",
     ),
     KeyAction("focus_models", "f2", "focus_models", "Go to the model list", "View"),
-    KeyAction("help", "f1", "help", "Help: all keys", "View", show=True, short="Help"),
     # Priority: the composer's TextArea binds F6 (select line) and F7 (select all) itself.
-    # The app turns these off while another screen is on top (LmtuiApp.check_action).
     KeyAction(
         "preset",
         "f3",
@@ -113,7 +118,7 @@ APP_ACTIONS: tuple[KeyAction, ...] = (
         "health", "f5", "troubleshoot", "Troubleshooting: server health", "View", priority=True
     ),
     KeyAction("history", "f6", "open_history", "History: browse and search", "View", priority=True),
-    KeyAction("theme", "f7", "change_theme", "Change theme", "View", priority=True),
+    KeyAction("theme", "f7", "app.change_theme", "Change theme", "View", priority=True),
     KeyAction("workbench", "f8", "workbench", "Workbench tools", "View", priority=True),
     KeyAction("servers", "alt+s", "switch_server", "Switch server", "View", priority=True),
     KeyAction(
@@ -130,7 +135,7 @@ APP_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction(
         "mouse",
         "alt+m",
-        "toggle_mouse",
+        "app.toggle_mouse",
         "Mouse on/off (off: the terminal selects text)",
         "View",
         priority=True,
@@ -157,26 +162,32 @@ COMPOSER_ACTIONS: tuple[KeyAction, ...] = (
         "clear_prompt", "ctrl+l", "clear_prompt", "Clear the prompt (Ctrl+Z undoes)", "Composer"
     ),
     KeyAction(
-        "cancel_edit", "escape", "app.cancel_edit", "Cancel editing a sent prompt", "Composer"
+        "cancel_edit", "escape", "screen.cancel_edit", "Cancel editing a sent prompt", "Composer"
     ),
 )
 
 # Keys that act on the focused message (move there with ctrl+up).
 MESSAGE_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction(
-        "copy_message", "c", "app.copy_message", "Copy message", "Messages", show=True, short="Copy"
+        "copy_message",
+        "c",
+        "screen.copy_message",
+        "Copy message",
+        "Messages",
+        show=True,
+        short="Copy",
     ),
     KeyAction(
         "copy_code",
         "y",
-        "app.copy_code",
+        "screen.copy_code",
         "Copy last code block",
         "Messages",
     ),
     KeyAction(
         "edit_message",
         "e",
-        "app.edit_message",
+        "screen.edit_message",
         "Edit and resend",
         "Messages",
         show=True,
@@ -185,34 +196,38 @@ MESSAGE_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction(
         "regenerate_message",
         "r",
-        "app.regenerate",
+        "screen.regenerate",
         "Regenerate reply",
         "Messages",
     ),
     KeyAction(
         "continue_message",
         "n",
-        "app.continue_reply",
+        "screen.continue_reply",
         "Continue reply",
         "Messages",
     ),
     KeyAction(
         "delete_message",
         "d,delete",
-        "app.delete_message",
+        "screen.delete_message",
         "Delete message",
         "Messages",
         show=True,
         short="Del",
     ),
-    KeyAction("toggle_reasoning", "t", "app.toggle_reasoning", "Show/hide reasoning", "Messages"),
     KeyAction(
-        "toggle_tool_calls", "o", "app.toggle_tool_calls", "Show/hide tool calls", "Messages"
+        "toggle_reasoning", "t", "screen.toggle_reasoning", "Show/hide reasoning", "Messages"
     ),
-    KeyAction("inspect_message", "x", "app.inspect_message", "Inspect request", "Messages"),
-    KeyAction("message_up", "up,k", "app.focus_message(-1)", "Previous message", "Messages"),
-    KeyAction("message_down", "down,j", "app.focus_message(1)", "Next message", "Messages"),
-    KeyAction("back_to_composer", "i,escape", "app.focus_composer", "Back to prompt", "Messages"),
+    KeyAction(
+        "toggle_tool_calls", "o", "screen.toggle_tool_calls", "Show/hide tool calls", "Messages"
+    ),
+    KeyAction("inspect_message", "x", "screen.inspect_message", "Inspect request", "Messages"),
+    KeyAction("message_up", "up,k", "screen.focus_message(-1)", "Previous message", "Messages"),
+    KeyAction("message_down", "down,j", "screen.focus_message(1)", "Next message", "Messages"),
+    KeyAction(
+        "back_to_composer", "i,escape", "screen.focus_composer", "Back to prompt", "Messages"
+    ),
 )
 
 # Actions offered in the command palette, with the action string run for each.
@@ -233,12 +248,63 @@ PALETTE_EXTRA: tuple[tuple[str, str, str], ...] = (
 )
 
 
+# Keys of the model list in the sidebar.
+SIDEBAR_ACTIONS: tuple[KeyAction, ...] = (
+    KeyAction(
+        "sidebar.load",
+        "l,L",
+        "load",
+        "Load the highlighted model (options, another instance)",
+        "Models",
+        show=True,
+        short="Load",
+    ),
+    KeyAction(
+        "sidebar.unload",
+        "u",
+        "unload",
+        "Unload the highlighted instance",
+        "Models",
+        show=True,
+        short="Unload",
+    ),
+    KeyAction(
+        "sidebar.download",
+        "D",
+        "download",
+        "Download a model (runs on while you chat)",
+        "Models",
+        show=True,
+        short="Download",
+    ),
+    KeyAction(
+        "sidebar.refresh", "r", "refresh", "Refresh the list", "Models", show=True, short="Refresh"
+    ),
+    KeyAction(
+        "sidebar.filter",
+        "slash",
+        "focus_filter",
+        "Filter models",
+        "Models",
+        key_display="/",
+        short="Filter",
+    ),
+)
+
+
 def all_actions() -> tuple[KeyAction, ...]:
-    """Every keyed action, app first."""
-    return APP_ACTIONS + COMPOSER_ACTIONS + MESSAGE_ACTIONS
+    """Every keyed action of the chat screen's tables, global first."""
+    return GLOBAL_ACTIONS + CHAT_ACTIONS + COMPOSER_ACTIONS + MESSAGE_ACTIONS + SIDEBAR_ACTIONS
 
 
-_KEY_NAMES = {"escape": "Esc", "enter": "Enter", "delete": "Del", "up": "↑", "down": "↓"}
+_KEY_NAMES = {
+    "escape": "Esc",
+    "enter": "Enter",
+    "delete": "Del",
+    "up": "↑",
+    "down": "↓",
+    "slash": "/",
+}
 
 
 def display_key(key: str, keymap: dict[str, str] | None = None, action_id: str = "") -> str:
@@ -261,29 +327,90 @@ def key_for(action_id: str, keymap: dict[str, str] | None = None) -> str:
     return display_key(action.key, keymap, action.id)
 
 
-def help_rows(keymap: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
-    """``(key, description, group)`` rows for the help screen."""
-    rows = [(display_key(a.key, keymap, a.id), a.description, a.group) for a in all_actions()]
-    rows += [
-        ("l", "Load the highlighted model (options, another instance)", "Models"),
-        ("u", "Unload the highlighted instance", "Models"),
-        ("D", "Download a model (runs on while you chat)", "Models"),
-        ("r", "Refresh the list", "Models"),
-        ("/", "Filter models", "Models"),
-        ("Enter", "Chat with the highlighted model", "Models"),
+def keyed_classes() -> list[type[DOMNode]]:
+    """The app, screens and widgets whose bindings a user may remap, in help order.
+
+    Every binding they declare has an id (a test says so); ``[keys]`` accepts
+    exactly these ids, and help lists them.
+    """
+    # Imported here: those modules import this one for their tables.
+    from lmtui.ui.app import LmtuiApp
+    from lmtui.ui.chat_screen import ChatScreen
+    from lmtui.ui.composer import Composer
+    from lmtui.ui.history_browser import HistoryBrowser
+    from lmtui.ui.history_prompts import ExportPrompt, RenamePrompt
+    from lmtui.ui.message import MessageWidget
+    from lmtui.ui.sidebar import ModelSidebar
+
+    return [
+        ChatScreen,
+        LmtuiApp,
+        Composer,
+        MessageWidget,
+        ModelSidebar,
+        HistoryBrowser,
+        RenamePrompt,
+        ExportPrompt,
     ]
+
+
+def declared(cls: type[DOMNode]) -> list[Binding]:
+    """The bindings ``cls`` itself declares (not its bases'), as Binding objects."""
+    return [b for b in cls.__dict__.get("BINDINGS", []) if isinstance(b, Binding)]
+
+
+_GROUPS = {a.id: a.group for a in all_actions()}
+_DESCRIPTIONS = {a.id: a.description for a in all_actions()}
+
+
+def help_rows(keymap: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """``(key, description, group)`` rows for the chat's help screen, remaps applied.
+
+    Read from the bindings of the chat screen, its widgets and the app; the history
+    browser lists its own keys on its own screen.
+    """
+    from lmtui.ui.history_browser import HistoryBrowser
+    from lmtui.ui.history_prompts import ExportPrompt, RenamePrompt
+
+    rows: list[tuple[str, str, str]] = []
+    for cls in keyed_classes():
+        if cls in (HistoryBrowser, RenamePrompt, ExportPrompt):
+            continue
+        group_title = getattr(cls, "BINDING_GROUP_TITLE", None) or "View"
+        for binding in declared(cls):
+            if binding.id is None or not (binding.description or binding.tooltip):
+                continue
+            description = _DESCRIPTIONS.get(binding.id) or binding.tooltip or binding.description
+            group = _GROUPS.get(binding.id, group_title)
+            rows.append((display_key(binding.key, keymap, binding.id), description, group))
+    rows.append(("Enter", "Chat with the highlighted model", "Models"))
     rows.append(("Ctrl+P", "Command palette: every action by name", "View"))
     rows.append(("Ctrl+Q", "Quit (the draft is saved)", "View"))
     return rows
 
 
 def palette_entries() -> list[tuple[str, str, str]]:
-    """``(title, app action, help)`` for every action the palette offers."""
+    """``(title, action, help)`` for every action the palette offers on the chat screen.
+
+    Actions are run with the chat screen as their namespace (``app.`` for the app's).
+    """
+    from lmtui.ui.chat_screen import ChatScreen
+
     seen: set[str] = set()
     out: list[tuple[str, str, str]] = []
-    for a in APP_ACTIONS:
-        out.append((a.description, a.action, f"{display_key(a.key)} · {a.group}"))
-        seen.add(a.action)
+    for binding in declared(ChatScreen):
+        description = _DESCRIPTIONS.get(binding.id or "", binding.tooltip or binding.description)
+        group = _GROUPS.get(binding.id or "", "Chat")
+        out.append((description, binding.action, f"{display_key(binding.key)} · {group}"))
+        seen.add(binding.action)
+    for global_action in GLOBAL_ACTIONS:
+        out.append(
+            (
+                global_action.description,
+                f"app.{global_action.action}",
+                display_key(global_action.key),
+            )
+        )
     for title, action, text in PALETTE_EXTRA:
         if action not in seen:
             out.append((title, action, text))
@@ -296,21 +423,9 @@ def palette_entries() -> list[tuple[str, str, str]]:
     return out
 
 
-# Binding ids of the model sidebar (lmtui.ui.sidebar), remappable through [keys] too.
-SIDEBAR_KEY_IDS: tuple[str, ...] = (
-    "sidebar.load",
-    "sidebar.unload",
-    "sidebar.download",
-    "sidebar.refresh",
-    "sidebar.filter",
-)
-
-
 def known_key_ids() -> frozenset[str]:
-    """Every action id that ``[keys]`` in ``config.toml`` may remap."""
-    from lmtui.ui.history_browser import KEY_IDS as HISTORY_KEY_IDS
-
-    return frozenset([a.id for a in all_actions()] + list(SIDEBAR_KEY_IDS) + list(HISTORY_KEY_IDS))
+    """Every binding id that ``[keys]`` in ``config.toml`` may remap."""
+    return frozenset(b.id for cls in keyed_classes() for b in declared(cls) if b.id)
 
 
 class ActionsProvider(Provider):
@@ -333,4 +448,5 @@ class ActionsProvider(Provider):
                 yield Hit(score, matcher.highlight(title), partial(self._run, action), help=text)
 
     async def _run(self, action: str) -> None:
-        await self.app.run_action(action)
+        # The screen the palette was opened over answers; "app." actions go to the app.
+        await self.app.run_action(action, self.screen)

@@ -17,7 +17,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
 from lmtui.backend.errors import ConfigError, LmtuiError
@@ -29,6 +28,8 @@ from lmtui.services.model_admin import (
     memory_hint,
 )
 from lmtui.services.terminal_text import make_inert
+from lmtui.ui.dialog import Dialog
+from lmtui.ui.notices import error_text
 
 LoadCall = Callable[[LoadConfig], Awaitable[LoadOutcome]]
 
@@ -72,24 +73,13 @@ def parse_int(text: str, what: str) -> int | None:
         raise ConfigError(f"{what} must be a whole number, not “{text.strip()}”.") from None
 
 
-class LoadDialog(ModalScreen[LoadOutcome | None]):
+class LoadDialog(Dialog[LoadOutcome | None]):
     """Load options for one model; the result is the finished load, or None."""
 
     DEFAULT_CSS = """
-    LoadDialog {
-        align: center middle;
-        background: $background 60%;
-    }
     LoadDialog #load-dialog {
         width: 64;
-        max-width: 100%;
-        height: auto;
         max-height: 100%;
-        border: round $accent;
-        border-title-color: $text-accent;
-        border-subtitle-color: $text-muted;
-        background: $surface;
-        padding: 0 1;
     }
     LoadDialog #load-limits { color: $text-muted; height: auto; margin-bottom: 1; }
     LoadDialog .load-row { height: auto; }
@@ -105,7 +95,7 @@ class LoadDialog(ModalScreen[LoadOutcome | None]):
         Binding("escape", "cancel", "Close", id="load.cancel"),
         Binding("ctrl+s", "load", "Load", id="load.submit"),
         # Reached when no field has focus (they are disabled once the load ran).
-        Binding("enter", "load", show=False),
+        Binding("enter", "load", show=False, id="load.enter"),
     ]
 
     def __init__(self, model: Model, remembered: LoadConfig, load: LoadCall) -> None:
@@ -118,7 +108,7 @@ class LoadDialog(ModalScreen[LoadOutcome | None]):
 
     def compose(self) -> ComposeResult:
         m, r = self.model, self.remembered
-        with Vertical(id="load-dialog") as dialog:
+        with Vertical(id="load-dialog", classes="dialog-box") as dialog:
             dialog.border_title = f"Load {make_inert(m.label)}"
             dialog.border_subtitle = "Enter load · Tab next field · Esc close"
             yield Static(Content(make_inert(limits_text(m))), id="load-limits")
@@ -214,7 +204,7 @@ class LoadDialog(ModalScreen[LoadOutcome | None]):
         try:
             options = check_load_options(self.options(), self.model)
         except ConfigError as exc:
-            self._show_error(f"{exc.message}\n{exc.remedy}")
+            self._show_error(error_text(exc))
             return
         self._run_load(options)
 
@@ -232,7 +222,7 @@ class LoadDialog(ModalScreen[LoadOutcome | None]):
             outcome = await self._load(options)
         except LmtuiError as exc:
             self._show_result("")
-            self._show_error(f"{exc.message}\n{exc.remedy}")
+            self._show_error(error_text(exc))
             for field in self.query("Input, Select"):
                 field.disabled = False
             self.query_one("#load-context", Input).focus()

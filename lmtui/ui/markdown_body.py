@@ -1,18 +1,9 @@
-"""Markdown for replies, drawn by one widget so long replies stream fast and cheaply.
+"""Markdown for replies, drawn by one widget into cached lines so long replies stream cheaply.
 
-Textual's ``Markdown`` widget mounts one or more widgets per block; a long reply
-has thousands, and mounting and laying them out costs seconds (measured: ~10 s
-for a 4,000-delta reply). Here a reply is one widget drawing Rich Markdown into
-cached lines instead: finished blocks are frozen into chunks that are rendered
-once, and only the unfinished tail is re-rendered, once per frame. Headings,
-lists, tables, quotes and highlighted code blocks all show while the reply streams.
-
-What reaches the terminal is kept small too (every byte crosses an SSH link).
-Textual rewrites every visible row of the pane whenever the reply's height
-changes (the pane's virtual size changes, and an anchored pane also scrolls), so
-while a reply streams its height grows in steps of a quarter of the pane — one
-full repaint per step instead of one per new line — and between steps only the
-rows that changed, up to their last changed cell, are repainted.
+Finished blocks are frozen into chunks rendered once; only the unfinished tail is
+rendered again each frame. While a reply streams its height grows in steps of
+a quarter of the pane, and between steps only changed rows are repainted. The reasons
+and the measurements are in docs/rendering.md.
 """
 
 from __future__ import annotations

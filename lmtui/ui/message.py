@@ -2,43 +2,48 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.content import Content
+from textual.css.query import NoMatches
+from textual.message import Message
+from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Collapsible, Label, Static
+from textual.worker import Worker
 
+from lmtui.backend.errors import LmtuiError
 from lmtui.backend.types import (
+    ContentDelta,
     ContentWasReasoning,
     Finish,
     FinishReason,
     LoadProgress,
     PromptProgress,
+    ReasoningDelta,
     StreamEvent,
     ToolCall,
     ToolCallEvent,
 )
-from lmtui.services.chat import (
-    COMPLETE,
-    ERROR,
-    INTERRUPTED,
-    REPEATING,
-    STOPPED,
-    STREAMING,
-    Entry,
-)
+from lmtui.services.chat import REPEATING, Entry, EntryState, Reply
 from lmtui.services.explain import explain_finish
+from lmtui.services.live_stats import LiveStats
 from lmtui.services.reply_extras import JSON_IN_REASONING, server_footer
 from lmtui.services.terminal_text import make_inert
 from lmtui.ui.keymap import MESSAGE_ACTIONS, key_for
 from lmtui.ui.markdown_body import MarkdownBody
+from lmtui.ui.notices import notify_text
 from lmtui.ui.reply_progress import ReplyProgress
-from lmtui.ui.stream_render import StreamRenderer
+from lmtui.ui.stream_render import FRAME_SECONDS, StreamRenderer
 from lmtui.ui.textual_compat import QuietResize, app_keymap
 from lmtui.ui.tool_calls import ToolCallBlock
+
+# The live speed goes to the status line every this many frames (twice a second).
+FIGURES_EVERY_FRAMES = 8
 
 
 def describe_footer(entry: Entry, remedy: str | None = None, continue_key: str = "Ctrl+O") -> str:
@@ -47,22 +52,23 @@ def describe_footer(entry: Entry, remedy: str | None = None, continue_key: str =
     ``continue_key`` names the key that continues a cut reply from wherever focus is
     (the app-wide one, not the focused message's own ``n``).
     """
-    if entry.state == STREAMING:
+    if entry.state is EntryState.STREAMING:
         return REPEATING if entry.repetition is not None else "streaming…  (Esc stops)"
     parts: list[str] = []
     model = entry.model_used or entry.model_requested
     if model:
         parts.append(make_inert(model))
-    if entry.state == ERROR:
+    if entry.state is EntryState.ERROR:
         text = f"✖ error: {make_inert(entry.error or 'the request failed')}"
         if remedy:
             text += f" — {make_inert(remedy)}"
         return " · ".join([*parts, text])
-    if entry.state == STOPPED and not (entry.content or entry.reasoning):
+    stopped = entry.state is EntryState.STOPPED
+    if stopped and not (entry.content or entry.reasoning):
         parts.append("■ stopped before any text came (nothing saved)")
-    elif entry.state == STOPPED:
+    elif stopped:
         parts.append("■ stopped (partial reply kept)")
-    elif entry.state == INTERRUPTED:
+    elif entry.state is EntryState.INTERRUPTED:
         why = entry.error or entry.detail or "the stream ended early"
         parts.append(f"⚠ interrupted: {make_inert(why)}")
         if remedy:
@@ -99,9 +105,29 @@ def describe_footer(entry: Entry, remedy: str | None = None, continue_key: str =
 
 
 class MessageWidget(QuietResize, Vertical, can_focus=True):
-    """A user prompt or an assistant reply; focus it to act on it."""
+    """A user prompt or an assistant reply; focus it to act on it.
+
+    A streaming reply is owned by its widget: :meth:`stream` consumes the reply's
+    events in the widget's worker, draws them once a frame and posts
+    :class:`LiveFigures` while it runs and :class:`StreamEnded` when it ends.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [a.binding() for a in MESSAGE_ACTIONS]
+
+    class LiveFigures(Message):
+        """How the reply is coming along (``waiting 1.2 s``, ``35.0 tok/s``)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class StreamEnded(Message):
+        """The reply ended (finished, stopped or failed); ``error`` says why it failed."""
+
+        def __init__(self, widget: MessageWidget, error: LmtuiError | None) -> None:
+            super().__init__()
+            self.widget = widget
+            self.error = error
 
     def __init__(self, entry: Entry) -> None:
         role_class = "-user" if entry.role == "user" else "-assistant"
@@ -111,6 +137,9 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
         self._reasoning_static: Static | None = None
         self._reasoning_box: Collapsible | None = None
         self.renderer: StreamRenderer | None = None
+        self.stats: LiveStats | None = None
+        self._frame_timer: Timer | None = None
+        self._frames = 0
 
     # ---- building -------------------------------------------------------------
 
@@ -147,6 +176,65 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
         self._refresh_state()
 
     # ---- streaming ------------------------------------------------------------
+
+    def stream(self, reply: Reply) -> Worker[None]:
+        """Consume ``reply`` (whose entry this widget shows) in this widget's worker.
+
+        Cancel the worker to stop the reply: its partial text stays, marked stopped.
+        """
+        return self.run_worker(
+            self._consume(reply), group="stream", exclusive=True, exit_on_error=False
+        )
+
+    @property
+    def frame_timer(self) -> Timer | None:
+        """The timer drawing the reply, running only while it streams."""
+        return self._frame_timer
+
+    async def _consume(self, reply: Reply) -> None:
+        renderer = self.start_stream()
+        stats = self.stats = LiveStats()
+        self._frames = 0
+        self._frame_timer = self.set_interval(FRAME_SECONDS, self._frame)
+        error: LmtuiError | None = None
+        flagged = False
+        try:
+            async for event in reply:
+                if isinstance(event, ContentDelta):
+                    renderer.add_content(event.text)
+                elif isinstance(event, ReasoningDelta):
+                    renderer.add_reasoning(event.text)
+                else:
+                    await self.native_event(event)
+                    continue
+                stats.delta()
+                if self.entry.repetition is not None and not flagged:
+                    flagged = True  # say so once: the footer line, and a toast
+                    self.refresh_state()
+                    notify_text(self.app, REPEATING, severity="warning")
+        except LmtuiError as exc:
+            self.remedy = exc.remedy
+            error = exc
+        except Exception as exc:  # never lose the partial reply to an unexpected error
+            self.entry.error = f"unexpected error: {exc}"
+            error = LmtuiError(f"Unexpected error: {exc}")
+        finally:
+            await reply.aclose()
+            if self._frame_timer is not None:
+                self._frame_timer.stop()
+                self._frame_timer = None
+            with contextlib.suppress(NoMatches):  # removed from the screen while it streamed
+                await self.finish_stream()
+            self.post_message(self.StreamEnded(self, error))
+
+    async def _frame(self) -> None:
+        renderer = self.renderer
+        if renderer is None:
+            return
+        await renderer.flush()
+        self._frames += 1
+        if self._frames % FIGURES_EVERY_FRAMES == 0 and self.stats is not None:
+            self.post_message(self.LiveFigures(self.stats.text()))
 
     def start_stream(self) -> StreamRenderer:
         """A renderer that feeds this reply's widgets, once per frame."""
@@ -230,14 +318,15 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
     # ---- state ----------------------------------------------------------------
 
     def _refresh_state(self) -> None:
-        for state in (STREAMING, STOPPED, INTERRUPTED, ERROR, COMPLETE):
-            self.set_class(self.entry.state == state, f"-{state}")
+        for state in EntryState:
+            self.set_class(self.entry.state is state, f"-{state.value}")
         if self.entry.role != "assistant":
             return
         meta = self.query(".meta")
         if meta:
             meta.first(Static).update(self._footer_content())
-        if self.entry.finish_reason is not None and self.entry.state != STREAMING:
+        ended = self.entry.state is not EntryState.STREAMING
+        if self.entry.finish_reason is not None and ended:
             self.tooltip = explain_finish(self.entry.finish_reason)
 
     def refresh_state(self) -> None:

@@ -33,6 +33,7 @@ from lmtui.services.model_admin import (
 )
 from lmtui.ui.download_dialog import DownloadDialog, DownloadTracker, status_text
 from lmtui.ui.load_dialog import LoadDialog
+from lmtui.ui.notices import notify_error, notify_text
 from lmtui.ui.sidebar import ModelSidebar
 from lmtui.ui.status import StatusLine
 
@@ -74,13 +75,13 @@ class ModelAdmin:
 
         async def load(options: LoadConfig) -> LoadOutcome:
             sidebar = self._sidebar()
-            sidebar.set_loading(model.id, True)
+            sidebar.set_model_loading(model.id, True)
             try:
                 outcome = await load_with_options(self._client(), model.id, options)
             finally:
-                sidebar.set_loading(model.id, False)
+                sidebar.set_model_loading(model.id, False)
             self.remembered.put(model.id, options)
-            self.app.notify(outcome.summary(), markup=False)
+            notify_text(self.app, outcome.summary())
             self._changed()
             return outcome
 
@@ -99,9 +100,9 @@ class ModelAdmin:
         try:
             done = await unload_instances(self._client(), ids)
         except LmtuiError as exc:
-            self.app.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
+            notify_error(self.app, exc)
         else:
-            self.app.notify(f"Unloaded {', '.join(done)}", markup=False)
+            notify_text(self.app, f"Unloaded {', '.join(done)}")
         finally:
             sidebar.set_busy(None)
         self._changed()
@@ -130,15 +131,13 @@ class ModelAdmin:
                 job = update
         except LmtuiError as exc:
             self._status().set(download="")
-            self.app.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
+            notify_error(self.app, exc)
             return
         if job.succeeded:
-            self.app.notify(state_line(job), markup=False)
+            notify_text(self.app, state_line(job))
             self._changed()
         else:
-            self.app.notify(
-                f"{state_line(job)}\n{failure_remedy(job)}", severity="error", markup=False
-            )
+            notify_text(self.app, f"{state_line(job)}\n{failure_remedy(job)}", severity="error")
 
     def _show_in_status(self, job: DownloadJob) -> None:
         # A finished download is announced once (a notification); the status line clears.

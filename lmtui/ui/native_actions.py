@@ -1,7 +1,8 @@
 """Chat actions for what LM Studio's native chat adds: the reasoning setting, tool calls.
 
-:class:`NativeActions` is mixed into the chat app (bound in :mod:`lmtui.ui.keymap`, so
-the footer, F1 help and the command palette list them).
+:class:`NativeActions` is a part of :class:`~lmtui.ui.chat_screen.ChatScreen`, on top of
+:class:`~lmtui.ui.message_actions.MessageActions` (bound in :mod:`lmtui.ui.keymap`, so the
+footer, F1 help and the command palette list them).
 """
 
 from __future__ import annotations
@@ -11,26 +12,24 @@ from typing import cast
 from lmtui.backend.native_chat import Reasoning
 from lmtui.backend.types import Model
 from lmtui.services.native_route import check_reasoning
-from lmtui.ui.chat_actions import ChatActions
+from lmtui.ui.message_actions import MessageActions
+from lmtui.ui.notices import notify_text
 from lmtui.ui.reasoning_picker import DEFAULT, ReasoningPicker
 
 
-class NativeActions(ChatActions):
+class NativeActions(MessageActions):
     """The reasoning selector and the tool-call toggle."""
 
     def current_model_info(self) -> Model | None:
         """The chat's model as the server lists it (None when not listed)."""
-        from lmtui.ui.sidebar import ModelSidebar
-
-        sidebars = self.query(ModelSidebar)
-        if not sidebars or not self.session.model:
+        if not self.session.model:
             return None
-        return next((m for m in sidebars.first().models if m.id == self.session.model), None)
+        return next((m for m in self.sidebar.models if m.id == self.session.model), None)
 
     def action_choose_reasoning(self) -> None:
         """Pick off / low / medium / high / on, as the model allows, for this chat."""
         model = self.current_model_info()
-        self.push_screen(ReasoningPicker(model, self.session.reasoning), self._reasoning_chosen)
+        self.app.push_screen(ReasoningPicker(model, self.session.reasoning), self._reasoning_chosen)
 
     def _reasoning_chosen(self, choice: str | None) -> None:
         if choice is None:
@@ -41,10 +40,10 @@ class NativeActions(ChatActions):
             return
         problem = check_reasoning(self.current_model_info(), choice)
         if problem is not None:
-            self.notify(problem, severity="warning", markup=False)
+            notify_text(self.app, problem, severity="warning")
             return
         self.session.reasoning = cast(Reasoning, choice)
-        self.notify(f"Reasoning: {choice} (from the next message).", markup=False)
+        notify_text(self.app, f"Reasoning: {choice} (from the next message).")
 
     def action_toggle_tool_calls(self) -> None:
         """Open or close the tool-call blocks of the focused (or last) reply."""

@@ -46,6 +46,7 @@ from lmtui.store.presets import (
     preset_key,
     save_preset,
 )
+from lmtui.ui.notices import notify_error, notify_text
 from lmtui.ui.param_panel import DIFFERS_MARK, ParamFields
 from lmtui.ui.text_box import TextBox
 
@@ -326,10 +327,10 @@ class PresetPicker(ModalScreen[Preset | None]):
         Binding("c", "duplicate", "Duplicate", id="preset_duplicate"),
         Binding("d", "delete", "Delete", id="preset_delete"),
         Binding("slash", "focus_filter", "Filter", show=False, id="preset_filter"),
-        Binding("down", "move(1)", "Next", show=False),
-        Binding("up", "move(-1)", "Previous", show=False),
-        Binding("pagedown", "move(5)", "Page down", show=False),
-        Binding("pageup", "move(-5)", "Page up", show=False),
+        Binding("down", "move(1)", "Next", show=False, id="presets.next"),
+        Binding("up", "move(-1)", "Previous", show=False, id="presets.previous"),
+        Binding("pagedown", "move(5)", "Page down", show=False, id="presets.page_down"),
+        Binding("pageup", "move(-5)", "Page up", show=False, id="presets.page_up"),
     ]
 
     def __init__(
@@ -488,7 +489,7 @@ class PresetPicker(ModalScreen[Preset | None]):
         def saved(result: Preset | None) -> None:
             if result is not None:
                 self._reload(keep=result.name)
-                self.notify(f"Saved preset '{result.name}' to {result.path}", markup=False)
+                notify_text(self.app, f"Saved preset '{result.name}' to {result.path}")
 
         self.app.push_screen(editor, saved)
 
@@ -528,12 +529,12 @@ class PresetPicker(ModalScreen[Preset | None]):
             try:
                 path = delete_preset(preset.name, self._directory)
             except ConfigError as exc:
-                self.notify(f"{exc.message} {exc.remedy or ''}", severity="error", markup=False)
+                notify_error(self.app, exc)
                 return
             except OSError as exc:
-                self.notify(f"Cannot delete: {exc.strerror or exc}.", severity="error")
+                notify_text(self.app, f"Cannot delete: {exc.strerror or exc}.", severity="error")
                 return
             self._reload()
-            self.notify(f"Deleted {path}", markup=False)
+            notify_text(self.app, f"Deleted {path}")
 
         self.app.push_screen(ConfirmDelete(preset, brings_back_builtin=back), answered)

@@ -15,13 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from lmtui.backend.types import Model
 from lmtui.services.native_route import reasoning_choices
 from lmtui.services.terminal_text import make_inert
+from lmtui.ui.dialog import Dialog
 
 DEFAULT = "default"
 EXPLAIN = {
@@ -57,20 +57,18 @@ def no_choice_reason(model: Model | None) -> str:
     )
 
 
-class ReasoningPicker(ModalScreen[str | None]):
+class ReasoningPicker(Dialog[str | None]):
     """A small list of the reasoning settings the model allows."""
 
     DEFAULT_CSS = """
-    ReasoningPicker { align: center middle; }
-    ReasoningPicker > #reasoning-box {
-        width: 52; max-width: 100%; height: auto;
-        border: round $primary; background: $surface; padding: 0 1;
-    }
+    ReasoningPicker #reasoning-box { width: 52; }
     ReasoningPicker #reasoning-list { height: auto; max-height: 10; }
     ReasoningPicker #reasoning-hint { color: $text-muted; }
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", show=False, id="reasoning.cancel")
+    ]
 
     def __init__(self, model: Model | None, current: str | None) -> None:
         super().__init__()
@@ -78,7 +76,7 @@ class ReasoningPicker(ModalScreen[str | None]):
         self.current = current
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="reasoning-box") as box:
+        with Vertical(id="reasoning-box", classes="dialog-box") as box:
             box.border_title = "Reasoning"
             options = picker_options(self.model, self.current)
             if options:

@@ -17,13 +17,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from lmtui.services.servers import ServerRegistry, ServerStatus, token_remedy
 from lmtui.services.terminal_text import make_inert
 from lmtui.store.profiles import ServerProfile
+from lmtui.ui.dialog import Dialog
 
 SWITCHER_PROBE_TIMEOUT_S = 1.0
 CHECKING = "checking…"
@@ -79,21 +79,12 @@ def profile_row(profile: ServerProfile, status: ServerStatus | None, *, active: 
     )
 
 
-class ServerSwitcher(ModalScreen[str | None]):
+class ServerSwitcher(Dialog[str | None]):
     """Choose the server to talk to, seeing which ones answer."""
 
     DEFAULT_CSS = """
-    ServerSwitcher {
-        align: center middle;
-    }
-    ServerSwitcher > #servers-box {
+    ServerSwitcher #servers-box {
         width: 76;
-        max-width: 100%;
-        height: auto;
-        max-height: 90%;
-        border: round $primary;
-        background: $surface;
-        padding: 0 1;
     }
     ServerSwitcher #servers-list {
         height: auto;
@@ -106,8 +97,8 @@ class ServerSwitcher(ModalScreen[str | None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Close", show=False),
-        Binding("r", "probe", "Check again", show=False),
+        Binding("escape", "cancel", "Close", show=False, id="servers.close"),
+        Binding("r", "probe", "Check again", show=False, id="servers.probe"),
     ]
 
     def __init__(
@@ -120,7 +111,7 @@ class ServerSwitcher(ModalScreen[str | None]):
         self.statuses: dict[str, ServerStatus | None] = dict.fromkeys(registry.names)
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="servers-box") as box:
+        with Vertical(id="servers-box", classes="dialog-box") as box:
             box.border_title = "Servers"
             yield OptionList(*self._options(), id="servers-list")
             yield Static(

@@ -23,156 +23,25 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from lmtui.backend.types import Model, ModelInstance
-from lmtui.services.model_admin import describe_config
 from lmtui.services.model_admin import human_size as human_size
 from lmtui.services.terminal_text import make_inert
-from lmtui.ui.textual_compat import live_bindings
-
-LOADED = "Loaded"
-NOT_LOADED = "Not loaded"
-AVAILABLE = "Available"
-GROUP_ORDER: tuple[str, ...] = (LOADED, NOT_LOADED, AVAILABLE)
-
-NO_MODELS = "No models on this server"
-NO_CHAT_MODELS_V1 = "No chat models on this server — download one (D)"
-# Without /api/v1 an empty list may only mean JIT is off and nothing is loaded.
-NO_CHAT_MODELS = (
-    "No chat models listed — download one, or load one with `lms load <model>` "
-    "(with JIT loading off, LM Studio lists only loaded models)"
+from lmtui.ui.keymap import SIDEBAR_ACTIONS
+from lmtui.ui.model_rows import (
+    HEADER_PREFIX,
+    INSTANCE_PREFIX,
+    MODEL_PREFIX,
+    NO_CHAT_MODELS,
+    NO_CHAT_MODELS_V1,
+    NO_MODELS,
+    badges,
+    grouped,
+    kind_badge,
+    model_details,
+    none_loaded_text,
 )
-
-
-def none_loaded_text(load_key: str | None, *, jit: str = "unknown") -> str:
-    """The notice shown when the server has models but none is loaded.
-
-    ``load_key`` is the sidebar's load key, or None when the server cannot load over its
-    API (LM Studio 0.3.x); ``jit`` is ``on`` when LM Studio will load a model on first use.
-    """
-    if jit == "on":
-        now = f", or press {load_key} to load one now" if load_key else ""
-        return f"Nothing loaded — LM Studio loads a model on first use (JIT){now}"
-    if load_key is None:
-        return "No models loaded — load one with `lms load <model>` or in LM Studio"
-    return f"No models loaded — load one with `lms load <model>` or press {load_key}"
-
-
-NONE_LOADED = none_loaded_text("L")
-
-_MODEL_PREFIX = "model:"
-_INSTANCE_PREFIX = "inst:"
-_HEADER_PREFIX = "group:"
-
-
-def group_of(model: Model) -> str:
-    """The sidebar group a model is listed under: by state only, never by kind."""
-    if model.loaded or model.state == "loading":
-        return LOADED
-    if model.loaded is None:
-        return AVAILABLE
-    return NOT_LOADED
-
-
-def kind_badge(model: Model) -> str:
-    """The short kind badge shown on a row (empty for a plain chat model)."""
-    if model.is_embedding:
-        return "embed"
-    if model.is_vision:
-        return "vision"
-    return ""
-
-
-def matches(model: Model, query: str) -> bool:
-    """True when ``query`` (case-insensitive) is part of the model's id or label."""
-    needle = query.strip().casefold()
-    return not needle or needle in model.id.casefold() or needle in model.label.casefold()
-
-
-def grouped(models: list[Model], query: str = "") -> list[tuple[str, list[Model]]]:
-    """Models that match ``query``, grouped in display order and sorted by label."""
-    groups: dict[str, list[Model]] = {name: [] for name in GROUP_ORDER}
-    for model in models:
-        if matches(model, query):
-            groups[group_of(model)].append(model)
-    return [
-        (name, sorted(members, key=lambda m: (m.label.casefold(), m.id)))
-        for name, members in groups.items()
-        if members
-    ]
-
-
-def model_details(
-    model: Model, instance: ModelInstance | None = None, *, ttl: int | None = None
-) -> list[tuple[str, str]]:
-    """(label, value) rows describing a model, only for what the server reported.
-
-    With ``instance`` the context and load config are that instance's. ``ttl`` is the
-    idle TTL the chat's preset sends (LM Studio unloads a JIT-loaded model after it).
-    The id is not among the rows: the details panel shows it as its title.
-    """
-    kind = model.type.value
-    if model.state == "loading":
-        kind += " · loading"
-    elif model.loaded is not None:
-        kind += " · loaded" if model.loaded else " · not loaded"
-        if len(model.instances or model.instance_ids) > 1:
-            kind += f" ×{len(model.instances or model.instance_ids)}"
-    rows: list[tuple[str, str]] = [("Type", kind)]
-    if instance is not None and instance.id != model.id:
-        rows.append(("Inst", instance.id))
-    if model.params:
-        rows.append(("Params", model.params))
-    if model.quantization:
-        rows.append(("Quant", model.quantization))
-    context = _context_text(model, instance)
-    if context:
-        rows.append(("Ctx", context))
-    if instance is not None:
-        # The context has its own row; the rest of the instance's load config here.
-        config = describe_config(replace(instance.config, context_length=None))
-        if config:
-            rows.append(("Load", config))
-    if model.size_bytes:
-        rows.append(("Size", human_size(model.size_bytes)))
-    if model.architecture:
-        rows.append(("Arch", model.architecture))
-    if ttl:
-        rows.append(("TTL", f"{ttl} s idle (preset)"))
-    if model.capabilities:
-        rows.append(("Caps", ", ".join(model.capabilities)))
-    if model.reasoning_options:
-        default = f" (default {model.reasoning_default})" if model.reasoning_default else ""
-        rows.append(("Think", ", ".join(model.reasoning_options) + default))
-    return rows
-
-
-def _context_text(model: Model, instance: ModelInstance | None = None) -> str:
-    loaded = f"{model.loaded_context_length:,}" if model.loaded_context_length else ""
-    if instance is not None and instance.config.context_length:
-        loaded = f"{instance.config.context_length:,}"
-    elif instance is None and len(model.instances) > 1:
-        # The model's row: every instance's context, in instance order.
-        loaded = " · ".join(
-            f"{i.config.context_length:,}" for i in model.instances if i.config.context_length
-        )
-    maximum = model.max_context_length
-    if loaded and maximum:
-        return f"{loaded} / {maximum:,}"
-    if maximum:
-        return f"max {maximum:,}"
-    if loaded:
-        return f"{loaded} loaded"
-    return ""
-
-
-def badges(words: tuple[str, ...] | list[str]) -> Content:
-    """Capability badges that wrap between badges, never inside one (at any width)."""
-    pieces: list[Content | tuple[str, str] | str] = []
-    for i, word in enumerate(words):
-        if i:
-            pieces.append(" ")
-        # Textual wraps at any whitespace, a no-break space too: join a badge's words with "-".
-        pieces.append((make_inert(word).replace("_", "-").replace(" ", "-"), "reverse"))
-    return Content.assemble(*pieces)
+from lmtui.ui.model_rows import NONE_LOADED as NONE_LOADED
+from lmtui.ui.model_rows import group_of as group_of
+from lmtui.ui.textual_compat import live_bindings
 
 
 class ModelSidebar(Vertical):
@@ -187,13 +56,9 @@ class ModelSidebar(Vertical):
     DEFAULT_CSS = (Path(__file__).parent / "sidebar.tcss").read_text(encoding="utf-8")
     BINDING_GROUP_TITLE = "Models"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("l,L", "load", "Load", id="sidebar.load", tooltip="Load the highlighted model…"),
-        Binding("u", "unload", "Unload", id="sidebar.unload", tooltip="Unload the instance"),
-        Binding("D", "download", "Download", id="sidebar.download", tooltip="Download a model…"),
-        Binding("r", "refresh", "Refresh", id="sidebar.refresh", tooltip="Re-read the list"),
-        Binding("slash", "focus_filter", "Filter", id="sidebar.filter", show=False),
+        *(a.binding() for a in SIDEBAR_ACTIONS),
         # Reached only from the filter box (the list binds its own Down): a combo-box feel.
-        Binding("down", "focus_list", show=False),
+        Binding("down", "focus_list", show=False, id="sidebar.focus_list"),
     ]
 
     class ModelSelected(Message):
@@ -319,7 +184,7 @@ class ModelSidebar(Vertical):
         self._ttl = ttl
         self._show_details()
 
-    def set_loading(self, model_id: str, loading: bool) -> None:
+    def set_model_loading(self, model_id: str, loading: bool) -> None:
         """Show ``model_id`` as loading while lmtui's own load request runs."""
         if loading:
             self._loading.add(model_id)
@@ -378,7 +243,7 @@ class ModelSidebar(Vertical):
             return
         if len(model.instances) > 1:
             # Several instances: move to the first and say how to pick.
-            target = f"{_INSTANCE_PREFIX}{model.instances[0].id}"
+            target = f"{INSTANCE_PREFIX}{model.instances[0].id}"
             index = self._index_of(target)
             if index is not None:
                 self._list.highlighted = index
@@ -419,7 +284,7 @@ class ModelSidebar(Vertical):
     @on(OptionList.OptionHighlighted, "#sidebar-list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
-        if self._hint and not (event.option.id or "").startswith(_INSTANCE_PREFIX):
+        if self._hint and not (event.option.id or "").startswith(INSTANCE_PREFIX):
             self._hint = ""
             self._show_notice(self._query)
         self._show_details()
@@ -468,7 +333,7 @@ class ModelSidebar(Vertical):
         # Option ids are stable (the model or instance id), so the cursor stays on its row.
         keep_id = previous.id if previous is not None else None
         if keep_id is None and self._active:
-            keep_id = f"{_MODEL_PREFIX}{self._active}"
+            keep_id = f"{MODEL_PREFIX}{self._active}"
         query = self._query
         self._shown = {}
         options: list[Option] = []
@@ -480,10 +345,10 @@ class ModelSidebar(Vertical):
                 options.append(self._header(name, len(members)))
                 for model in members:
                     rows: list[tuple[str, ModelInstance | None]] = [
-                        (f"{_MODEL_PREFIX}{model.id}", None)
+                        (f"{MODEL_PREFIX}{model.id}", None)
                     ]
                     if len(model.instances) > 1:
-                        rows += [(f"{_INSTANCE_PREFIX}{i.id}", i) for i in model.instances]
+                        rows += [(f"{INSTANCE_PREFIX}{i.id}", i) for i in model.instances]
                     for option_id, instance in rows:
                         self._shown[option_id] = (model, instance)
                         if first is None:
@@ -502,7 +367,7 @@ class ModelSidebar(Vertical):
 
     def _header(self, name: str, count: int) -> Option:
         prompt = Content.assemble((name, "bold $text-accent"), (f" {count}", "dim"))
-        return Option(prompt, id=f"{_HEADER_PREFIX}{name}", disabled=True)
+        return Option(prompt, id=f"{HEADER_PREFIX}{name}", disabled=True)
 
     def _line(self, model: Model) -> Content:
         active = model.id == self._active

@@ -1,10 +1,7 @@
-"""Getting streamed text onto the screen at a bounded rate.
+"""A reply's deltas, buffered and drawn at a bounded rate (16 frames a second).
 
-The stream consumer only appends deltas to a buffer (cheap, any token rate);
-the app's frame timer calls :meth:`StreamRenderer.flush` 16 times a second.
-:class:`MarkdownBody` freezes finished blocks once and redraws only the growing
-tail, so whatever the server's speed the UI does at most 16 cheap updates a
-second.
+The reply's widget appends deltas here (cheap at any token rate) and its frame
+timer calls :meth:`StreamRenderer.flush`; see docs/rendering.md for the numbers.
 """
 
 from __future__ import annotations
@@ -16,13 +13,9 @@ from collections.abc import Callable
 from lmtui.services.terminal_text import make_inert
 from lmtui.ui.markdown_body import MarkdownBody
 
-# 16 frames a second reads as smooth text, and each frame costs terminal bytes (the
-# growing line is rewritten up to its end): 30 frames wrote ~10 % more at 100 tokens/s.
-# The app also redraws the live tok/s every 8 frames: twice a second at this rate.
+# Smooth to read, and fewer bytes than 30 frames a second (docs/rendering.md).
 FRAME_SECONDS = 1 / 16
-# After a frame that made the reply taller (a layout, so the whole pane is rewritten
-# on the terminal), the next frames wait this long: a reply that arrives faster than
-# half a screen per frame then scrolls twice a second, not 16 times.
+# After a frame that laid the reply out again (a full repaint), frames wait this long.
 SCROLL_GAP_SECONDS = 0.5
 
 

@@ -15,11 +15,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from lmtui.backend.errors import LmtuiError
+from lmtui.ui.dialog import Dialog
+from lmtui.ui.notices import notify_error, notify_text
 from lmtui.ui.themes import save_theme_choice
 
 
@@ -34,21 +35,15 @@ def matches(name: str, query: str) -> bool:
     return all(word in lowered for word in query.lower().split())
 
 
-class ThemePicker(ModalScreen[str | None]):
+class ThemePicker(Dialog[str | None]):
     """Choose a theme, previewing each one as it is highlighted."""
 
     DEFAULT_CSS = """
     ThemePicker {
-        align: center middle;
+        background: transparent;  /* the theme being previewed stays in full view */
     }
-    ThemePicker > #theme-box {
+    ThemePicker #theme-box {
         width: 48;
-        max-width: 100%;
-        height: auto;
-        max-height: 90%;
-        border: round $primary;
-        background: $surface;
-        padding: 0 1;
     }
     ThemePicker #theme-filter {
         margin-bottom: 1;
@@ -63,11 +58,11 @@ class ThemePicker(ModalScreen[str | None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Cancel", show=False),
-        Binding("down", "move(1)", "Next", show=False),
-        Binding("up", "move(-1)", "Previous", show=False),
-        Binding("pagedown", "move(8)", "Page down", show=False),
-        Binding("pageup", "move(-8)", "Page up", show=False),
+        Binding("escape", "cancel", "Cancel", show=False, id="theme.cancel"),
+        Binding("down", "move(1)", "Next", show=False, id="theme.next"),
+        Binding("up", "move(-1)", "Previous", show=False, id="theme.previous"),
+        Binding("pagedown", "move(8)", "Page down", show=False, id="theme.page_down"),
+        Binding("pageup", "move(-8)", "Page up", show=False, id="theme.page_up"),
     ]
 
     def __init__(self, themes: Iterable[str] | None = None, config_file: Path | None = None):
@@ -78,7 +73,7 @@ class ThemePicker(ModalScreen[str | None]):
         self._original = ""
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="theme-box") as box:
+        with Vertical(id="theme-box", classes="dialog-box") as box:
             box.border_title = "Theme"
             yield Input(placeholder="Type to filter…", id="theme-filter")
             yield OptionList(id="theme-list")
@@ -137,9 +132,10 @@ class ThemePicker(ModalScreen[str | None]):
         try:
             save_theme_choice(name, self._config_file)
         except LmtuiError as exc:
-            self.app.notify(f"{exc} {exc.remedy}", title="Theme not saved", severity="error")
+            notify_error(self.app, exc, title="Theme not saved")
         except OSError as exc:
-            self.app.notify(
+            notify_text(
+                self.app,
                 f"Cannot write the config file: {exc.strerror or exc}.",
                 title="Theme not saved",
                 severity="error",

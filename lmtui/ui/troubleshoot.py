@@ -79,9 +79,9 @@ class TroubleshootScreen(Screen[None]):
     DEFAULT_CSS = _CSS_FILE.read_text(encoding="utf-8")
     BINDING_GROUP_TITLE = "Troubleshooting"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close"),
-        Binding("r", "check", "Check now"),
-        Binding("i", "inspect", "Inspect request"),
+        Binding("escape,q", "close", "Close", id="health.close"),
+        Binding("r", "check", "Check now", id="health.check"),
+        Binding("i", "inspect", "Inspect request", id="health.inspect"),
     ]
 
     def __init__(

@@ -13,28 +13,20 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
+
+from lmtui.ui.dialog import Dialog
 
 WORKBENCH_PREFIX = "Workbench: "
 
 
-class WorkbenchMenu(ModalScreen[str | None]):
+class WorkbenchMenu(Dialog[str | None]):
     """Pick a workbench tool."""
 
     DEFAULT_CSS = """
-    WorkbenchMenu {
-        align: center middle;
-    }
-    WorkbenchMenu > #workbench-box {
+    WorkbenchMenu #workbench-box {
         width: 56;
-        max-width: 100%;
-        height: auto;
-        max-height: 90%;
-        border: round $primary;
-        background: $surface;
-        padding: 0 1;
     }
     WorkbenchMenu #workbench-list {
         height: auto;
@@ -46,7 +38,7 @@ class WorkbenchMenu(ModalScreen[str | None]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "cancel", "Close", show=False),
+        Binding("escape", "cancel", "Close", show=False, id="workbench.menu.close"),
     ]
 
     def __init__(self, tools: Sequence[tuple[str, str]]) -> None:
@@ -55,7 +47,7 @@ class WorkbenchMenu(ModalScreen[str | None]):
         self._tools = list(tools)
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="workbench-box") as box:
+        with Vertical(id="workbench-box", classes="dialog-box") as box:
             box.border_title = "Workbench"
             yield OptionList(
                 *(

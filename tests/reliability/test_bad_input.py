@@ -92,7 +92,7 @@ async def test_broken_preset_and_theme_files_are_reported_and_left_alone(
         assert any(str(theme) in m for m in shown), shown
         await send(pilot, "still works?")
         await wait_idle(pilot)
-        assert app.session.entries[-1].content == "fine"
+        assert app.chat_screen.session.entries[-1].content == "fine"
     assert (snapshot(preset), snapshot(theme)) == before
 
 
@@ -126,23 +126,23 @@ async def test_a_full_data_dir_mid_session_keeps_the_chat_and_the_draft(
     async with app.run_test() as pilot:
         await send(pilot, "one")
         await wait_idle(pilot)
-        assert app.history is not None and app.status.warning == ""
+        assert app.history is not None and app.chat_screen.status.warning == ""
         conn = app.history._conn
         assert conn is not None
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
         conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
         await send(pilot, "two")
         await wait_idle(pilot)
-        assert app.session.entries[-1].content == "word " * 50_000
-        assert "full" in app.status.warning
+        assert app.chat_screen.session.entries[-1].content == "word " * 50_000
+        assert "full" in app.chat_screen.status.warning
         draft = "draft that cannot be saved " * 2_000
-        app.composer.insert(draft)
-        await wait_until(pilot, lambda: "draft not saved" in app.status.warning)
-        assert app.composer.text == draft  # kept in memory
-        app.composer.clear()
+        app.chat_screen.composer.insert(draft)
+        await wait_until(pilot, lambda: "draft not saved" in app.chat_screen.status.warning)
+        assert app.chat_screen.composer.text == draft  # kept in memory
+        app.chat_screen.composer.clear()
         await send(pilot, "three")
         await wait_idle(pilot)
-        assert [e.content for e in app.session.entries][-1] == "third"
+        assert [e.content for e in app.chat_screen.session.entries][-1] == "third"
 
 
 @pytest.fixture
@@ -192,7 +192,7 @@ async def test_the_app_works_while_another_process_locks_history(
     async with app.run_test() as pilot:
         await send(pilot, "q")
         await wait_idle(pilot)
-        assert app.session.entries[-1].content == "answered anyway"
-        assert "locked" in app.status.warning
+        assert app.chat_screen.session.entries[-1].content == "answered anyway"
+        assert "locked" in app.chat_screen.status.warning
     with sqlite3.connect(locked_history) as conn:  # readers are never blocked (WAL)
         assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 0

@@ -129,15 +129,15 @@ async def test_a_token_echoed_back_is_not_shown_anywhere_in_the_app(
             await send(pilot, f"question {n}")
             await wait_idle(pilot)
         await pilot.pause()
-        texts = [e.content + (e.error or "") + e.detail for e in app.session.entries]
+        texts = [e.content + (e.error or "") + e.detail for e in app.chat_screen.session.entries]
         texts += [str(n.message) for n in app._notifications]
-        texts += [app.export_screenshot(), str(app.status.render())]
+        texts += [app.export_screenshot(), str(app.chat_screen.status.render())]
         log = list(app.request_log)
         assert len(log) >= 4
         texts += [json.dumps([ex.response, ex.error], default=str) for ex in log]
         for text in texts:
             assert token not in text
-        assert any(REDACTED in (e.error or "") for e in app.session.entries)
+        assert any(REDACTED in (e.error or "") for e in app.chat_screen.session.entries)
     assert files_holding(isolated_dirs, token) == []
 
 

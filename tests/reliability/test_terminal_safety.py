@@ -35,22 +35,22 @@ async def test_escapes_bidi_and_a_one_megabyte_line_are_inert_in_the_app(
         await wait_idle(pilot)
         await send(pilot, "one long line")
         await wait_idle(pilot)
-        first, second = app.session.entries[1], app.session.entries[3]
+        first, second = app.chat_screen.session.entries[1], app.chat_screen.session.entries[3]
         assert first.content == HOSTILE  # kept as sent: history and copy get the real text
         assert second.content == huge_line
         for entry in (first, second):
-            widget = app.chat.widget_for(entry)
+            widget = app.chat_screen.chat.widget_for(entry)
             assert widget is not None
             drawn = widget.query_one(".body", MarkdownBody).plain_text()
             assert not any(c in drawn for c in RAW_CONTROLS)
             assert "␛" in drawn
-        shown = app.chat.widget_for(first)
+        shown = app.chat_screen.chat.widget_for(first)
         assert shown is not None
         assert "␛]52;c;ZXZpbA==␇" in shown.query_one(".body", MarkdownBody).plain_text()
         screen = app.export_screenshot()
         assert not any(c in screen for c in RAW_CONTROLS)
         await pilot.press(*"still typing")
-        assert app.composer.text == "still typing"
+        assert app.chat_screen.composer.text == "still typing"
 
 
 def test_ask_on_a_terminal_makes_controls_inert(fake_server: FakeServer) -> None:

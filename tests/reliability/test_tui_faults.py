@@ -22,24 +22,26 @@ async def test_thirty_second_first_token_stays_responsive_and_esc_cancels(
     app = make_app()
     async with app.run_test() as pilot:
         await send(pilot, "slow one")
-        await wait_until(pilot, lambda: app.streaming)
+        await wait_until(pilot, lambda: app.chat_screen.streaming)
         # The request is on the wire and nothing has come back yet.
         await wait_until(pilot, lambda: len(fake.requests_to("/v1/chat/completions")) == 1)
-        await wait_until(pilot, lambda: app.status.speed.startswith("waiting "))
-        widget = list(app.chat.message_widgets())[-1]
+        await wait_until(pilot, lambda: app.chat_screen.status.speed.startswith("waiting "))
+        widget = list(app.chat_screen.chat.message_widgets())[-1]
         assert widget.entry.role == "assistant"
         assert "Esc stops" in str(widget.query_one(".meta").render())
         # Typing works while the app waits.
         await pilot.press(*"next question")
-        assert app.composer.text == "next question"
-        assert app.streaming
+        assert app.chat_screen.composer.text == "next question"
+        assert app.chat_screen.streaming
         await pilot.press("escape")
-        await wait_until(pilot, lambda: not app.streaming, steps=50)
+        await wait_until(pilot, lambda: not app.chat_screen.streaming, steps=50)
         await pilot.pause()
-        reply = app.session.entries[-1]
+        reply = app.chat_screen.session.entries[-1]
         assert reply.state == STOPPED
         assert reply.content == ""
-        assert app.composer.text == "next question"  # Esc stopped the reply, not the draft
+        assert (
+            app.chat_screen.composer.text == "next question"
+        )  # Esc stopped the reply, not the draft
 
 
 async def test_stalled_stream_in_the_app_is_interrupted_with_the_detail(
@@ -50,11 +52,11 @@ async def test_stalled_stream_in_the_app_is_interrupted_with_the_detail(
     async with app.run_test() as pilot:
         await send(pilot, "stall please")
         await wait_idle(pilot)
-        reply = app.session.entries[-1]
+        reply = app.chat_screen.session.entries[-1]
         assert reply.state == INTERRUPTED
         assert reply.content == "partial "
         assert reply.detail == "no data from the server for 0.3 s"
-        widget = app.chat.widget_for(reply)
+        widget = app.chat_screen.chat.widget_for(reply)
         assert widget is not None and widget.has_class("-interrupted")
         assert "interrupted" in str(widget.query_one(".meta").render())
         assert "partial" in widget.query_one(".body", MarkdownBody).plain_text()
@@ -70,14 +72,14 @@ async def test_five_megabyte_reply_finishes_and_the_app_still_answers_keys(
     app = make_app()
     async with app.run_test() as pilot:
         await send(pilot, "a very long answer")
-        await wait_until(pilot, lambda: not app.streaming, steps=6000)
+        await wait_until(pilot, lambda: not app.chat_screen.streaming, steps=6000)
         await pilot.pause()
-        reply = app.session.entries[-1]
+        reply = app.chat_screen.session.entries[-1]
         assert reply.state == COMPLETE
         assert reply.content == text
         await pilot.press(*"still here")
-        assert app.composer.text == "still here"
-        widget = app.chat.widget_for(reply)
+        assert app.chat_screen.composer.text == "still here"
+        widget = app.chat_screen.chat.widget_for(reply)
         assert widget is not None
         assert "finish: stop" in str(widget.query_one(".meta").render())
 
@@ -90,14 +92,14 @@ async def test_a_one_megabyte_paste_is_kept_whole_and_sent(
     fake.enqueue(Reply(content="got it"))
     app = make_app()
     async with app.run_test() as pilot:
-        app.composer.focus()
+        app.chat_screen.composer.focus()
         app.post_message(events.Paste(pasted))  # what the driver posts for a bracketed paste
-        await wait_until(pilot, lambda: len(app.composer.text) >= len(pasted))
-        assert app.composer.text == pasted
-        assert app.session.entries == []
+        await wait_until(pilot, lambda: len(app.chat_screen.composer.text) >= len(pasted))
+        assert app.chat_screen.composer.text == pasted
+        assert app.chat_screen.session.entries == []
         await pilot.press("enter")
         await wait_idle(pilot)
-        assert app.session.entries[0].content == pasted
+        assert app.chat_screen.session.entries[0].content == pasted
         chats = fake.requests_to("/v1/chat/completions")
         assert chats[-1].json["messages"][-1]["content"] == pasted
-        assert app.session.entries[-1].content == "got it"
+        assert app.chat_screen.session.entries[-1].content == "got it"

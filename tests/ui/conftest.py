@@ -62,8 +62,8 @@ async def send(pilot: Pilot[Any], text: str) -> None:
     """Type a prompt into the composer and press Enter."""
     app = pilot.app
     assert isinstance(app, LmtuiApp)
-    app.composer.focus()
-    app.composer.insert(text)
+    app.chat_screen.composer.focus()
+    app.chat_screen.composer.insert(text)
     await pilot.press("enter")
 
 
@@ -72,5 +72,5 @@ async def wait_idle(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, LmtuiApp)
     await pilot.pause()
-    await wait_until(pilot, lambda: not app.streaming)
+    await wait_until(pilot, lambda: not app.chat_screen.streaming)
     await pilot.pause()

@@ -37,16 +37,16 @@ async def test_newline_keys_keep_both_lines_and_send_nothing(
     assert [k.key for k in keys].count(key) == 1
     assert "circumflex_accent" not in [k.key for k in keys]
     async with app.run_test(size=(80, 24)) as pilot:
-        app.composer.focus()
+        app.chat_screen.composer.focus()
         await pilot.pause()
         for event in keys:
             app.post_message(event)
         await pilot.pause()
         await pilot.pause()
-        assert app.composer.text == "line one\nline two"
+        assert app.chat_screen.composer.text == "line one\nline two"
         chats: list[Any] = [r for r in fake.requests if r.path == "/v1/chat/completions"]
         assert chats == []
-        assert not app.streaming
+        assert not app.chat_screen.streaming
 
 
 def test_other_escape_sequences_are_unchanged(make_app: AppFactory) -> None:

@@ -39,11 +39,11 @@ async def test_send_shows_the_streamed_markdown_reply(
     async with app.run_test(size=(120, 40)) as pilot:
         await send(pilot, "Show me markdown")
         await wait_idle(pilot)
-        user, reply = app.session.entries
+        user, reply = app.chat_screen.session.entries
         assert user.content == "Show me markdown"
         assert reply.state == COMPLETE
         assert "print('hi')" in reply.content
-        widget = app.chat.widget_for(reply)
+        widget = app.chat_screen.chat.widget_for(reply)
         assert widget is not None
         drawn = widget.query_one(".body", MarkdownBody).plain_text()
         # Rendered, not raw: no '#', bullets drawn, the code without its fence.
@@ -54,7 +54,7 @@ async def test_send_shows_the_streamed_markdown_reply(
         assert "finish: stop" in footer
         assert last_body(fake)["messages"][-1] == {"role": "user", "content": "Show me markdown"}
         assert last_body(fake)["model"] == "test-model"
-        assert app.composer.text == ""
+        assert app.chat_screen.composer.text == ""
 
 
 async def test_escape_stops_and_keeps_partial_reply_and_prompt(
@@ -66,20 +66,24 @@ async def test_escape_stops_and_keeps_partial_reply_and_prompt(
     async with app.run_test(size=(120, 40)) as pilot:
         await send(pilot, "Talk for a long time")
         await wait_until(
-            pilot, lambda: len(app.session.entries) == 2 and bool(app.session.entries[1].content)
+            pilot,
+            lambda: (
+                len(app.chat_screen.session.entries) == 2
+                and bool(app.chat_screen.session.entries[1].content)
+            ),
         )
         await pilot.press("escape")
         await wait_idle(pilot)
-        user, reply = app.session.entries
+        user, reply = app.chat_screen.session.entries
         assert user.content == "Talk for a long time"
         assert reply.state == STOPPED
         assert reply.content.startswith("word0 ")
         assert len(reply.content) < len("".join(words))
-        widget = app.chat.widget_for(reply)
+        widget = app.chat_screen.chat.widget_for(reply)
         assert widget is not None and widget.has_class("-stopped")
         assert "stopped" in str(widget.query_one(".meta").render())
         # The prompt is still in the conversation, and can be resent.
-        assert app.chat.widget_for(user) is not None
+        assert app.chat_screen.chat.widget_for(user) is not None
 
 
 async def test_regenerate_replaces_the_last_reply(fake: FakeServer, make_app: AppFactory) -> None:
@@ -91,10 +95,10 @@ async def test_regenerate_replaces_the_last_reply(fake: FakeServer, make_app: Ap
         await wait_idle(pilot)
         await pilot.press("ctrl+r")
         await wait_idle(pilot)
-        contents = [e.content for e in app.session.entries]
+        contents = [e.content for e in app.chat_screen.session.entries]
         assert contents == ["question", "second answer"]
         assert chat_count(fake) == 2
-        shown = [w.entry.content for w in app.chat.message_widgets()]
+        shown = [w.entry.content for w in app.chat_screen.chat.message_widgets()]
         assert shown == ["question", "second answer"]
 
 
@@ -110,14 +114,17 @@ async def test_edit_and_resend_from_a_focused_prompt(
         await pilot.press("ctrl+up", "up")  # the reply, then the prompt
         assert isinstance(app.focused, MessageWidget) and app.focused.entry.role == "user"
         await pilot.press("e")
-        assert app.focused is app.composer
-        assert app.composer.text == "tell me about cats"
-        app.composer.set_text("tell me about dogs")
+        assert app.focused is app.chat_screen.composer
+        assert app.chat_screen.composer.text == "tell me about cats"
+        app.chat_screen.composer.set_text("tell me about dogs")
         await pilot.press("enter")
         await wait_idle(pilot)
-        assert [e.content for e in app.session.entries] == ["tell me about dogs", "about dogs"]
+        assert [e.content for e in app.chat_screen.session.entries] == [
+            "tell me about dogs",
+            "about dogs",
+        ]
         assert last_body(fake)["messages"] == [{"role": "user", "content": "tell me about dogs"}]
-        assert app.composer.editing_index is None
+        assert app.chat_screen.composer.editing_index is None
 
 
 async def test_continue_after_a_length_finish(fake: FakeServer, make_app: AppFactory) -> None:
@@ -127,18 +134,20 @@ async def test_continue_after_a_length_finish(fake: FakeServer, make_app: AppFac
     async with app.run_test() as pilot:
         await send(pilot, "write a lot")
         await wait_idle(pilot)
-        reply = app.session.entries[-1]
-        widget = app.chat.widget_for(reply)
+        reply = app.chat_screen.session.entries[-1]
+        widget = app.chat_screen.chat.widget_for(reply)
         assert widget is not None
         meta = str(widget.query_one(".meta").render())
         assert "length" in meta
         # The hint names the key that works from the composer, where focus is.
         assert "Ctrl+O continues" in meta and "n continues" not in meta
-        assert app.focused is app.composer
+        assert app.focused is app.chat_screen.composer
         await pilot.press("ctrl+o")
         await wait_idle(pilot)
-        assert len(app.session.entries) == 2
-        assert app.session.entries[-1].content == "The start of a long answer, finished."
+        assert len(app.chat_screen.session.entries) == 2
+        assert (
+            app.chat_screen.session.entries[-1].content == "The start of a long answer, finished."
+        )
         # The partial reply is sent as the assistant's own text, for the server to extend.
         assert last_body(fake)["messages"][-1] == {
             "role": "assistant",
@@ -163,11 +172,11 @@ async def test_continue_falls_back_to_a_user_turn_and_says_so(
         await wait_idle(pilot)
         await pilot.press("ctrl+o")
         await wait_idle(pilot)
-        reply = app.session.entries[-1]
+        reply = app.chat_screen.session.entries[-1]
         assert reply.content == "a wedding I am excited."  # not "a weddingI am"
         assert last_body(fake)["messages"][-1] == {"role": "user", "content": CONTINUE_PROMPT}
         assert reply.note == FALLBACK_NOTE and reply.error is None
-        widget = app.chat.widget_for(reply)
+        widget = app.chat_screen.chat.widget_for(reply)
         assert widget is not None
         assert "did not accept the partial reply" in str(widget.query_one(".meta").render())
 
@@ -195,8 +204,8 @@ async def test_delete_message(fake: FakeServer, make_app: AppFactory) -> None:
         await wait_idle(pilot)
         await pilot.press("ctrl+up", "d")
         await pilot.pause()
-        assert [e.content for e in app.session.entries] == ["q"]
-        assert [w.entry.content for w in app.chat.message_widgets()] == ["q"]
+        assert [e.content for e in app.chat_screen.session.entries] == ["q"]
+        assert [w.entry.content for w in app.chat_screen.chat.message_widgets()] == ["q"]
 
 
 async def test_model_text_with_escapes_is_rendered_inert(
@@ -208,7 +217,7 @@ async def test_model_text_with_escapes_is_rendered_inert(
     async with app.run_test() as pilot:
         await send(pilot, "be evil")
         await wait_idle(pilot)
-        widget = app.chat.widget_for(app.session.entries[-1])
+        widget = app.chat_screen.chat.widget_for(app.chat_screen.session.entries[-1])
         assert widget is not None
         body = widget.query_one(".body", MarkdownBody)
         source = body.source
@@ -235,26 +244,26 @@ async def test_image_attach_is_sent_as_image_part(
     async with app.run_test() as pilot:
         await send(pilot, f"/image {png}")
         await pilot.pause()
-        assert app.chips.paths == [png]
-        assert app.session.entries == []  # attaching does not send
+        assert app.chat_screen.chips.paths == [png]
+        assert app.chat_screen.session.entries == []  # attaching does not send
         await send(pilot, "what is this?")
         await wait_idle(pilot)
         content = last_body(fake)["messages"][-1]["content"]
         assert content[0] == {"type": "text", "text": "what is this?"}
         assert content[1]["type"] == "image_url"
         assert content[1]["image_url"]["url"].startswith("data:image/png;base64,")
-        assert app.chips.paths == []
+        assert app.chat_screen.chips.paths == []
 
 
 async def test_draft_survives_quitting(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test() as pilot:
-        app.composer.insert("half-written\nsecond line")
+        app.chat_screen.composer.insert("half-written\nsecond line")
         await pilot.press("ctrl+q")
     again = make_app()
     async with again.run_test() as pilot:
         await pilot.pause()
-        assert again.composer.text == "half-written\nsecond line"
+        assert again.chat_screen.composer.text == "half-written\nsecond line"
 
 
 async def test_draft_is_saved_after_typing_pauses(make_app: AppFactory) -> None:
@@ -274,9 +283,9 @@ async def test_editor_round_trip(make_app: AppFactory, tmp_path: Path, monkeypat
     monkeypatch.setenv("VISUAL", str(script))
     app = make_app()
     async with app.run_test() as pilot:
-        app.composer.insert("before")
+        app.chat_screen.composer.insert("before")
         await pilot.press("ctrl+e")
-        await wait_until(pilot, lambda: app.composer.text == "from the editor")
+        await wait_until(pilot, lambda: app.chat_screen.composer.text == "from the editor")
 
 
 async def test_ctrl_j_inserts_a_newline_and_enter_sends(
@@ -285,12 +294,12 @@ async def test_ctrl_j_inserts_a_newline_and_enter_sends(
     fake.enqueue(Reply(content="ok"))
     app = make_app()
     async with app.run_test() as pilot:
-        app.composer.focus()
+        app.chat_screen.composer.focus()
         await pilot.press("a", "ctrl+j", "b")
-        assert app.composer.text == "a\nb"
+        assert app.chat_screen.composer.text == "a\nb"
         await pilot.press("enter")
         await wait_idle(pilot)
-        assert app.session.entries[0].content == "a\nb"
+        assert app.chat_screen.session.entries[0].content == "a\nb"
 
 
 async def test_a_stream_cut_midway_is_marked_interrupted(
@@ -301,10 +310,10 @@ async def test_a_stream_cut_midway_is_marked_interrupted(
     async with app.run_test() as pilot:
         await send(pilot, "go on")
         await wait_idle(pilot)
-        reply = app.session.entries[-1]
+        reply = app.chat_screen.session.entries[-1]
         assert reply.state == "interrupted"
         assert reply.content == "The beginnin"  # three 4-character deltas, then the cut
-        widget = app.chat.widget_for(reply)
+        widget = app.chat_screen.chat.widget_for(reply)
         assert widget is not None and widget.has_class("-interrupted")
         assert "interrupted" in str(widget.query_one(".meta").render())
 
@@ -316,25 +325,25 @@ async def test_a_server_error_shows_the_message_and_remedy(
     async with app.run_test() as pilot:
         await send(pilot, "hello?")
         await wait_idle(pilot)
-        reply = app.session.entries[-1]
+        reply = app.chat_screen.session.entries[-1]
         assert reply.state == "error"
-        widget = app.chat.widget_for(reply)
+        widget = app.chat_screen.chat.widget_for(reply)
         assert widget is not None and widget.has_class("-error")
         footer = str(widget.query_one(".meta").render())
         assert "no-such-model" in footer
         assert widget.remedy and widget.remedy in footer
         # The prompt is kept and can be sent again.
-        assert app.session.entries[0].content == "hello?"
+        assert app.chat_screen.session.entries[0].content == "hello?"
 
 
 async def test_bracketed_paste_keeps_multiline_text(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test() as pilot:
-        app.composer.focus()
+        app.chat_screen.composer.focus()
         app.post_message(events.Paste("first line\nsecond line\n\nfourth"))  # as the driver does
         await pilot.pause()
-        assert app.composer.text == "first line\nsecond line\n\nfourth"
-        assert app.session.entries == []  # pasting never sends
+        assert app.chat_screen.composer.text == "first line\nsecond line\n\nfourth"
+        assert app.chat_screen.session.entries == []  # pasting never sends
 
 
 async def test_embedded_server_replies_are_capped_by_default(
@@ -365,7 +374,7 @@ async def test_a_looping_reply_is_flagged_on_screen(
     async with app.run_test() as pilot:
         await send(pilot, "write an invitation")
         await wait_idle(pilot)
-        widget = app.chat.widget_for(app.session.entries[-1])
+        widget = app.chat_screen.chat.widget_for(app.chat_screen.session.entries[-1])
         assert widget is not None
         assert "repeated itself" in str(widget.query_one(".meta").render())
     assert REPEATING in shown

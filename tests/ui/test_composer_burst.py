@@ -33,14 +33,14 @@ async def test_enter_after_a_burst_sends_the_whole_line(
     fake.enqueue(Reply(content="ok"))
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        app.composer.focus()
+        app.chat_screen.composer.focus()
         await pilot.pause()
         burst(app, [*typed("hello there"), ("ctrl+j", None), *typed("two"), ("enter", "\r")])
 
         def chats() -> list[Any]:
             return [r for r in fake.requests if r.path == "/v1/chat/completions"]
 
-        await wait_until(pilot, lambda: bool(chats()) and not app.streaming)
+        await wait_until(pilot, lambda: bool(chats()) and not app.chat_screen.streaming)
         sent: Any = chats()[-1].json_body
         assert sent["messages"][-1] == {"role": "user", "content": "hello there\ntwo"}
-        assert app.composer.text == ""
+        assert app.chat_screen.composer.text == ""

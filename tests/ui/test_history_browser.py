@@ -15,6 +15,7 @@ from textual.content import Content
 from textual.pilot import Pilot
 from textual.widgets import Footer, Input, Static
 
+from lmtui.services.history_files import check_export_path
 from lmtui.store.history import HistoryInputError, HistoryStore, SearchHit
 from lmtui.store.history_export import ConversationData, MessageData
 from lmtui.ui.history_browser import (
@@ -23,13 +24,14 @@ from lmtui.ui.history_browser import (
     MARK_END,
     MARK_START,
     PAGE_SIZE,
-    ExportPrompt,
     HistoryBrowser,
-    RenamePrompt,
-    check_export_path,
-    default_export_path,
     marked_content,
     relative_time,
+)
+from lmtui.ui.history_prompts import (
+    ExportPrompt,
+    RenamePrompt,
+    default_export_path,
     swap_extension,
 )
 

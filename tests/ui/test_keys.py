@@ -38,12 +38,13 @@ async def test_remapped_key_runs_the_action(fake: FakeServer, make_app: AppFacto
         await wait_idle(pilot)
         await pilot.press("ctrl+r")  # the old key no longer regenerates
         await pilot.pause()
-        assert not app.streaming
-        assert app.session.entries[-1].content == "one"
+        assert not app.chat_screen.streaming
+        assert app.chat_screen.session.entries[-1].content == "one"
         await pilot.press("f5")
         await wait_idle(pilot)
-        assert app.session.entries[-1].content == "two"
-        assert app._frame_timer is None  # nothing ticks while idle
+        assert app.chat_screen.session.entries[-1].content == "two"
+        # Nothing ticks while idle: the frame timer belongs to a streaming reply's widget.
+        assert all(w.frame_timer is None for w in app.chat_screen.chat.message_widgets())
 
 
 async def test_palette_lists_every_app_action(make_app: AppFactory) -> None:
@@ -77,15 +78,54 @@ async def test_sidebar_collapses_on_narrow_terminals(make_app: AppFactory) -> No
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        assert not app.sidebar.display
+        assert not app.chat_screen.sidebar.display
         await pilot.press("ctrl+b")
-        assert app.sidebar.display
+        assert app.chat_screen.sidebar.display
         await pilot.press("ctrl+b")
-        assert not app.sidebar.display
+        assert not app.chat_screen.sidebar.display
     wide = make_app()
     async with wide.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        assert wide.sidebar.display
+        assert wide.chat_screen.sidebar.display
+
+
+def test_every_binding_of_every_screen_and_widget_has_an_id() -> None:
+    import importlib
+    import inspect
+    import pkgutil
+
+    from textual.binding import Binding
+
+    import lmtui.ui
+
+    missing: list[str] = []
+    for info in pkgutil.walk_packages(lmtui.ui.__path__, prefix="lmtui.ui."):
+        module = importlib.import_module(info.name)
+        for name, cls in vars(module).items():
+            if not (inspect.isclass(cls) and cls.__module__ == module.__name__):
+                continue
+            bindings = [b for b in cls.__dict__.get("BINDINGS", []) if isinstance(b, Binding)]
+            ids = [b.id for b in bindings]
+            missing += [f"{module.__name__}.{name}: {b.key}" for b in bindings if not b.id]
+            assert len(ids) == len(set(ids)), f"{name} repeats a binding id"
+    assert missing == []
+
+
+def test_keys_config_accepts_exactly_the_declared_ids() -> None:
+    from lmtui.ui.chat_screen import ChatScreen
+    from lmtui.ui.keymap import declared, keyed_classes, known_key_ids
+    from lmtui.ui.sidebar import ModelSidebar
+
+    ids = known_key_ids()
+    assert {b.id for b in declared(ChatScreen)} <= ids
+    assert {"sidebar.load", "sidebar.filter", "help", "history.rename"} <= ids
+    assert ModelSidebar in keyed_classes()
+
+
+def test_help_shows_a_remapped_sidebar_key() -> None:
+    # Help reads the bindings, so a remapped sidebar key shows there too.
+    rows = help_rows({"sidebar.load": "ctrl+l"})
+    assert ("Ctrl+L", "Load the highlighted model (options, another instance)", "Models") in rows
 
 
 async def test_the_continue_hint_follows_a_remap(make_app: AppFactory) -> None:
@@ -97,7 +137,7 @@ async def test_the_continue_hint_follows_a_remap(make_app: AppFactory) -> None:
     async with app.run_test() as pilot:
         entry = Entry("assistant", "cut", finish_reason=FinishReason.LENGTH)
         widget = MessageWidget(entry)
-        await app.chat.mount(widget)
+        await app.chat_screen.chat.mount(widget)
         await pilot.pause()
         assert "F9 continues" in str(widget.query_one(".meta").render())
 
@@ -122,7 +162,7 @@ async def test_rename_and_export_the_open_conversation(
 ) -> None:
     from textual.widgets import Input
 
-    from lmtui.ui.history_browser import ExportPrompt, RenamePrompt
+    from lmtui.ui.history_prompts import ExportPrompt, RenamePrompt
 
     fake.enqueue(Reply(content="ok"))
     app = make_app()
@@ -137,8 +177,8 @@ async def test_rename_and_export_the_open_conversation(
         app.screen.query_one(Input).value = "Our wedding"
         await pilot.press("enter")
         await pilot.pause()
-        assert app.history is not None and app.session.conversation_id is not None
-        summary, _ = app.history.get_conversation(app.session.conversation_id)
+        assert app.history is not None and app.chat_screen.session.conversation_id is not None
+        summary, _ = app.history.get_conversation(app.chat_screen.session.conversation_id)
         assert summary.title == "Our wedding"
         await pilot.press("alt+x")
         await pilot.pause()

@@ -37,8 +37,8 @@ def option_texts(app: LmtuiApp) -> list[str]:
 
 async def highlight(pilot: Pilot[Any], app: LmtuiApp, label_start: str) -> None:
     """Put the sidebar's cursor on the row whose text starts with ``label_start``."""
-    await wait_until(pilot, lambda: bool(app.sidebar.models))
-    app.sidebar.focus_list()
+    await wait_until(pilot, lambda: bool(app.chat_screen.sidebar.models))
+    app.chat_screen.sidebar.focus_list()
     option_list = app.query_one("#sidebar-list", OptionList)
     index = next(
         i for i, t in enumerate(option_texts(app)) if t.strip(" ▸●○◐·").startswith(label_start)
@@ -88,7 +88,7 @@ async def test_load_dialog_shows_limits_sends_options_and_shows_what_applied(
         # The sidebar shows that context on that instance, in the details of its row.
         await wait_until(
             pilot,
-            lambda: any(m.id == REASONER and m.loaded for m in app.sidebar.models),
+            lambda: any(m.id == REASONER and m.loaded for m in app.chat_screen.sidebar.models),
         )
         await highlight(pilot, app, REASONER)
         details = text_of(app.query_one("#sidebar-details", Static))
@@ -144,9 +144,9 @@ async def test_a_second_instance_gets_its_own_row_and_u_picks_one(
         await pilot.pause()
         assert fake.requests_to("/api/v1/models/unload") == []
         assert "pick one, press U" in text_of(app.query_one("#sidebar-notice", Static))
-        assert app.sidebar.highlighted_instance is not None
+        assert app.chat_screen.sidebar.highlighted_instance is not None
         await pilot.press("down")  # the second instance
-        assert app.sidebar.highlighted_instance.id == f"{LLM}:2"
+        assert app.chat_screen.sidebar.highlighted_instance.id == f"{LLM}:2"
         details = text_of(app.query_one("#sidebar-details", Static))
         assert "16,384 / 32,768" in details and f"{LLM}:2" in details
         await pilot.press("u")
@@ -166,14 +166,14 @@ async def test_download_progress_runs_on_while_chatting(
     fake.enqueue(Reply(content="chatting while it downloads"))
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        app.model_admin.poll_interval = 0.01
+        app.chat_screen.model_admin.poll_interval = 0.01
         await highlight(pilot, app, "Qwen2.5 7B")
         await pilot.press("D")
         await wait_until(pilot, lambda: isinstance(app.screen, DownloadDialog))
         dialog = app.screen
         assert isinstance(dialog, DownloadDialog)
         await pilot.press(*"some/model", "enter")
-        await wait_until(pilot, lambda: app.model_admin.tracker.running)
+        await wait_until(pilot, lambda: app.chat_screen.model_admin.tracker.running)
         await wait_until(
             pilot, lambda: "downloading" in text_of(dialog.query_one("#download-state", Static))
         )
@@ -183,18 +183,20 @@ async def test_download_progress_runs_on_while_chatting(
         assert "/ 3.0 GB" in state and "MB/s" in state and "continues in LM Studio" in state
         await pilot.press("escape")  # the download goes on
         await wait_until(pilot, lambda: not isinstance(app.screen, DownloadDialog))
-        assert app.status.download.startswith("↓ some/model 0% ")
-        assert "/3.0 GB 50.0 MB/s " in app.status.download
+        assert app.chat_screen.status.download.startswith("↓ some/model 0% ")
+        assert "/3.0 GB 50.0 MB/s " in app.chat_screen.status.download
 
         await send(pilot, "hello")
         await wait_idle(pilot)
-        assert app.session.entries[-1].content == "chatting while it downloads"
-        assert app.model_admin.tracker.running and app.status.download
+        assert app.chat_screen.session.entries[-1].content == "chatting while it downloads"
+        assert app.chat_screen.model_admin.tracker.running and app.chat_screen.status.download
 
         entry.steps = 1  # the next status check completes it
-        await wait_until(pilot, lambda: not app.model_admin.tracker.running)
-        await wait_until(pilot, lambda: any(m.id == "some/model" for m in app.sidebar.models))
-        assert app.status.download == ""
+        await wait_until(pilot, lambda: not app.chat_screen.model_admin.tracker.running)
+        await wait_until(
+            pilot, lambda: any(m.id == "some/model" for m in app.chat_screen.sidebar.models)
+        )
+        assert app.chat_screen.status.download == ""
         assert any("some/model: downloaded" in n.message for n in app._notifications)
 
 
@@ -202,13 +204,13 @@ async def test_a_failed_download_is_explained(fake: FakeServer, make_app: AppFac
     add_catalog(fake, "bad/model", FakeModel("bad/model"), steps=5, fail_at=2)
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        app.model_admin.poll_interval = 0.01
-        app.model_admin.start_download("bad/model", None)
+        app.chat_screen.model_admin.poll_interval = 0.01
+        app.chat_screen.model_admin.start_download("bad/model", None)
         await wait_until(
             pilot,
             lambda: (
-                app.model_admin.tracker.job is not None
-                and app.model_admin.tracker.job.status == "failed"
+                app.chat_screen.model_admin.tracker.job is not None
+                and app.chat_screen.model_admin.tracker.job.status == "failed"
             ),
         )
         await wait_until(
@@ -216,7 +218,7 @@ async def test_a_failed_download_is_explained(fake: FakeServer, make_app: AppFac
         )
         message = next(n.message for n in app._notifications if "failed" in n.message)
         assert "Downloads panel" in message
-        assert app.status.download == ""
+        assert app.chat_screen.status.download == ""
 
 
 async def test_the_presets_idle_ttl_is_shown_on_the_model(
@@ -226,7 +228,7 @@ async def test_the_presets_idle_ttl_is_shown_on_the_model(
     async with app.run_test(size=(120, 40)) as pilot:
         await highlight(pilot, app, "Qwen2.5 7B")
         assert "TTL" not in text_of(app.query_one("#sidebar-details", Static))
-        app.session.params = replace(app.session.params, ttl=300)
+        app.chat_screen.session.params = replace(app.chat_screen.session.params, ttl=300)
         await pilot.press("r")
         await wait_until(
             pilot,
@@ -243,12 +245,12 @@ async def test_on_lmstudio_03_the_sidebar_offers_no_load_key(make_app: AppFactor
             model.loaded = model.type == "embeddings"
         app = make_app(base_url=srv.base_url, model=None)
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_until(pilot, lambda: bool(app.sidebar.models))
-            await wait_until(pilot, lambda: bool(app.status.note))
+            await wait_until(pilot, lambda: bool(app.chat_screen.sidebar.models))
+            await wait_until(pilot, lambda: bool(app.chat_screen.status.note))
             notice = text_of(app.query_one("#sidebar-notice", Static))
             assert "lms load" in notice and "press" not in notice
-            assert "(l)" not in app.status.note
-            app.sidebar.focus_list()
+            assert "(l)" not in app.chat_screen.status.note
+            app.chat_screen.sidebar.focus_list()
             await pilot.press("L", "D")
             await pilot.pause()
             assert not isinstance(app.screen, LoadDialog | DownloadDialog)

@@ -23,10 +23,10 @@ async def test_with_no_model_given_the_loaded_one_is_picked_and_named(
 ) -> None:
     app = make_app(model=None)
     async with app.run_test() as pilot:
-        await wait_until(pilot, lambda: app.session.model is not None)
-        assert app.session.model == "qwen2.5-7b-instruct"  # the fake's one loaded LLM
-        assert app.status.model == "qwen2.5-7b-instruct"
-        assert app.status.note  # the reason for the choice is said
+        await wait_until(pilot, lambda: app.chat_screen.session.model is not None)
+        assert app.chat_screen.session.model == "qwen2.5-7b-instruct"  # the fake's one loaded LLM
+        assert app.chat_screen.status.model == "qwen2.5-7b-instruct"
+        assert app.chat_screen.status.note  # the reason for the choice is said
 
 
 async def test_selecting_a_model_in_the_sidebar_switches_the_chat(
@@ -35,11 +35,13 @@ async def test_selecting_a_model_in_the_sidebar_switches_the_chat(
     fake.enqueue(Reply(content="from the other model"))
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: bool(app.sidebar.models))
-        chosen = next(m for m in app.sidebar.models if m.id == "deepseek-r1-distill-qwen-14b")
-        app.sidebar.post_message(ModelSidebar.ModelSelected(chosen))
-        await wait_until(pilot, lambda: app.session.model == chosen.id)
-        assert app.status.model == chosen.id
+        await wait_until(pilot, lambda: bool(app.chat_screen.sidebar.models))
+        chosen = next(
+            m for m in app.chat_screen.sidebar.models if m.id == "deepseek-r1-distill-qwen-14b"
+        )
+        app.chat_screen.sidebar.post_message(ModelSidebar.ModelSelected(chosen))
+        await wait_until(pilot, lambda: app.chat_screen.session.model == chosen.id)
+        assert app.chat_screen.status.model == chosen.id
         await send(pilot, "hi")
         await wait_idle(pilot)
         chats = fake.requests_to("/v1/chat/completions")
@@ -51,26 +53,32 @@ async def test_load_and_unload_requests_reach_the_server_and_refresh_the_list(
 ) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: bool(app.sidebar.models))
-        target = next(m for m in app.sidebar.models if m.id == "deepseek-r1-distill-qwen-14b")
+        await wait_until(pilot, lambda: bool(app.chat_screen.sidebar.models))
+        target = next(
+            m for m in app.chat_screen.sidebar.models if m.id == "deepseek-r1-distill-qwen-14b"
+        )
         assert target.loaded is False
-        app.sidebar.post_message(ModelSidebar.LoadRequested(target))
+        app.chat_screen.sidebar.post_message(ModelSidebar.LoadRequested(target))
         # L opens the load dialog; Enter loads with LM Studio's defaults.
         await wait_until(pilot, lambda: isinstance(app.screen, LoadDialog))
         await pilot.press("enter")
 
         def loaded() -> Model | None:
-            return next((m for m in app.sidebar.models if m.id == target.id and m.loaded), None)
+            return next(
+                (m for m in app.chat_screen.sidebar.models if m.id == target.id and m.loaded), None
+            )
 
         await wait_until(pilot, lambda: loaded() is not None)
         assert fake.requests_to("/api/v1/models/load")[-1].json["model"] == target.id
         now = loaded()
         assert now is not None
         await pilot.press("escape")
-        app.sidebar.post_message(ModelSidebar.UnloadRequested(now))
+        app.chat_screen.sidebar.post_message(ModelSidebar.UnloadRequested(now))
         await wait_until(
             pilot,
-            lambda: any(m.id == target.id and m.loaded is False for m in app.sidebar.models),
+            lambda: any(
+                m.id == target.id and m.loaded is False for m in app.chat_screen.sidebar.models
+            ),
         )
         assert fake.requests_to("/api/v1/models/unload")
 
@@ -83,10 +91,10 @@ async def test_reasoning_is_shown_apart_and_collapsed(
     async with app.run_test(size=(120, 40)) as pilot:
         await send(pilot, "think first")
         await wait_idle(pilot)
-        reply = app.session.entries[-1]
+        reply = app.chat_screen.session.entries[-1]
         assert reply.reasoning == "Let me think."
         assert reply.content == "The answer."
-        widget = app.chat.widget_for(reply)
+        widget = app.chat_screen.chat.widget_for(reply)
         assert widget is not None
         box = widget.query_one(Collapsible)
         assert box.collapsed
@@ -108,7 +116,7 @@ async def test_history_that_cannot_be_opened_is_reported_and_chat_goes_on(
     async with app.run_test() as pilot:
         await pilot.pause()
         assert app.history is None
-        assert "history off" in app.status.warning
+        assert "history off" in app.chat_screen.status.warning
         await send(pilot, "hello")
         await wait_idle(pilot)
-        assert app.session.entries[-1].content == "still here"
+        assert app.chat_screen.session.entries[-1].content == "still here"

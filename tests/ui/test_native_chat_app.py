@@ -62,9 +62,9 @@ async def test_load_progress_rises_to_100_then_prompt_then_reply(
         assert percents == sorted(percents) and percents[-1] == 100 and 25 in percents
         prompt = [t for t in drawn_progress if t.startswith("Processing the prompt")]
         assert prompt and drawn_progress.index(prompt[0]) > drawn_progress.index(loads[-1])
-        reply = app.session.entries[-1]
+        reply = app.chat_screen.session.entries[-1]
         assert reply.content == "Loaded and answered."
-        widget = app.chat.widget_for(reply)
+        widget = app.chat_screen.chat.widget_for(reply)
         assert widget is not None
         # The progress line is gone; the footer shows LM Studio's figures, marked as its own.
         assert not widget.query_one(ReplyProgress).has_class("-active")
@@ -83,12 +83,12 @@ async def test_escape_during_a_load_stops_it_with_nothing_half_saved(
         await wait_until(pilot, lambda: any("10%" in t for t in drawn_progress))
         await pilot.press("escape")
         await wait_idle(pilot)
-        _, reply = app.session.entries
+        _, reply = app.chat_screen.session.entries
         assert reply.state == STOPPED and reply.content == ""
-        assert app.history is not None and app.session.conversation_id is not None
-        stored = app.history.get_conversation(app.session.conversation_id)[1]
+        assert app.history is not None and app.chat_screen.session.conversation_id is not None
+        stored = app.history.get_conversation(app.chat_screen.session.conversation_id)[1]
         assert [(m.role, m.content) for m in stored] == [("user", "slow load")]
-        widget = app.chat.widget_for(reply)
+        widget = app.chat_screen.chat.widget_for(reply)
         assert widget is not None and not widget.query_one(ReplyProgress).has_class("-active")
     record = native_fake.requests_to("/api/v1/chat")[-1]
     assert record.done.wait(10)
@@ -102,7 +102,7 @@ async def test_reasoning_selector_offers_the_models_options_and_sends_the_choice
 
     app = make_app(model=UNLOADED)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: bool(app.sidebar.models))
+        await wait_until(pilot, lambda: bool(app.chat_screen.sidebar.models))
         await pilot.press("alt+r")
         await pilot.pause()
         options = app.screen.query_one(OptionList)
@@ -110,7 +110,7 @@ async def test_reasoning_selector_offers_the_models_options_and_sends_the_choice
         assert ids == ["default", "off", "on"]
         await pilot.press("down", "enter")  # "off"
         await pilot.pause()
-        assert app.session.reasoning == "off"
+        assert app.chat_screen.session.reasoning == "off"
         await send(pilot, "no thinking please")
         await wait_idle(pilot)
         assert native_fake.requests_to("/api/v1/chat")[-1].json_body["reasoning"] == "off"
@@ -136,7 +136,7 @@ async def test_tool_calls_render_as_blocks_and_toggle(
     async with app.run_test(size=(120, 40)) as pilot:
         await send(pilot, "open example.com")
         await wait_idle(pilot)
-        widget = app.chat.widget_for(app.session.entries[-1])
+        widget = app.chat_screen.chat.widget_for(app.chat_screen.session.entries[-1])
         assert widget is not None
         blocks = list(widget.query(ToolCallBlock))
         assert [b.title for b in blocks] == [
@@ -152,11 +152,11 @@ async def test_tool_calls_render_as_blocks_and_toggle(
         footer = str(widget.query_one(".meta").render())
         assert "2 tool call(s), 1 failed" in footer
         # Reopened from history, the reply shows the same blocks.
-        assert app.session.conversation_id is not None
-        app.session.load(app.session.conversation_id)
-        await app.chat.show(app.session.entries)
+        assert app.chat_screen.session.conversation_id is not None
+        app.chat_screen.session.load(app.chat_screen.session.conversation_id)
+        await app.chat_screen.chat.show(app.chat_screen.session.entries)
         await pilot.pause()
-        reopened = app.chat.widget_for(app.session.entries[-1])
+        reopened = app.chat_screen.chat.widget_for(app.chat_screen.session.entries[-1])
         assert reopened is not None and reopened is not widget
         assert [b.title for b in reopened.query(ToolCallBlock)] == [b.title for b in blocks]
 
@@ -173,14 +173,14 @@ async def test_answer_only_in_reasoning_is_flagged_and_json_is_surfaced(
     async with app.run_test(size=(120, 40)) as pilot:
         await send(pilot, "2+2?")
         await wait_idle(pilot)
-        only = app.chat.widget_for(app.session.entries[-1])
+        only = app.chat_screen.chat.widget_for(app.chat_screen.session.entries[-1])
         assert only is not None
         assert "⚠ the model answered only in its reasoning" in str(only.query_one(".meta").render())
         await send(pilot, "as JSON")
         await wait_idle(pilot)
-        reply = app.session.entries[-1]
+        reply = app.chat_screen.session.entries[-1]
         assert reply.content == '{"answer": 4}'
-        widget = app.chat.widget_for(reply)
+        widget = app.chat_screen.chat.widget_for(reply)
         assert widget is not None
         assert '{"answer": 4}' in widget.query_one(".body").plain_text()  # type: ignore[attr-defined]
         # The troubleshooting panel lists the reply that came only as reasoning.

@@ -43,8 +43,8 @@ def _describe(problems: list[Any]) -> str:
 async def _check_every_screen(pilot: Pilot[Any], color_system: str) -> dict[str, str]:
     app = pilot.app
     assert isinstance(app, LmtuiApp)
-    app.composer.cursor_blink = False
-    await wait_until(pilot, lambda: app.status.server_ok is not None)
+    app.chat_screen.composer.cursor_blink = False
+    await wait_until(pilot, lambda: app.chat_screen.status.server_ok is not None)
     await send(pilot, "Show me a list")
     await wait_idle(pilot)
     failures: dict[str, str] = {}

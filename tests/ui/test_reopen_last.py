@@ -19,8 +19,8 @@ async def _leave_a_draft(fake: FakeServer, make_app: AppFactory) -> int:
     async with app.run_test() as pilot:
         await send(pilot, "Plan a wedding")
         await wait_idle(pilot)
-        app.composer.insert("and a half-written follow-up")
-        cid = app.session.conversation_id
+        app.chat_screen.composer.insert("and a half-written follow-up")
+        cid = app.chat_screen.session.conversation_id
         assert cid is not None
         await app.action_quit()  # saves the draft, as Ctrl+Q does
     return cid
@@ -32,12 +32,12 @@ async def test_the_last_conversation_reopens_with_its_draft(
     cid = await _leave_a_draft(fake, make_app)
     app = make_app()
     async with app.run_test() as pilot:
-        await wait_until(pilot, lambda: app.session.conversation_id == cid)
-        assert [e.content for e in app.session.entries] == [
+        await wait_until(pilot, lambda: app.chat_screen.session.conversation_id == cid)
+        assert [e.content for e in app.chat_screen.session.entries] == [
             "Plan a wedding",
             "Sure, here is a plan.",
         ]
-        assert app.composer.text == "and a half-written follow-up"
+        assert app.chat_screen.composer.text == "and a half-written follow-up"
 
 
 @pytest.mark.parametrize("how", [{"start_new": True}, {"reopen_last": False}])
@@ -48,8 +48,11 @@ async def test_told_otherwise_it_starts_a_new_chat(
     app = make_app(**how)
     async with app.run_test() as pilot:
         await pilot.pause()
-        assert app.session.conversation_id is None and app.session.entries == []
-        assert app.composer.text == ""
+        assert (
+            app.chat_screen.session.conversation_id is None
+            and app.chat_screen.session.entries == []
+        )
+        assert app.chat_screen.composer.text == ""
 
 
 async def test_a_new_chat_is_remembered_as_new(fake: FakeServer, make_app: AppFactory) -> None:
@@ -63,4 +66,4 @@ async def test_a_new_chat_is_remembered_as_new(fake: FakeServer, make_app: AppFa
     again = make_app()
     async with again.run_test() as pilot:
         await pilot.pause()
-        assert again.session.conversation_id is None
+        assert again.chat_screen.session.conversation_id is None

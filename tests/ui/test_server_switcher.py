@@ -110,7 +110,7 @@ async def test_switcher_shows_each_servers_health(config: Config) -> None:
         prompt = str(switcher.option_list.get_option("down").prompt)
         assert "down" in prompt and "down: " in prompt
         await pilot.press("escape")
-        await wait_until(pilot, lambda: app.on_main_screen)
+        await wait_until(pilot, lambda: app.screen is app.chat_screen)
         assert app.registry.active.name == "default"
 
 
@@ -120,27 +120,32 @@ async def test_switching_changes_the_models_and_where_requests_go(
     second.enqueue(Reply(content="from the second server"))
     app = LmtuiApp(config)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: len(app.sidebar.models) == 4)
+        await wait_until(pilot, lambda: len(app.chat_screen.sidebar.models) == 4)
         switcher = await open_switcher(pilot, app)
         await choose(pilot, switcher, "second")
-        await wait_until(pilot, lambda: app.status.server == "second")
+        await wait_until(pilot, lambda: app.chat_screen.status.server == "second")
         await wait_until(
-            pilot, lambda: [m.id for m in app.sidebar.models] == ["second-model", "other-model"]
+            pilot,
+            lambda: (
+                [m.id for m in app.chat_screen.sidebar.models] == ["second-model", "other-model"]
+            ),
         )
         assert app.registry.active.name == "second"
-        assert app.session.model == "second-model"  # test-model is not there: the loaded one
-        assert "second-model" in app.status.note
-        assert app.status.server_ok is True
+        assert (
+            app.chat_screen.session.model == "second-model"
+        )  # test-model is not there: the loaded one
+        assert "second-model" in app.chat_screen.status.note
+        assert app.chat_screen.status.server_ok is True
         # A new conversation goes to the new server and records its name.
         await pilot.press("ctrl+n")
         await send(pilot, "hello there")
         await wait_idle(pilot)
-        assert app.session.entries[-1].content == "from the second server"
+        assert app.chat_screen.session.entries[-1].content == "from the second server"
         assert second.requests_to("/v1/chat/completions")
         assert not fake.requests_to("/v1/chat/completions")
         assert second.requests_to("/v1/chat/completions")[-1].json_body["model"] == "second-model"
-        assert app.history is not None and app.session.conversation_id is not None
-        summary, records = app.history.get_conversation(app.session.conversation_id)
+        assert app.history is not None and app.chat_screen.session.conversation_id is not None
+        summary, records = app.history.get_conversation(app.chat_screen.session.conversation_id)
         assert summary.server == "second"
         assert records[-1].server == "second"
         # The troubleshooting panel follows the switch.
@@ -149,7 +154,7 @@ async def test_switching_changes_the_models_and_where_requests_go(
         assert app.screen.client.base_url.startswith(second.base_url)  # type: ignore[attr-defined]
         await pilot.pause()
         await pilot.press("escape")
-        await wait_until(pilot, lambda: app.on_main_screen)
+        await wait_until(pilot, lambda: app.screen is app.chat_screen)
 
 
 async def test_switching_while_streaming_stops_the_reply_and_keeps_it(
@@ -161,43 +166,49 @@ async def test_switching_while_streaming_stops_the_reply_and_keeps_it(
     async with app.run_test(size=(120, 40)) as pilot:
         await send(pilot, "Talk for a long time")
         await wait_until(
-            pilot, lambda: len(app.session.entries) == 2 and bool(app.session.entries[1].content)
+            pilot,
+            lambda: (
+                len(app.chat_screen.session.entries) == 2
+                and bool(app.chat_screen.session.entries[1].content)
+            ),
         )
         switcher = await open_switcher(pilot, app)
-        assert app.streaming  # opening the switcher stops nothing
+        assert app.chat_screen.streaming  # opening the switcher stops nothing
         await choose(pilot, switcher, "second")
-        await wait_until(pilot, lambda: app.status.server == "second")
+        await wait_until(pilot, lambda: app.chat_screen.status.server == "second")
         await wait_idle(pilot)
-        user, reply = app.session.entries
+        user, reply = app.chat_screen.session.entries
         assert user.content == "Talk for a long time"
         assert reply.state == STOPPED
         assert reply.content.startswith("word0 ")
         assert len(reply.content) < len("".join(words))
-        widget = app.chat.widget_for(reply)
+        widget = app.chat_screen.chat.widget_for(reply)
         assert widget is not None and widget.has_class("-stopped")
         # The partial reply is in the history, marked stopped.
-        assert app.history is not None and app.session.conversation_id is not None
-        _summary, records = app.history.get_conversation(app.session.conversation_id)
+        assert app.history is not None and app.chat_screen.session.conversation_id is not None
+        _summary, records = app.history.get_conversation(app.chat_screen.session.conversation_id)
         assert [r.role for r in records] == ["user", "assistant"]
         assert records[-1].content == reply.content
         assert records[-1].state == STOPPED
         assert records[-1].server == fake.base_url  # the label it was started with
-        await wait_until(pilot, lambda: [m.id for m in app.sidebar.models][:1] == ["second-model"])
+        await wait_until(
+            pilot, lambda: [m.id for m in app.chat_screen.sidebar.models][:1] == ["second-model"]
+        )
 
 
 async def test_switching_to_a_server_that_is_down_says_so(config: Config) -> None:
     app = LmtuiApp(config)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: len(app.sidebar.models) == 4)
+        await wait_until(pilot, lambda: len(app.chat_screen.sidebar.models) == 4)
         switcher = await open_switcher(pilot, app)
         await choose(pilot, switcher, "down")
-        await wait_until(pilot, lambda: app.status.server == "down")
-        await wait_until(pilot, lambda: app.status.server_ok is False, steps=1000)
+        await wait_until(pilot, lambda: app.chat_screen.status.server == "down")
+        await wait_until(pilot, lambda: app.chat_screen.status.server_ok is False, steps=1000)
         assert any(n.severity == "error" for n in app._notifications)
         # The embedded server is not running: choosing it changes nothing.
         switcher = await open_switcher(pilot, app)
         await choose(pilot, switcher, "local")
-        await wait_until(pilot, lambda: app.on_main_screen)
+        await wait_until(pilot, lambda: app.screen is app.chat_screen)
         await pilot.pause()
         assert app.registry.active.name == "down"
         assert any("embedded server is not running" in n.message for n in app._notifications)
@@ -217,16 +228,20 @@ async def test_an_embedded_server_started_at_launch_is_the_local_profile(
         app = build_app(args, config, plan)  # type: ignore[arg-type]
         async with app.run_test(size=(120, 40)) as pilot:
             assert app.registry.active.name == "local"
-            assert app.status.server == "local"
-            await wait_until(pilot, lambda: [m.id for m in app.sidebar.models] == ["smollm2"])
+            assert app.chat_screen.status.server == "local"
+            await wait_until(
+                pilot, lambda: [m.id for m in app.chat_screen.sidebar.models] == ["smollm2"]
+            )
             # The configured servers stay reachable: switch to one, and back.
             switcher = await open_switcher(pilot, app)
             await wait_until(pilot, lambda: switcher.row_text("local") != CHECKING)
             assert switcher.row_text("local").startswith("up")
             await choose(pilot, switcher, "second")
-            await wait_until(pilot, lambda: app.status.server == "second")
+            await wait_until(pilot, lambda: app.chat_screen.status.server == "second")
             switcher = await open_switcher(pilot, app)
             await choose(pilot, switcher, "local")
-            await wait_until(pilot, lambda: app.status.server == "local")
-            await wait_until(pilot, lambda: [m.id for m in app.sidebar.models] == ["smollm2"])
-            assert app.session.model == "smollm2"
+            await wait_until(pilot, lambda: app.chat_screen.status.server == "local")
+            await wait_until(
+                pilot, lambda: [m.id for m in app.chat_screen.sidebar.models] == ["smollm2"]
+            )
+            assert app.chat_screen.session.model == "smollm2"

@@ -380,10 +380,10 @@ async def test_loading_models_are_marked_and_stay_under_loaded() -> None:
         await pilot.pause()
         assert option_texts(app)[:2] == ["Loaded 1", " ◐ model"]
         # lmtui's own load marks a model loading until it ends.
-        app.sidebar.set_loading(MISTRAL.id, True)
+        app.sidebar.set_model_loading(MISTRAL.id, True)
         await pilot.pause()
         assert " ◐ mistral-7b-instruct-v0.3" in option_texts(app)
         assert option_texts(app)[0] == "Loaded 2"
-        app.sidebar.set_loading(MISTRAL.id, False)
+        app.sidebar.set_model_loading(MISTRAL.id, False)
         await pilot.pause()
         assert " ○ mistral-7b-instruct-v0.3" in option_texts(app)

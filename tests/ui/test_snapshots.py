@@ -28,17 +28,18 @@ REPLY = (
 async def _converse(pilot: Pilot[Any]) -> None:
     app = pilot.app
     assert isinstance(app, LmtuiApp)
-    app.composer.cursor_blink = False
-    await wait_until(pilot, lambda: app.status.server_ok is not None)
+    await pilot.pause()  # the chat screen composes after the app is ready
+    app.chat_screen.composer.cursor_blink = False
+    await wait_until(pilot, lambda: app.chat_screen.status.server_ok is not None)
     await send(pilot, "Show me a list and some code")
     await wait_idle(pilot)
     # Timings vary run to run: pin the one footer that shows them.
-    for widget in app.chat.message_widgets():
+    for widget in app.chat_screen.chat.message_widgets():
         if widget.entry.role == "assistant":
             widget.entry.client_timings = None
             widget.entry.server_timings = None
             widget.refresh_state()
-    app.status.set(speed="")
+    app.chat_screen.status.set(speed="")
     app.clear_notifications()
     await pilot.pause()
 
@@ -59,8 +60,9 @@ def test_no_model_loaded(snap_compare: Any, fake: FakeServer, make_app: AppFacto
     async def settle(pilot: Pilot[Any]) -> None:
         app = pilot.app
         assert isinstance(app, LmtuiApp)
-        app.composer.cursor_blink = False
-        await wait_until(pilot, lambda: app.status.server_ok is not None)
+        await pilot.pause()  # the chat screen composes after the app is ready
+        app.chat_screen.composer.cursor_blink = False
+        await wait_until(pilot, lambda: app.chat_screen.status.server_ok is not None)
         await pilot.pause()
 
     assert snap_compare(make_app(model=None), terminal_size=(120, 40), run_before=settle)
@@ -71,8 +73,9 @@ def test_unreachable_server(snap_compare: Any) -> None:
 
     async def settle(pilot: Pilot[Any]) -> None:
         assert isinstance(pilot.app, LmtuiApp)
-        pilot.app.composer.cursor_blink = False
-        await wait_until(pilot, lambda: pilot.app.status.server_ok is False)  # type: ignore[attr-defined]
+        await pilot.pause()  # the chat screen composes after the app is ready
+        pilot.app.chat_screen.composer.cursor_blink = False
+        await wait_until(pilot, lambda: pilot.app.chat_screen.status.server_ok is False)  # type: ignore[attr-defined]
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=settle)

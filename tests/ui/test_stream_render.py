@@ -189,7 +189,7 @@ async def test_markdown_lines_draw_chunks_when_seen_and_once_per_width() -> None
 
 # ---- what reaches the terminal while a reply streams ---------------------------------
 
-APP_CSS = Path(__file__).resolve().parents[2] / "lmtui" / "ui" / "app.tcss"
+APP_CSS = Path(__file__).resolve().parents[2] / "lmtui" / "ui" / "chat_screen.tcss"
 PANE = (80, 24)
 
 

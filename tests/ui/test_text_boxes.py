@@ -31,8 +31,8 @@ AppFactory = Callable[..., LmtuiApp]
 async def test_newline_keys_work_in_every_text_area(make_app: AppFactory, opener: str) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: app.status.server_ok is not None)
-        await app.run_action(opener.removeprefix("app."))
+        await wait_until(pilot, lambda: app.chat_screen.status.server_ok is not None)
+        await app.run_action(opener.removeprefix("app."), app.screen)  # the chat screen acts
         await wait_until(
             pilot, lambda: len(app.screen_stack) > 1 and bool(app.screen.query(TextArea))
         )

@@ -61,7 +61,11 @@ def slow_reply() -> Reply:
 async def start_streaming(pilot: Any, app: LmtuiApp) -> None:
     await send(pilot, "Talk for a long time")
     await wait_until(
-        pilot, lambda: len(app.session.entries) == 2 and bool(app.session.entries[1].content)
+        pilot,
+        lambda: (
+            len(app.chat_screen.session.entries) == 2
+            and bool(app.chat_screen.session.entries[1].content)
+        ),
     )
 
 
@@ -70,7 +74,7 @@ async def close_top_screen(pilot: Any, app: LmtuiApp) -> None:
     await pilot.pause()
     await pilot.pause()
     await pilot.press("escape")
-    await wait_until(pilot, lambda: app.on_main_screen)
+    await wait_until(pilot, lambda: app.screen is app.chat_screen)
 
 
 @pytest.mark.parametrize(("key", "screen_type"), SCREEN_KEYS, ids=[k for k, _ in SCREEN_KEYS])
@@ -85,13 +89,13 @@ async def test_each_key_opens_its_screen_and_esc_closes_it_without_stopping_the_
         await wait_until(pilot, lambda: isinstance(app.screen, screen_type))
         await pilot.pause()
         await pilot.press("escape")
-        await wait_until(pilot, lambda: app.on_main_screen)
-        assert app.streaming, "Esc in a screen must close it, not stop the reply"
-        assert app.session.entries[1].state != STOPPED
+        await wait_until(pilot, lambda: app.screen is app.chat_screen)
+        assert app.chat_screen.streaming, "Esc in a screen must close it, not stop the reply"
+        assert app.chat_screen.session.entries[1].state != STOPPED
         # With nothing open, Esc stops the reply again.
         await pilot.press("escape")
         await wait_idle(pilot)
-        reply = app.session.entries[1]
+        reply = app.chat_screen.session.entries[1]
         assert reply.state == STOPPED
         assert reply.content.startswith("word0 ")
 
@@ -105,9 +109,9 @@ async def test_sql_preset_from_f3_sets_the_next_requests_temperature(
         await pilot.press("f3")
         await wait_until(pilot, lambda: isinstance(app.screen, PresetPicker))
         await pilot.press(*"SQL", "enter")
-        await wait_until(pilot, lambda: app.session.preset == "SQL")
-        await wait_until(pilot, lambda: app.status.preset == "SQL")
-        assert app.status.note  # the model choice is said, never silent
+        await wait_until(pilot, lambda: app.chat_screen.session.preset == "SQL")
+        await wait_until(pilot, lambda: app.chat_screen.status.preset == "SQL")
+        assert app.chat_screen.status.note  # the model choice is said, never silent
         await send(pilot, "Count the users")
         await wait_idle(pilot)
         body = last_chat(fake)
@@ -115,7 +119,7 @@ async def test_sql_preset_from_f3_sets_the_next_requests_temperature(
         # The SQL preset has no system prompt of its own: only the question is sent.
         assert body["messages"] == [{"role": "user", "content": "Count the users"}]
         assert body["model"] == "test-model"  # sqlcoder is not on this server: kept, and said
-        assert "sqlcoder-7b-2" in app.status.note
+        assert "sqlcoder-7b-2" in app.chat_screen.status.note
 
 
 async def test_a_preset_with_a_model_and_system_prompt_switches_both(
@@ -133,14 +137,14 @@ async def test_a_preset_with_a_model_and_system_prompt_switches_both(
     fake.enqueue(Reply(content="Step one."))
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: bool(app.sidebar.models))
+        await wait_until(pilot, lambda: bool(app.chat_screen.sidebar.models))
         await pilot.press("f3")
         await wait_until(pilot, lambda: isinstance(app.screen, PresetPicker))
         await pilot.press(*"reasoner", "enter")
-        await wait_until(pilot, lambda: app.status.preset == "Reasoner")
-        assert app.session.model == "deepseek-r1-distill-qwen-14b"
-        assert app.status.model == "deepseek-r1-distill-qwen-14b"
-        assert "deepseek-r1-distill-qwen-14b" in app.status.note
+        await wait_until(pilot, lambda: app.chat_screen.status.preset == "Reasoner")
+        assert app.chat_screen.session.model == "deepseek-r1-distill-qwen-14b"
+        assert app.chat_screen.status.model == "deepseek-r1-distill-qwen-14b"
+        assert "deepseek-r1-distill-qwen-14b" in app.chat_screen.status.note
         await send(pilot, "Plan it")
         await wait_idle(pilot)
         body = last_chat(fake)
@@ -166,7 +170,7 @@ async def test_the_command_palette_opens_the_new_screens(
 ) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: bool(app.sidebar.models))
+        await wait_until(pilot, lambda: bool(app.chat_screen.sidebar.models))
         await pilot.press("ctrl+p")
         await wait_until(pilot, lambda: type(app.screen).__name__ == "CommandPalette")
         await pilot.press(*query)
@@ -190,7 +194,7 @@ async def test_f4_changes_a_parameter_and_the_system_prompt_of_the_next_request(
         panel.fields.row("max_tokens").set_text("64")
         panel.query_one("#param-system-prompt").load_text("Answer in one line.")  # type: ignore[attr-defined]
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: app.on_main_screen)
+        await wait_until(pilot, lambda: app.screen is app.chat_screen)
         await send(pilot, "hello")
         await wait_idle(pilot)
         body = last_chat(fake)
@@ -209,7 +213,7 @@ async def test_f4_cancel_changes_nothing(fake: FakeServer, make_app: AppFactory)
         assert isinstance(panel, ParamPanel)
         panel.fields.row("temperature").set_text("1.5")
         await pilot.press("escape")
-        await wait_until(pilot, lambda: app.on_main_screen)
+        await wait_until(pilot, lambda: app.screen is app.chat_screen)
         await send(pilot, "hello")
         await wait_idle(pilot)
         assert "temperature" not in last_chat(fake)
@@ -223,23 +227,23 @@ async def test_f6_opens_history_and_enter_opens_a_conversation(
     async with app.run_test(size=(120, 40)) as pilot:
         await send(pilot, "The first question")
         await wait_idle(pilot)
-        first_id = app.session.conversation_id
+        first_id = app.chat_screen.session.conversation_id
         assert first_id is not None
         await pilot.press("ctrl+n")
-        await wait_until(pilot, lambda: not app.session.entries)
+        await wait_until(pilot, lambda: not app.chat_screen.session.entries)
         await pilot.press("f6")
         await wait_until(pilot, lambda: isinstance(app.screen, HistoryBrowser))
         browser = app.screen
         assert isinstance(browser, HistoryBrowser)
         await wait_until(pilot, lambda: browser.highlighted_id() == first_id)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.session.conversation_id == first_id)
-        assert app.on_main_screen
-        assert [e.content for e in app.session.entries] == [
+        await wait_until(pilot, lambda: app.chat_screen.session.conversation_id == first_id)
+        assert app.screen is app.chat_screen
+        assert [e.content for e in app.chat_screen.session.entries] == [
             "The first question",
             "The first answer.",
         ]
-        assert [w.entry.content for w in app.chat.message_widgets()] == [
+        assert [w.entry.content for w in app.chat_screen.chat.message_widgets()] == [
             "The first question",
             "The first answer.",
         ]
@@ -250,7 +254,7 @@ async def test_f6_without_history_says_so(make_app: AppFactory) -> None:
     async with app.run_test() as pilot:
         await pilot.press("f6")
         await pilot.pause()
-        assert app.on_main_screen
+        assert app.screen is app.chat_screen
         assert any("History is off" in n.message for n in app._notifications)
 
 
@@ -294,15 +298,15 @@ async def test_x_inspects_the_request_behind_the_last_reply(
         assert "an answer" in inspector.received_text()
         assert "Authorization" not in (inspector.snippet("curl") or "")
         await pilot.press("escape")
-        await wait_until(pilot, lambda: app.on_main_screen)
+        await wait_until(pilot, lambda: app.screen is app.chat_screen)
 
 
 async def test_inspect_from_the_palette_with_no_reply_says_so(make_app: AppFactory) -> None:
     app = make_app()
     async with app.run_test() as pilot:
-        await app.run_action("inspect_message")
+        await app.run_action("inspect_message", app.screen)  # as the palette runs it
         await pilot.pause()
-        assert app.on_main_screen
+        assert app.screen is app.chat_screen
         assert any("No reply" in n.message for n in app._notifications)
 
 
@@ -316,7 +320,7 @@ async def test_theme_change_through_the_picker_is_applied_and_saved(
         await pilot.press("f7")
         await wait_until(pilot, lambda: isinstance(app.screen, ThemePicker))
         await pilot.press(*"gruvbox", "enter")
-        await wait_until(pilot, lambda: app.on_main_screen)
+        await wait_until(pilot, lambda: app.screen is app.chat_screen)
         assert app.theme == "lmtui-gruvbox"
     saved = tomllib.loads(isolated_dirs.config_file.read_text("utf-8"))
     assert saved["theme"] == "lmtui-gruvbox"
@@ -344,14 +348,14 @@ async def test_workbench_menu_opens_each_tool(
     _title, screen_type = workbench_screens()[tool]
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_until(pilot, lambda: bool(app.sidebar.models))
+        await wait_until(pilot, lambda: bool(app.chat_screen.sidebar.models))
         await pilot.press("f8")
         await wait_until(pilot, lambda: isinstance(app.screen, WorkbenchMenu))
         await pilot.press(*["down"] * tools.index(tool), "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, screen_type))
         opened = app.screen
         assert opened.client is app.client  # type: ignore[attr-defined]
-        assert [m.id for m in opened.models] == [m.id for m in app.sidebar.models]  # type: ignore[attr-defined]
+        assert [m.id for m in opened.models] == [m.id for m in app.chat_screen.sidebar.models]  # type: ignore[attr-defined]
         await close_top_screen(pilot, app)
 
 
@@ -362,7 +366,7 @@ async def test_palette_entry_opens_a_workbench_tool(fake: FakeServer, make_app: 
     _title, screen_type = workbench_screens()["compare"]
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        await app.run_action(action)
+        await app.run_action(action, app.screen)  # as the palette runs it
         await wait_until(pilot, lambda: isinstance(app.screen, screen_type))
         await close_top_screen(pilot, app)
 
@@ -409,16 +413,19 @@ async def test_open_flag_opens_the_conversation_at_startup(
     async with first.run_test() as pilot:
         await send(pilot, "kept question")
         await wait_idle(pilot)
-        conversation_id = first.session.conversation_id
+        conversation_id = first.chat_screen.session.conversation_id
     assert conversation_id is not None
     args = build_parser().parse_args(["--open", str(conversation_id)])
     assert args.open == conversation_id
     cfg = Config(base_url=fake.base_url, model="test-model")
     app = build_app(args, cfg, LaunchPlan(cfg))
     async with app.run_test() as pilot:
-        await wait_until(pilot, lambda: app.session.conversation_id == conversation_id)
-        assert [e.content for e in app.session.entries] == ["kept question", "kept answer"]
-        assert app.session.entries[-1].state == COMPLETE
+        await wait_until(pilot, lambda: app.chat_screen.session.conversation_id == conversation_id)
+        assert [e.content for e in app.chat_screen.session.entries] == [
+            "kept question",
+            "kept answer",
+        ]
+        assert app.chat_screen.session.entries[-1].state == COMPLETE
 
 
 def test_open_flag_rejects_a_non_number(capsys: pytest.CaptureFixture[str]) -> None:
@@ -437,10 +444,13 @@ async def test_a_workbench_tool_can_open_a_conversation(
     async with app.run_test(size=(120, 40)) as pilot:
         await send(pilot, "something to find")
         await wait_idle(pilot)
-        conversation_id = app.session.conversation_id
+        conversation_id = app.chat_screen.session.conversation_id
         assert conversation_id is not None
         await pilot.press("ctrl+n")
-        await wait_until(pilot, lambda: app.session.conversation_id is None)
+        await wait_until(pilot, lambda: app.chat_screen.session.conversation_id is None)
         app.post_message(OpenConversation(conversation_id))
-        await wait_until(pilot, lambda: app.session.conversation_id == conversation_id)
-        assert [e.content for e in app.session.entries] == ["something to find", "found again"]
+        await wait_until(pilot, lambda: app.chat_screen.session.conversation_id == conversation_id)
+        assert [e.content for e in app.chat_screen.session.entries] == [
+            "something to find",
+            "found again",
+        ]

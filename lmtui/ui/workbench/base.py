@@ -18,8 +18,8 @@ class WorkbenchScreen(Screen[None]):
     """A tool screen pushed over the chat: Esc stops the running job, or closes the screen."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "stop_or_close", "Stop / close", show=True),
-        Binding("ctrl+r", "run", "Run", show=True),
+        Binding("escape", "stop_or_close", "Stop / close", show=True, id="workbench.stop"),
+        Binding("ctrl+r", "run", "Run", show=True, id="workbench.run"),
     ]
 
     def __init__(

@@ -56,7 +56,7 @@ class CompareScreen(WorkbenchScreen):
     CSS_PATH = Path(__file__).with_name("workbench.tcss")
     TITLE = "Compare"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+t", "keep_focused", "Keep column", show=True)
+        Binding("ctrl+t", "keep_focused", "Keep column", show=True, id="workbench.keep")
     ]
 
     def __init__(

@@ -37,7 +37,9 @@ class SemanticSearchScreen(WorkbenchScreen):
 
     CSS_PATH = Path(__file__).with_name("workbench.tcss")
     TITLE = "Semantic search"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+t", "index", "Index now", show=True)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+t", "index", "Index now", show=True, id="workbench.index")
+    ]
 
     def __init__(
         self,

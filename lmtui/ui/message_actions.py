@@ -1,65 +1,25 @@
 """What the user does to messages: move between them, copy, edit, regenerate, continue, delete.
 
-:class:`ChatActions` is the base of the app class; it holds these actions so the app
-module keeps to layout, streaming and models. The names it uses from the app are
-declared below.
+:class:`MessageActions` is a part of :class:`~lmtui.ui.chat_screen.ChatScreen`, built
+on :class:`~lmtui.ui.chat_screen_base.ChatScreenBase` and its typed getters.
+The keys are in :mod:`lmtui.ui.keymap` (``MESSAGE_ACTIONS`` on each message,
+``CHAT_ACTIONS`` on the screen).
 """
 
 from __future__ import annotations
 
 from textual.actions import SkipAction
-from textual.app import App
 
 from lmtui.backend.errors import LmtuiError
-from lmtui.services.chat import ChatSession, Entry, Reply
-from lmtui.services.clients import Client
+from lmtui.services.chat import Entry
 from lmtui.services.terminal_text import make_inert
-from lmtui.ui.chat_view import ChatView
-from lmtui.ui.composer import Composer
+from lmtui.ui.chat_screen_base import ChatScreenBase
 from lmtui.ui.message import MessageWidget, last_code_block
-from lmtui.ui.status import StatusLine
+from lmtui.ui.notices import notify_error, notify_text
 
 
-class ChatActions(App[int]):
-    """Message actions of the chat app (bound in :mod:`lmtui.ui.keymap`)."""
-
-    session: ChatSession
-    client: Client
-
-    # Provided by the app.
-    @property
-    def sends_token(self) -> bool:
-        """True when the client in use sends an API token."""
-        raise NotImplementedError
-
-    @property
-    def chat(self) -> ChatView:
-        """The conversation pane."""
-        raise NotImplementedError
-
-    @property
-    def composer(self) -> Composer:
-        """The prompt box."""
-        raise NotImplementedError
-
-    @property
-    def status(self) -> StatusLine:
-        """The status line."""
-        raise NotImplementedError
-
-    @property
-    def streaming(self) -> bool:
-        """True while a reply is being generated."""
-        raise NotImplementedError
-
-    async def _start_stream(self, reply: Reply) -> None:
-        raise NotImplementedError
-
-    def _save_draft_now(self) -> None:
-        raise NotImplementedError
-
-    def _restore_draft(self) -> None:
-        raise NotImplementedError
+class MessageActions(ChatScreenBase):
+    """The message actions of the chat screen."""
 
     def _focused_message(self) -> MessageWidget | None:
         focused = self.focused
@@ -124,7 +84,7 @@ class ChatActions(App[int]):
             self.notify("Nothing to copy yet.")
             return
         text = make_inert(widget.entry.content)
-        self.copy_to_clipboard(text)
+        self.app.copy_to_clipboard(text)
         self.notify(f"Copied {len(text)} characters.")
 
     def action_copy_code(self) -> None:
@@ -135,13 +95,13 @@ class ChatActions(App[int]):
         if code is None:
             self.notify("No code block in that message.", severity="warning")
             return
-        self.copy_to_clipboard(make_inert(code))
+        self.app.copy_to_clipboard(make_inert(code))
         self.notify(f"Copied code block ({len(code.splitlines())} lines).")
 
     def action_edit_message(self) -> None:
         """Load a prompt into the composer; Enter resends it (Esc cancels)."""
         if self.streaming:
-            self.notify("Still generating — Esc stops it first.", severity="warning")
+            notify_text(self.app, "Still generating — Esc stops it first.", severity="warning")
             return
         widget = self._target("user")
         if widget is None:
@@ -150,20 +110,12 @@ class ChatActions(App[int]):
         index = self._index_of(widget.entry)
         if index is None:
             return
-        self._save_draft_now()
+        self.save_draft_now()
         self.composer.start_editing(index, widget.entry.content)
         self.composer.add_class("-editing")
         self.composer.border_title = "Editing — Enter resends, Esc cancels"
         self.status.set(note="editing a sent prompt: Enter resends, Esc cancels")
         self.composer.focus()
-
-    def _finish_editing(self) -> None:
-        if self.composer.editing_index is None:
-            return
-        self.composer.stop_editing(restore=False)
-        self.composer.remove_class("-editing")
-        self.composer.border_title = None
-        self.status.set(note="")
 
     def action_cancel_edit(self) -> None:
         """Leave edit mode and restore the draft."""
@@ -179,10 +131,10 @@ class ChatActions(App[int]):
         try:
             reply = self.session.regenerate()
         except LmtuiError as exc:
-            self.notify(exc.message, severity="warning", markup=False)
+            notify_error(self.app, exc, severity="warning")
             return
         await self.chat.sync(self.session.entries)
-        await self._start_stream(reply)
+        await self.start_reply(reply)
 
     async def action_continue_reply(self) -> None:
         """Continue the last reply after it was cut (length) or stopped."""
@@ -191,9 +143,9 @@ class ChatActions(App[int]):
         try:
             reply = self.session.continue_reply()
         except LmtuiError as exc:
-            self.notify(exc.message, severity="warning", markup=False)
+            notify_error(self.app, exc, severity="warning")
             return
-        await self._start_stream(reply)
+        await self.start_reply(reply)
 
     async def action_delete_message(self) -> None:
         """Delete the focused message (or the last one)."""
@@ -236,6 +188,6 @@ class ChatActions(App[int]):
             )
             return
         screen = InspectorScreen.for_entry(
-            self.client.base_url, widget.entry, with_token=self.sends_token
+            self.session.client.base_url, widget.entry, with_token=self.lmtui.sends_token
         )
-        self.push_screen(screen)
+        self.app.push_screen(screen)
