@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Any
 
+from lmtui.cli import structured
 from lmtui.cli.common import SUPPRESS, add_subcommand, load_effective_config, local_server_if_asked
 
 
@@ -41,6 +42,7 @@ def register(sub: Any) -> None:
     p.add_argument("--no-save", action="store_true", help="do not record this exchange in history")
     p.add_argument("--local", action="store_true", default=SUPPRESS, help="use the embedded server")
     p.add_argument("--gguf", default=SUPPRESS, help="with --local: the GGUF file to serve")
+    structured.add_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -92,11 +94,23 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         connect_timeout=cfg.connect_timeout,
         read_timeout=cfg.read_timeout,
     ) as client:
+        images: tuple[str, ...] = ()
+        if args.image:
+            from lmtui.cli.structured import read_images
+
+            images = read_images(args)
         setup = await choose_chat_setup(
             client, cfg, cli_overrides=_overrides(args), explicit_model=getattr(args, "model", None)
         )
         if setup.note and (args.verbose or setup.fallback):
             print(f"lmtui: {setup.note}", file=err)
+        if images:
+            from lmtui.cli.structured import check_vision
+
+            await check_vision(client, setup.model)
+        from lmtui.store.schema_files import schema_of
+
+        schema = schema_of(setup.params.response_format)
         history = None
         if not args.no_save and cfg.save_history:
             history, problem = open_history()
@@ -113,13 +127,14 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         )
         finish: Finish | None = None
         try:
-            async for event in _ended_line(session.send(prompt), session, args.json, out):
+            quiet = args.json or schema is not None  # a schema reply is printed once, checked
+            async for event in _ended_line(session.send(prompt, images), session, quiet, out):
                 if isinstance(event, ContentDelta):
-                    if not args.json:
+                    if not quiet:
                         out.write(inert(event.text) if inert else event.text)
                         out.flush()
                 elif isinstance(event, ReasoningDelta):
-                    if args.reasoning and not args.json:
+                    if args.reasoning and not quiet:
                         err.write(event.text)
                         err.flush()
                 elif isinstance(event, Finish):
@@ -130,9 +145,18 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         entry = session.entries[-1]
         if session.history_error:
             print(f"lmtui: {session.history_error}", file=err)
+        schema_code = 0
+        checked: dict[str, Any] | None = None
+        if schema is not None and finish is not None:
+            from lmtui.cli.structured import finish_structured
+
+            schema_code, checked = finish_structured(
+                entry, schema, json_output=args.json, out=out, err=err
+            )
         if args.json:
-            print(json.dumps(_entry_json(entry), indent=2, ensure_ascii=False))
-        elif entry.content and not entry.content.endswith("\n"):
+            data = _entry_json(entry) | ({"schema": checked} if checked is not None else {})
+            print(json.dumps(data, indent=2, ensure_ascii=False))
+        elif schema is None and entry.content and not entry.content.endswith("\n"):
             out.write("\n")
             out.flush()
         if args.verbose:
@@ -148,7 +172,7 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
                 "raise --max-tokens for more.",
                 file=err,
             )
-        return 0
+        return schema_code
 
 
 async def _ended_line(events: Any, session: Any, json_output: bool, out: Any) -> Any:
@@ -179,6 +203,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "stop": tuple(args.stop) if args.stop else None,
     }
+    if getattr(args, "schema", None):
+        from lmtui.cli.structured import schema_overrides
+
+        values.update(schema_overrides(args))
     return {k: v for k, v in values.items() if v is not None}
 
 

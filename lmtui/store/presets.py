@@ -24,7 +24,7 @@ from lmtui.backend.params import validate_param
 from lmtui.backend.types import PARAMETER_NAMES, SamplingParams
 from lmtui.store import paths
 
-_TOP_KEYS = ("name", "description", "system_prompt", "model", "models", "params")
+_TOP_KEYS = ("name", "description", "system_prompt", "model", "models", "params", "schema")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +42,27 @@ class Preset:
     params: SamplingParams = field(default_factory=SamplingParams)
     builtin: bool = False
     path: Path | None = None
+    # ``schema = "file.json"`` as written; the schema itself is in params.response_format.
+    schema_file: str | None = None
 
     @property
     def key(self) -> str:
         """The name as compared: case-insensitive."""
         return preset_key(self.name)
+
+    def response_format_matches_schema_file(self) -> bool:
+        """True when ``schema_file`` still holds the schema the preset sends."""
+        from lmtui.store.schema_files import read_schema_file, schema_of
+
+        if self.schema_file is None or self.path is None:
+            return False
+        target = Path(self.schema_file).expanduser()
+        if not target.is_absolute():
+            target = self.path.parent / target
+        try:
+            return read_schema_file(target) == schema_of(self.params.response_format)
+        except ConfigError:
+            return False
 
 
 def preset_key(name: str) -> str:
@@ -177,15 +193,48 @@ def _preset_from_data(data: dict[str, Any], path: Path) -> Preset:
         if not isinstance(value, str):
             raise _Problem(key, f"'{key}' must be a string")
         texts[key] = value
+    params = _params_from_data(data.get("params", {}))
+    schema_file = None
+    if "schema" in data:
+        params, schema_file = _schema_from_data(data["schema"], name.strip(), params, path)
     return Preset(
         name=name.strip(),
         description=texts["description"],
         system_prompt=texts["system_prompt"],
         models=_models_from_data(data),
-        params=_params_from_data(data.get("params", {})),
+        params=params,
         builtin=False,
         path=path,
+        schema_file=schema_file,
     )
+
+
+def _schema_from_data(
+    raw: object, name: str, params: SamplingParams, path: Path
+) -> tuple[SamplingParams, str | None]:
+    """Fold ``schema`` (inline table or path to .json) into ``params.response_format``."""
+    from lmtui.store.schema_files import check_schema, read_schema_file, response_format_for
+
+    if params.response_format is not None:
+        raise _Problem("schema", "give either 'schema' or params.response_format, not both")
+    schema_file: str | None = None
+    if isinstance(raw, str):
+        if not raw.strip():
+            raise _Problem("schema", "'schema' must be a table or the path of a .json file")
+        schema_file = raw.strip()
+        target = Path(schema_file).expanduser()
+        if not target.is_absolute():
+            target = path.parent / target
+        try:
+            schema = read_schema_file(target)
+        except ConfigError as exc:
+            raise _Problem("schema", exc.message.rstrip(".")) from None
+    else:
+        try:
+            schema = check_schema(raw)
+        except ValueError as exc:
+            raise _Problem("schema", f"'schema': {exc}") from None
+    return replace(params, response_format=response_format_for(schema, name)), schema_file
 
 
 def _models_from_data(data: dict[str, Any]) -> tuple[str, ...]:
@@ -259,6 +308,10 @@ def preset_to_toml(preset: Preset) -> str:
     elif preset.models:
         data["models"] = list(preset.models)
     params = preset.params.to_json()
+    schema = _schema_for_file(preset)
+    if schema is not None:
+        params.pop("response_format", None)
+        data["schema"] = schema
     if params:
         data["params"] = params
     # Triple-quoted strings keep prompts readable, but TOML turns a CRLF inside them
@@ -271,6 +324,20 @@ def preset_to_toml(preset: Preset) -> str:
             f"Preset '{preset.name}' cannot be written as TOML: {exc}.",
             "TOML has no null: remove null values from response_format.",
         ) from None
+
+
+def _schema_for_file(preset: Preset) -> str | dict[str, Any] | None:
+    """How the preset's schema is written: its file path if unchanged, else inline."""
+    from lmtui.store.schema_files import response_format_for, schema_of
+
+    schema = schema_of(preset.params.response_format)
+    if schema is None:
+        return None
+    if preset.response_format_matches_schema_file():
+        return preset.schema_file
+    if preset.params.response_format != response_format_for(schema, preset.name):
+        return None  # a hand-written response_format (other name or strict): keep it as is
+    return schema
 
 
 def _has_carriage_return(value: object) -> bool:
