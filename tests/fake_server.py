@@ -615,10 +615,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             ("POST", "/v1/chat/completions"): self._generate_in_slot,
             ("POST", "/v1/completions"): self._generate_in_slot,
             ("POST", "/v1/embeddings"): self._embeddings,
+            ("GET", "/props"): self._props,
         }
         handler = routes.get((rec.method, path))
-        native_off = (path.startswith("/api/v1/") and not fake.native_v1) or (
-            path.startswith("/api/v0/") and not fake.native_v0
+        native_off = (
+            (path.startswith("/api/v1/") and not fake.native_v1)
+            or (path.startswith("/api/v0/") and not fake.native_v0)
+            or (path == "/props" and not fake.llamacpp_listing)
         )
         if handler is None or native_off:
             self._missing(rec)
@@ -682,6 +685,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.fake.llamacpp_listing:
             body["models"] = [{"name": d["id"], "model": d["id"]} for d in data]
         self._json(200, body)
+
+    def _props(self, rec: RecordedRequest) -> None:
+        """llama.cpp's ``/props`` (only when the fake plays llama.cpp)."""
+        self._json(200, fake_workbench.llamacpp_props(self.fake.slots))
 
     def _v0_models(self, rec: RecordedRequest) -> None:
         with self.fake.lock:

@@ -156,3 +156,12 @@ def add_parallel(v1_models: list[JSON], slots: int | None) -> None:
     for entry in v1_models:
         for instance in entry.get("loaded_instances") or []:
             instance.setdefault("config", {})["parallel"] = slots
+
+
+def llamacpp_props(slots: int | None) -> JSON:
+    """llama.cpp's ``/props`` answer (trimmed to what clients read)."""
+    return {
+        "default_generation_settings": {"n_ctx": 4096},
+        "total_slots": slots or 1,
+        "build_info": "b0-fake",
+    }
