@@ -41,3 +41,85 @@ def test_core_layers_do_not_import_textual() -> None:
     assert "lmtui.backend.client" in report["imported"]
     assert "lmtui.store.config" in report["imported"]
     assert any(m.startswith("lmtui.services.") for m in report["imported"])
+
+
+# ---- imports read from the source: function-local imports count too ---------------
+
+PACKAGE = Path(__file__).resolve().parent.parent / "lmtui"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module ``path`` imports, at any depth of its code (``from a import b``: a and a.b)."""
+    import ast
+
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _package_modules(package: str) -> dict[str, Path]:
+    folder = PACKAGE.parent.joinpath(*package.split("."))
+    return {_module_name(p): p for p in folder.rglob("*.py")}
+
+
+def test_ui_and_cli_do_not_import_the_backend_client() -> None:
+    # They talk to services; backend types and errors stay allowed.
+    offenders = {
+        name: sorted(m for m in _imports(path) if m.startswith("lmtui.backend.client"))
+        for package in ("lmtui.ui", "lmtui.cli")
+        for name, path in _package_modules(package).items()
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+    assert "lmtui.ui.app" in {n for p in ("lmtui.ui",) for n in _package_modules(p)}
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle in ``graph``, as the list of modules around it, or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*path[path.index(nxt) :], nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        state[node] = 2
+        path.pop()
+        return None
+
+    for start in sorted(graph):
+        if start not in state:
+            found = visit(start)
+            if found:
+                return found
+    return None
+
+
+def test_cycle_finder_finds_a_cycle() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_store_has_no_import_cycle() -> None:
+    modules = _package_modules("lmtui.store")
+    graph = {
+        name: {m for m in _imports(path) if m in modules and m != name}
+        for name, path in modules.items()
+    }
+    assert "lmtui.store.presets" in graph and "lmtui.store.history" in graph
+    assert _cycle(graph) is None

@@ -570,7 +570,7 @@ def _result_from_json(data: object, started: float, *, completion: bool) -> Chat
     return ChatResult(
         content=text,
         reasoning=reasoning,
-        model=assembler.model,
+        model_used=assembler.model,
         finish_reason=assembler.finish_reason or FinishReason.INTERRUPTED,
         usage=usage,
         server_timings=stats,

@@ -360,27 +360,32 @@ StreamEvent: TypeAlias = (
 )
 
 
-@dataclass(slots=True)
-class ChatResult:
-    """A whole reply, streamed or not."""
+class ReplyFold:
+    """How a reply is built from its stream: the one fold of events, and its two other endings.
 
-    content: str = ""
-    reasoning: str = ""
-    model: str | None = None
-    finish_reason: FinishReason = FinishReason.INTERRUPTED
-    usage: Usage | None = None
-    server_timings: ServerTimings | None = None
-    client_timings: ClientTimings | None = None
-    detail: str = ""
+    Shared by :class:`ChatResult` (workbench, batch, compare, ``chat()``) and the chat's
+    ``Entry``, so a reply means the same wherever it is read. Subclasses are dataclasses
+    holding the fields declared here.
+    """
+
+    content: str
+    reasoning: str
+    model_used: str | None
+    finish_reason: FinishReason | None
+    usage: Usage | None
+    server_timings: ServerTimings | None
+    client_timings: ClientTimings | None
+    detail: str
+    error: str | None
 
     def apply(self, event: StreamEvent) -> None:
-        """Fold one stream event into this result."""
+        """Fold one stream event into this reply."""
         if isinstance(event, ContentDelta):
             self.content += event.text
         elif isinstance(event, ReasoningDelta):
             self.reasoning += event.text
         elif isinstance(event, ModelUsed):
-            self.model = event.model
+            self.model_used = event.model
         elif isinstance(event, UsageReport):
             self.usage = event.usage
         elif isinstance(event, TimingsReport):
@@ -389,6 +394,40 @@ class ChatResult:
             self.finish_reason = event.reason
             self.client_timings = event.timings
             self.detail = event.detail
+
+    def fail(self, message: str) -> None:
+        """The stream raised part-way: what came is kept, the error says why.
+
+        A reason the server already gave (``length`` before a continuation failed)
+        is kept; otherwise the reply ends on ``error``.
+        """
+        self.error = message
+        if self.finish_reason in (None, FinishReason.INTERRUPTED):
+            self.finish_reason = FinishReason.ERROR
+
+    def stop(self) -> None:
+        """The reader stopped the stream (Esc, Ctrl+C, a cancelled task): the text is kept."""
+        self.finish_reason = FinishReason.STOPPED
+
+
+@dataclass(slots=True)
+class ChatResult(ReplyFold):
+    """A whole reply, streamed or not."""
+
+    content: str = ""
+    reasoning: str = ""
+    model_used: str | None = None
+    finish_reason: FinishReason = FinishReason.INTERRUPTED
+    usage: Usage | None = None
+    server_timings: ServerTimings | None = None
+    client_timings: ClientTimings | None = None
+    detail: str = ""
+    error: str | None = None
+
+    @property
+    def model(self) -> str | None:
+        """The model the server says answered (the same as ``model_used``)."""
+        return self.model_used
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,10 +75,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
-    from lmtui.backend.client import LMStudioClient
     from lmtui.backend.errors import StreamInterrupted
     from lmtui.backend.types import ContentDelta, Finish, FinishReason, ReasoningDelta
     from lmtui.services.chat import ChatSession
+    from lmtui.services.clients import client_for
     from lmtui.services.setup import choose_chat_setup, open_history
 
     out = sys.stdout
@@ -88,12 +88,7 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         from lmtui.services.terminal_text import make_inert
 
         inert = make_inert
-    async with LMStudioClient(
-        cfg.base_url,
-        cfg.api_token,
-        connect_timeout=cfg.connect_timeout,
-        read_timeout=cfg.read_timeout,
-    ) as client:
+    async with client_for(cfg) as client:
         images: tuple[str, ...] = ()
         if args.image:
             from lmtui.cli.structured import read_images

@@ -74,6 +74,7 @@ async def _batch(args: argparse.Namespace, cfg: Any) -> int:
         check_pool_vision,
         server_slots,
     )
+    from lmtui.services.clients import client_for
     from lmtui.services.schemas import load_schema_arg
 
     rows = read_rows(Path(args.input), prompt_column=args.prompt_column)
@@ -92,7 +93,7 @@ async def _batch(args: argparse.Namespace, cfg: Any) -> int:
     async with AsyncExitStack() as stack:
         servers = []
         for name, server_cfg in _server_configs(args, cfg):
-            client = await stack.enter_async_context(_client_for(server_cfg))
+            client = await stack.enter_async_context(client_for(server_cfg))
             resolve = await _row_resolver(
                 client, server_cfg, args, rows, SamplingParams.from_mapping(overrides)
             )
@@ -147,23 +148,13 @@ def _server_configs(args: argparse.Namespace, cfg: Any) -> list[tuple[str, Any]]
     return found
 
 
-def _client_for(cfg: Any) -> Any:
-    from lmtui.backend.client import LMStudioClient
-
-    return LMStudioClient(
-        cfg.base_url,
-        cfg.api_token,
-        connect_timeout=cfg.connect_timeout,
-        read_timeout=cfg.read_timeout,
-    )
-
-
 async def _row_resolver(
     client: Any, cfg: Any, args: argparse.Namespace, rows: list[Any], overrides: Any
 ) -> Any:
     """Per-row model, system prompt and parameters: the row's own, else the run's."""
     from lmtui.backend.errors import ConfigError, NoModelLoaded
     from lmtui.backend.types import SamplingParams
+    from lmtui.services.models import list_models
 
     presets = None
     if cfg.preset or any(r.preset for r in rows):
@@ -173,7 +164,7 @@ async def _row_resolver(
     available = []
     asked = getattr(args, "model", None)
     if any(not (r.model or asked) for r in rows):
-        available = await client.list_models()
+        available = await list_models(client)
     notes: set[str] = set()
 
     def resolve(row: Any) -> tuple[str, str, SamplingParams]:

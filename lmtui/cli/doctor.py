@@ -32,12 +32,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _doctor(args: argparse.Namespace, cfg: Any) -> int:
-    from lmtui.backend.client import LMStudioClient
+    from lmtui.services.clients import client_for
     from lmtui.services.doctor import diagnose
 
-    async with LMStudioClient(
-        cfg.base_url, cfg.api_token, connect_timeout=cfg.connect_timeout
-    ) as client:
+    async with client_for(cfg) as client:
         diag = await diagnose(client, model=cfg.model)
     if args.json:
         print_json(diag.to_json())

@@ -46,6 +46,7 @@ def register(sub: Any) -> None:
     a.add_argument("id", type=int, nargs="?", help="conversation id (default: all)")
     a.add_argument("--format", choices=("md", "json"), default="md", help="default: md")
     a.add_argument("--out", help="file to write (created 0600); default: standard output")
+    a.add_argument("--force", action="store_true", help="replace the --out file if it exists")
 
     a = actions.add_parser("import", help="import JSON Lines or an lmtui JSON export")
     a.add_argument("file", help='one {"title", "messages": [{"role", "content"}]} per line')
@@ -164,22 +165,15 @@ def _show(store: HistoryStore, args: argparse.Namespace) -> int:
 
 
 def _export(store: HistoryStore, args: argparse.Namespace) -> int:
-    text = store.export(None if args.id is None else [args.id], args.format)
+    ids = None if args.id is None else [args.id]
     if args.out is None:
-        sys.stdout.write(text)
+        sys.stdout.write(store.export(ids, args.format))
         return 0
-    from lmtui.backend.errors import LmtuiError
-    from lmtui.store.paths import private_file_opener
+    from lmtui.services.history_files import check_export_path, export_to_file
 
-    try:
-        with open(args.out, "w", encoding="utf-8", opener=private_file_opener) as fh:
-            fh.write(text)
-    except OSError as exc:
-        raise LmtuiError(
-            f"Cannot write {args.out}: {exc.strerror or exc}",
-            "Choose a file in a directory you can write to.",
-        ) from None
-    print(f"Exported to {args.out}", file=sys.stderr)
+    path = check_export_path(args.out, force=args.force)
+    export_to_file(store, ids, args.format, path, force=args.force)
+    print(f"Exported to {path}", file=sys.stderr)
     return 0
 
 

@@ -32,12 +32,11 @@ def run(args: argparse.Namespace) -> int:
 async def _models(args: argparse.Namespace, cfg: Any) -> int:
     from dataclasses import asdict
 
-    from lmtui.backend.client import LMStudioClient
+    from lmtui.services.clients import client_for
+    from lmtui.services.models import list_models
 
-    async with LMStudioClient(
-        cfg.base_url, cfg.api_token, connect_timeout=cfg.connect_timeout
-    ) as client:
-        models = await client.list_models()
+    async with client_for(cfg) as client:
+        models = await list_models(client)
         caps = client.capabilities
     if args.json:
         print_json(

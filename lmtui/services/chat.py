@@ -8,8 +8,9 @@ be written (full disk, locked database) the conversation goes on in memory and
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from lmtui.backend.client import LMStudioClient
@@ -23,12 +24,11 @@ from lmtui.backend.types import (
     Message,
     ModelUsed,
     ReasoningDelta,
+    ReplyFold,
     SamplingParams,
     ServerTimings,
     StreamEvent,
-    TimingsReport,
     Usage,
-    UsageReport,
 )
 
 if TYPE_CHECKING:
@@ -36,17 +36,36 @@ if TYPE_CHECKING:
 
 CONTINUE_PROMPT = "Continue exactly where your previous reply stopped. Do not repeat anything."
 
-# Entry states, as stored in history.
-COMPLETE = "complete"
-STREAMING = "streaming"
-STOPPED = "stopped"
-INTERRUPTED = "interrupted"
-ERROR = "error"
+
+class EntryState(StrEnum):
+    """Where a message stands; the values are the ones history stores."""
+
+    COMPLETE = "complete"
+    STREAMING = "streaming"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
+    ERROR = "error"
+
+    @classmethod
+    def parse(cls, value: str) -> EntryState:
+        """The state stored as ``value``; an unknown one reads as interrupted."""
+        try:
+            return cls(value)
+        except ValueError:
+            return cls.INTERRUPTED
+
+
+# The states by their short names, for callers that import them so.
+COMPLETE = EntryState.COMPLETE
+STREAMING = EntryState.STREAMING
+STOPPED = EntryState.STOPPED
+INTERRUPTED = EntryState.INTERRUPTED
+ERROR = EntryState.ERROR
 
 
 @dataclass(slots=True)
-class Entry:
-    """One message of the conversation as the UI shows it.
+class Entry(ReplyFold):
+    """One message of the conversation as the UI shows it; a reply folds its stream in.
 
     While a reply streams, ``content`` may trail the deltas by up to an eighth of its
     length (see ``_TextGrowth``); it is exact once the reply ends, stops or fails.
@@ -63,11 +82,30 @@ class Entry:
     usage: Usage | None = None
     server_timings: ServerTimings | None = None
     client_timings: ClientTimings | None = None
-    state: str = COMPLETE
+    state: EntryState = EntryState.COMPLETE
     error: str | None = None
     detail: str = ""
     created: float = field(default_factory=time.time)
     request_json: dict[str, Any] | None = None  # exactly what was sent, for the inspector
+
+    # ReplyFold's fold and endings, plus the entry's state. (Called through the class:
+    # a slots dataclass cannot use a bare super().)
+    def apply(self, event: StreamEvent) -> None:
+        """Fold one stream event in; the ``Finish`` event also settles the state."""
+        ReplyFold.apply(self, event)
+        if isinstance(event, Finish):
+            ended_early = event.reason is FinishReason.INTERRUPTED
+            self.state = EntryState.INTERRUPTED if ended_early else EntryState.COMPLETE
+
+    def fail(self, message: str) -> None:
+        """The stream raised: an error, or an interrupted reply when some text came."""
+        ReplyFold.fail(self, message)
+        self.state = EntryState.INTERRUPTED if self.content else EntryState.ERROR
+
+    def stop(self) -> None:
+        """The reader stopped the stream: the partial reply stays, marked stopped."""
+        ReplyFold.stop(self)
+        self.state = EntryState.STOPPED
 
     def timings_json(self) -> dict[str, Any] | None:
         """Client and server timings as one JSON-able mapping."""
@@ -77,6 +115,36 @@ class Entry:
         if self.server_timings is not None:
             out["server"] = asdict(self.server_timings)
         return out or None
+
+
+class Reply:
+    """A reply that has begun: its entry, already in the conversation, and its events.
+
+    ``send``, ``regenerate``, ``edit_and_resend`` and ``continue_reply`` return one at
+    once, so the caller can show ``entry`` before any event arrives. Iterate it once
+    (``async for event in reply``) to run the request; the entry grows as events come.
+    ``aclose()`` stops it: the partial reply is kept and saved, marked stopped.
+    """
+
+    def __init__(
+        self,
+        entry: Entry,
+        events: AsyncGenerator[StreamEvent, None],
+        on_never_started: Callable[[], None],
+    ) -> None:
+        self.entry = entry
+        self._events = events
+        self._on_never_started = on_never_started
+
+    def __aiter__(self) -> AsyncGenerator[StreamEvent, None]:
+        return self._events
+
+    async def aclose(self) -> None:
+        """Stop the reply (a no-op once it has ended)."""
+        await self._events.aclose()
+        if self.entry.state is EntryState.STREAMING:
+            # Closed before its first event was asked for: the request never went out.
+            self._on_never_started()
 
 
 class ChatSession:
@@ -166,8 +234,8 @@ class ChatSession:
 
     # ---- operations -----------------------------------------------------------
 
-    def send(self, text: str, images: tuple[str, ...] = ()) -> AsyncGenerator[StreamEvent, None]:
-        """Add a user message and stream the reply."""
+    def send(self, text: str, images: tuple[str, ...] = ()) -> Reply:
+        """Add a user message (``images``: data URLs) and start the reply to it."""
         self._ensure_conversation(text)
         user = Entry("user", text, images=images)
         self.entries.append(user)
@@ -182,16 +250,16 @@ class ChatSession:
             )
         return self._reply(self.build_request())
 
-    def regenerate(self) -> AsyncGenerator[StreamEvent, None]:
-        """Drop the last reply and ask again."""
+    def regenerate(self) -> Reply:
+        """Drop the last reply and start a new one to the same prompt."""
         if self.entries and self.entries[-1].role == "assistant":
             self._drop_from(len(self.entries) - 1)
         if not self.entries or self.entries[-1].role != "user":
             raise LmtuiError("There is no prompt to regenerate a reply for.")
         return self._reply(self.build_request())
 
-    def edit_and_resend(self, index: int, text: str) -> AsyncGenerator[StreamEvent, None]:
-        """Replace user message ``index``, drop everything after it, and ask again."""
+    def edit_and_resend(self, index: int, text: str) -> Reply:
+        """Replace user message ``index`` by ``text``, drop everything after it, ask again."""
         entry = self.entries[index]
         if entry.role != "user":
             raise LmtuiError("Only your own messages can be edited.")
@@ -203,8 +271,8 @@ class ChatSession:
             )
         return self._reply(self.build_request())
 
-    def continue_reply(self) -> AsyncGenerator[StreamEvent, None]:
-        """Continue the last reply (after it ended on ``length`` or was stopped)."""
+    def continue_reply(self) -> Reply:
+        """Continue the last reply (after it ended on ``length`` or was stopped), in place."""
         if not self.entries or self.entries[-1].role != "assistant":
             raise LmtuiError("There is no reply to continue.")
         request = self.build_request(extra=(Message("user", CONTINUE_PROMPT),))
@@ -220,19 +288,31 @@ class ChatSession:
         while len(self.entries) > index:
             self.delete(len(self.entries) - 1)
 
-    async def _reply(
-        self, request: ChatRequest, *, into: Entry | None = None
-    ) -> AsyncGenerator[StreamEvent, None]:
-        """Stream one reply into an entry, persisting it as it grows."""
+    def _reply(self, request: ChatRequest, *, into: Entry | None = None) -> Reply:
+        """Start one reply: a new entry at the end, or ``into`` (continuing it)."""
         if into is None:
-            entry = Entry("assistant", "", model_requested=request.model, state=STREAMING)
+            entry = Entry("assistant", "", model_requested=request.model)
             self.entries.append(entry)
         else:
             entry = into
-            entry.state = STREAMING
+        entry.state = EntryState.STREAMING
+        entry.request_json = request.to_json(stream=True)
+        continuing = into is not None
+
+        def never_started() -> None:
+            entry.stop()
+            if continuing:
+                self._persist_end(entry, None)
+
+        return Reply(entry, self._stream(request, entry, continuing), never_started)
+
+    async def _stream(
+        self, request: ChatRequest, entry: Entry, continuing: bool
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Stream one reply into ``entry``, persisting it as it grows."""
         writer: ReplyWriter | None = None
         if self.history is not None and self.conversation_id is not None:
-            if into is not None and entry.message_id is not None:
+            if continuing and entry.message_id is not None:
                 # Continuing: the continuation goes into the same stored message.
                 self._history_call(
                     "continue", self.history.update_message, entry.message_id, state=STREAMING
@@ -249,7 +329,6 @@ class ChatSession:
                 )
                 if writer is not None:
                     entry.message_id = writer.message_id
-        entry.request_json = request.to_json(stream=True)
         text = _TextGrowth(entry)
         finished = False
         try:
@@ -258,7 +337,7 @@ class ChatSession:
                     text.add(event)
                 else:
                     text.fold()
-                    _apply(entry, event)
+                    entry.apply(event)
                 if writer is not None:
                     if isinstance(event, ContentDelta):
                         writer.append(content=event.text)
@@ -267,17 +346,12 @@ class ChatSession:
                     elif isinstance(event, ModelUsed):
                         writer.set_model_used(event.model)
                 if isinstance(event, Finish):
-                    entry.state = (
-                        COMPLETE if event.reason != FinishReason.INTERRUPTED else INTERRUPTED
-                    )
                     finished = True
                     self._persist_end(entry, writer)
                 yield event
         except LmtuiError as exc:
             text.fold()
-            entry.state = ERROR if not entry.content else INTERRUPTED
-            entry.error = exc.message
-            entry.finish_reason = entry.finish_reason or FinishReason.ERROR
+            entry.fail(exc.message)
             finished = True
             self._persist_end(entry, writer)
             raise
@@ -285,8 +359,7 @@ class ChatSession:
             text.fold()
             if not finished:
                 # The consumer stopped us (Esc, Ctrl+C, task cancelled): keep the partial reply.
-                entry.state = STOPPED
-                entry.finish_reason = FinishReason.STOPPED
+                entry.stop()
                 self._persist_end(entry, writer)
 
     def _persist_end(self, entry: Entry, writer: ReplyWriter | None) -> None:
@@ -344,29 +417,12 @@ class _TextGrowth:
     def fold(self) -> None:
         """Bring the entry's text up to date."""
         if self.content:
-            self.entry.content += "".join(self.content)
+            self.entry.apply(ContentDelta("".join(self.content)))
             self.content.clear()
         if self.reasoning:
-            self.entry.reasoning += "".join(self.reasoning)
+            self.entry.apply(ReasoningDelta("".join(self.reasoning)))
             self.reasoning.clear()
         self.size = 0
-
-
-def _apply(entry: Entry, event: StreamEvent) -> None:
-    if isinstance(event, ContentDelta):
-        entry.content += event.text
-    elif isinstance(event, ReasoningDelta):
-        entry.reasoning += event.text
-    elif isinstance(event, ModelUsed):
-        entry.model_used = event.model
-    elif isinstance(event, UsageReport):
-        entry.usage = event.usage
-    elif isinstance(event, TimingsReport):
-        entry.server_timings = event.timings
-    elif isinstance(event, Finish):
-        entry.finish_reason = event.reason
-        entry.client_timings = event.timings
-        entry.detail = event.detail
 
 
 def entry_from_record(record: MessageRecord) -> Entry:
@@ -382,7 +438,7 @@ def entry_from_record(record: MessageRecord) -> Entry:
         model_used=record.model_used,
         finish_reason=reason,
         usage=usage,
-        state=record.state,
+        state=EntryState.parse(record.state),
         error=record.error,
         created=record.created,
     )

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from lmtui.backend.client import ExchangeHook, LMStudioClient
 from lmtui.backend.errors import ConfigError, LmtuiError
 from lmtui.backend.types import Health, ServerKind
+from lmtui.services.clients import client_for
 from lmtui.store.config import Config
 from lmtui.store.profiles import LOCAL, ServerProfile
 
@@ -255,13 +256,7 @@ class ServerRegistry:
         warning = insecure_token_warning(profile)
         if warning and self.on_warning is not None:
             self.on_warning(warning)
-        made = LMStudioClient(
-            profile.base_url,
-            profile.token,
-            connect_timeout=profile.connect_timeout,
-            read_timeout=profile.read_timeout,
-            on_exchange=self.on_exchange,
-        )
+        made = client_for(profile, on_exchange=self.on_exchange)
         self._clients[profile.name] = made
         return made
 

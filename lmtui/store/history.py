@@ -18,7 +18,6 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -31,6 +30,7 @@ from lmtui.store.history_export import (
     to_json,
     to_markdown,
 )
+from lmtui.store.history_records import ConversationSummary, MessageRecord, SearchHit
 from lmtui.store.history_schema import (
     ROLES,
     STATES,
@@ -97,56 +97,6 @@ class _Unset(enum.Enum):
 
 
 UNSET: Literal[_Unset.UNSET] = _Unset.UNSET
-
-
-@dataclass(frozen=True, slots=True)
-class MessageRecord:
-    """One stored message."""
-
-    id: int
-    conversation_id: int
-    role: str
-    content: str
-    reasoning: str
-    attachments: tuple[str, ...]
-    model_requested: str | None
-    model_used: str | None
-    preset: str | None
-    params: dict[str, Any]
-    finish_reason: str | None
-    usage: dict[str, Any] | None
-    timings: dict[str, Any] | None
-    server: str | None
-    created: float
-    state: str
-    error: str | None
-    seq: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ConversationSummary:
-    """A conversation without its messages."""
-
-    id: int
-    title: str
-    created: float
-    updated: float
-    model: str | None
-    preset: str | None
-    server: str | None
-    message_count: int
-    deleted: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    """A conversation matching a search, with its best-matching text highlighted."""
-
-    conversation_id: int
-    title: str
-    snippet: str
-    rank: float
-    updated: float
 
 
 def fts_query(text: str, *, prefix: bool = False) -> str | None:

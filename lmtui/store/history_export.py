@@ -11,16 +11,14 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lmtui.store.history_records import ConversationSummary, MessageRecord
 from lmtui.store.history_schema import ROLES, STATES
-
-if TYPE_CHECKING:
-    from lmtui.store.history import ConversationSummary, MessageRecord
 
 EXPORT_VERSION = 1
 
-Conversation = tuple["ConversationSummary", Sequence["MessageRecord"]]
+Conversation = tuple[ConversationSummary, Sequence[MessageRecord]]
 
 
 class ImportFormatError(ValueError):

@@ -9,6 +9,7 @@ line and skipped; it is never rewritten.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import tomllib
@@ -105,10 +106,22 @@ class PresetSet:
 # ---- reading ------------------------------------------------------------------
 
 
+# The presets lmtui ships with: TOML files in the package, read like the user's own.
+BUILTIN_DIR = Path(__file__).with_name("builtin")
+
+
+@functools.cache
+def builtin_presets() -> tuple[Preset, ...]:
+    """The shipped presets, in file-name order (read once; a broken file is a packaging bug)."""
+    return tuple(
+        replace(read_preset_file(file), builtin=True, path=None)
+        for file in _preset_files(BUILTIN_DIR)
+    )
+
+
 def load_presets(directory: Path | None = None) -> PresetSet:
     """The built-in presets overridden and extended by the user's preset files."""
-    from lmtui.store.builtin_presets import BUILTIN_PRESETS
-
+    builtins = builtin_presets()
     directory = paths.presets_dir() if directory is None else directory
     user: list[Preset] = []
     errors: list[ConfigError] = []
@@ -131,8 +144,8 @@ def load_presets(directory: Path | None = None) -> PresetSet:
         seen[preset.key] = file
         user.append(preset)
     by_key = {p.key: p for p in user}
-    builtin_keys = {p.key for p in BUILTIN_PRESETS}
-    merged = [by_key.get(p.key, p) for p in BUILTIN_PRESETS]
+    builtin_keys = {p.key for p in builtins}
+    merged = [by_key.get(p.key, p) for p in builtins]
     extra = sorted((p for p in user if p.key not in builtin_keys), key=lambda p: p.key)
     return PresetSet(
         tuple(merged + extra),
@@ -444,11 +457,9 @@ def delete_preset(name: str, directory: Path | None = None) -> Path:
 
     Deleting a user file that replaced a built-in brings the built-in back.
     """
-    from lmtui.store.builtin_presets import BUILTIN_PRESETS
-
     file = find_preset_file(name, directory)
     if file is None:
-        if any(p.key == preset_key(name) for p in BUILTIN_PRESETS):
+        if any(p.key == preset_key(name) for p in builtin_presets()):
             raise ConfigError(
                 f"'{name}' is a built-in preset and cannot be deleted.",
                 "Save a preset of the same name to replace it instead.",

@@ -6,7 +6,6 @@ import contextlib
 import inspect
 import os
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -20,12 +19,12 @@ from textual.timer import Timer
 from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerError, WorkerFailed
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import LmtuiError, NoModelLoaded
-from lmtui.backend.types import ContentDelta, Model, ReasoningDelta, StreamEvent
-from lmtui.services.chat import STOPPED, STREAMING, ChatSession, Entry
+from lmtui.backend.types import ContentDelta, Model, ReasoningDelta
+from lmtui.services.chat import ChatSession, Reply
+from lmtui.services.clients import Client, client_for
 from lmtui.services.inspector import RequestLog
-from lmtui.services.model_choice import resolve_model
+from lmtui.services.models import list_models, load_model, model_after_switch, unload_model
 from lmtui.services.servers import ServerRegistry
 from lmtui.services.setup import choose_chat_setup, open_history
 from lmtui.store.config import Config
@@ -115,18 +114,12 @@ class LmtuiApp(ChatActions):
         if embedded_url:
             self.registry.set_embedded_url(embedded_url)
             self.registry.switch(LOCAL)
-        self._own_client: LMStudioClient | None = None
+        self._own_client: Client | None = None
         try:
             self.client = self.registry.client()
         except LmtuiError:
             # Not a usable profile (the embedded one without a URL): talk to cfg's URL.
-            self._own_client = LMStudioClient(
-                cfg.base_url,
-                cfg.api_token,
-                connect_timeout=cfg.connect_timeout,
-                read_timeout=cfg.read_timeout,
-                on_exchange=self.request_log.record,
-            )
+            self._own_client = client_for(cfg, on_exchange=self.request_log.record)
             self.client = self._own_client
         active = self.registry.active.name
         named = active != DEFAULT and (active != LOCAL or embedded_url is not None)
@@ -321,7 +314,7 @@ class LmtuiApp(ChatActions):
     async def refresh_models(self, choose: bool = False) -> None:
         """List the server's models into the sidebar; optionally pick one to chat with."""
         try:
-            models = await self.client.list_models()
+            models = await list_models(self.client)
         except LmtuiError as exc:
             self.sidebar.set_error(exc.message, exc.remedy)
             self.status.set(server_ok=False)
@@ -377,7 +370,7 @@ class LmtuiApp(ChatActions):
         self.sidebar.set_busy(f"Loading {model.label}…")
         self.notify(f"Loading {model.id}…", markup=False)
         try:
-            result = await self.client.load_model(model.id)
+            result = await load_model(self.client, model.id)
         except LmtuiError as exc:
             self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
         else:
@@ -391,8 +384,7 @@ class LmtuiApp(ChatActions):
     async def _unload_model(self, model: Model) -> None:
         self.sidebar.set_busy(f"Unloading {model.label}…")
         try:
-            for instance in model.instance_ids or (model.id,):
-                await self.client.unload_model(instance)
+            await unload_model(self.client, model)
         except LmtuiError as exc:
             self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
         else:
@@ -426,10 +418,10 @@ class LmtuiApp(ChatActions):
         editing = self.composer.editing_index
         try:
             if editing is not None:
-                events = self.session.edit_and_resend(editing, text)
+                reply = self.session.edit_and_resend(editing, text)
             else:
                 images = tuple(self._image_urls[p] for p in self.chips.paths)
-                events = self.session.send(text, images=images)
+                reply = self.session.send(text, images=images)
         except LmtuiError as exc:
             self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
             return
@@ -444,44 +436,25 @@ class LmtuiApp(ChatActions):
         else:
             self.chips.clear()
             self._image_urls.clear()
-            await self.chat.add(self.session.entries[-1])
-        await self._start_stream(events, target_index=len(self.session.entries))
+            await self.chat.add(self.session.entries[-2])
+        await self._start_stream(reply)
 
-    async def _start_stream(
-        self, events: AsyncIterator[StreamEvent], *, target_index: int | None
-    ) -> None:
-        """Show a reply widget and consume ``events`` into it in a worker."""
-        if target_index is None:
-            entry = self.session.entries[-1]
-            widget = self.chat.widget_for(entry) or await self.chat.add(entry)
-        else:
-            placeholder = Entry(
-                "assistant", "", model_requested=self.session.model, state=STREAMING
-            )
-            widget = await self.chat.add(placeholder)
+    async def _start_stream(self, reply: Reply) -> None:
+        """Show the reply's widget and consume its events into it in a worker."""
+        widget = self.chat.widget_for(reply.entry) or await self.chat.add(reply.entry)
         self.chat.anchor()
-        self._stream_worker = self._consume(events, widget, target_index)
+        self._stream_worker = self._consume(reply, widget)
 
     @work(group="stream", exclusive=True, exit_on_error=False)
-    async def _consume(
-        self,
-        events: AsyncIterator[StreamEvent],
-        widget: MessageWidget,
-        target_index: int | None,
-    ) -> None:
+    async def _consume(self, reply: Reply, widget: MessageWidget) -> None:
         renderer = widget.start_stream()
         self._renderer = renderer
         self._stream_started = time.monotonic()
         self._first_delta = None
         self._frames = 0
         self._frame_timer = self.set_interval(FRAME_SECONDS, self._frame)
-        entries = self.session.entries
-        bound = target_index is None
         try:
-            async for event in events:
-                if not bound and target_index is not None and len(entries) > target_index:
-                    widget.entry = entries[target_index]
-                    bound = True
+            async for event in reply:
                 if isinstance(event, ContentDelta):
                     renderer.add_content(event.text)
                 elif isinstance(event, ReasoningDelta):
@@ -497,13 +470,7 @@ class LmtuiApp(ChatActions):
             widget.entry.error = f"unexpected error: {exc}"
             self.notify(f"Unexpected error: {exc}", severity="error", markup=False)
         finally:
-            aclose = getattr(events, "aclose", None)
-            if aclose is not None:
-                await aclose()
-            if not bound and target_index is not None and len(entries) > target_index:
-                widget.entry = entries[target_index]
-            elif not bound:
-                widget.entry.state = STOPPED  # stopped before the request even started
+            await reply.aclose()
             await self._end_stream(widget)
 
     async def _frame(self) -> None:
@@ -704,7 +671,7 @@ class LmtuiApp(ChatActions):
         from lmtui.services.presets_apply import apply_preset
 
         try:
-            models = await self.client.list_models()
+            models = await list_models(self.client)
         except LmtuiError as exc:
             models = self.sidebar.models
             self.status.set(warning=f"models not listed: {exc.message}")
@@ -820,7 +787,7 @@ class LmtuiApp(ChatActions):
         models = self.sidebar.models
         if not models:
             try:
-                models = await self.client.list_models()
+                models = await list_models(self.client)
             except LmtuiError as exc:
                 self.status.set(warning=f"models not listed: {exc.message}")
         extra: dict[str, Any] = {}
@@ -871,7 +838,7 @@ class LmtuiApp(ChatActions):
         self.status.set(server=name, server_ok=None, speed="", note=f"switched to {name}")
         self.sidebar.set_busy(f"Listing {name}'s models…")
         try:
-            models = await client.list_models()
+            models = await list_models(client)
         except LmtuiError as exc:
             self.sidebar.set_error(exc.message, exc.remedy or "")
             self.status.set(server_ok=False)
@@ -880,13 +847,11 @@ class LmtuiApp(ChatActions):
         finally:
             self.sidebar.set_busy(None)
         self.status.set(server_ok=True)
-        ids = {m.id.casefold() for m in models if not m.is_embedding}
-        note = f"switched to {name}"
-        current = self.session.model
-        if current is None or current.casefold() not in ids:
-            choice = resolve_model(None, None, models, default=profile.model)
-            self.session.model = choice.model_id
-            note = f"switched to {name}: {choice.reason}"
+        kept = model_after_switch(
+            self.session.model, models, profile_model=profile.model, server=name
+        )
+        self.session.model = kept.model_id
+        note = kept.note
         self.sidebar.set_models(models, active=self.session.model)
         self.status.set(model=self.session.model or "", note=note)
         self.notify(note[:1].upper() + note[1:], markup=False)

@@ -7,15 +7,12 @@ declared below.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from textual.actions import SkipAction
 from textual.app import App
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import LmtuiError
-from lmtui.backend.types import StreamEvent
-from lmtui.services.chat import ChatSession, Entry
+from lmtui.services.chat import ChatSession, Entry, Reply
+from lmtui.services.clients import Client
 from lmtui.services.terminal_text import make_inert
 from lmtui.ui.chat_view import ChatView
 from lmtui.ui.composer import Composer
@@ -27,7 +24,7 @@ class ChatActions(App[int]):
     """Message actions of the chat app (bound in :mod:`lmtui.ui.keymap`)."""
 
     session: ChatSession
-    client: LMStudioClient
+    client: Client
 
     # Provided by the app.
     @property
@@ -55,9 +52,7 @@ class ChatActions(App[int]):
         """True while a reply is being generated."""
         raise NotImplementedError
 
-    async def _start_stream(
-        self, events: AsyncIterator[StreamEvent], *, target_index: int | None
-    ) -> None:
+    async def _start_stream(self, reply: Reply) -> None:
         raise NotImplementedError
 
     def _save_draft_now(self) -> None:
@@ -184,23 +179,23 @@ class ChatActions(App[int]):
         if self.streaming:
             return
         try:
-            events = self.session.regenerate()
+            reply = self.session.regenerate()
         except LmtuiError as exc:
             self.notify(exc.message, severity="warning", markup=False)
             return
         await self.chat.sync(self.session.entries)
-        await self._start_stream(events, target_index=len(self.session.entries))
+        await self._start_stream(reply)
 
     async def action_continue_reply(self) -> None:
         """Continue the last reply after it was cut (length) or stopped."""
         if self.streaming:
             return
         try:
-            events = self.session.continue_reply()
+            reply = self.session.continue_reply()
         except LmtuiError as exc:
             self.notify(exc.message, severity="warning", markup=False)
             return
-        await self._start_stream(events, target_index=None)
+        await self._start_stream(reply)
 
     async def action_delete_message(self) -> None:
         """Delete the focused message (or the last one)."""

@@ -12,12 +12,11 @@ hundred milliseconds at 200,000 messages and must never stall the keyboard.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal, TypeVar
+from typing import ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -32,6 +31,7 @@ from textual.widgets.option_list import Option, OptionDoesNotExist
 from textual.worker import get_current_worker
 
 from lmtui.backend.errors import LmtuiError
+from lmtui.services.history_files import ExportFormat, check_export_path, export_to_file
 from lmtui.services.terminal_text import make_inert
 from lmtui.store.history import (
     ConversationSummary,
@@ -40,9 +40,7 @@ from lmtui.store.history import (
     SearchHit,
     make_title,
 )
-from lmtui.store.paths import private_file_opener
 
-ExportFormat = Literal["md", "json"]
 _R = TypeVar("_R")
 
 PAGE_SIZE = 200
@@ -130,32 +128,6 @@ def swap_extension(path_text: str, fmt: ExportFormat) -> str:
         if path_text.endswith(ext):
             return path_text[: -len(ext)] + "." + fmt
     return path_text
-
-
-def check_export_path(path_text: str) -> Path:
-    """The path to export to, or :class:`HistoryInputError` saying why it cannot be used.
-
-    An existing file is never overwritten, and the directory must exist already.
-    """
-    text = path_text.strip()
-    if not text:
-        raise HistoryInputError("No file given.", "Type the path of a file to write.")
-    path = Path(os.path.expanduser(text))
-    if path.is_dir():
-        raise HistoryInputError(f"{path} is a directory.", "Give a file name inside it.")
-    if path.exists():
-        raise HistoryInputError(f"{path} already exists.", "Give a new file name.")
-    if not path.parent.is_dir():
-        raise HistoryInputError(
-            f"The directory {path.parent} does not exist.", "Create it first or pick another."
-        )
-    return path
-
-
-def write_private(path: Path, text: str) -> None:
-    """Create ``path`` 0600 (failing if it exists) and write ``text``."""
-    with open(path, "x", encoding="utf-8", opener=private_file_opener) as fh:
-        fh.write(text)
 
 
 def _error_text(exc: LmtuiError) -> str:
@@ -689,13 +661,9 @@ class HistoryBrowser(Screen[int | None]):
     @work(thread=True, group="history-export", exit_on_error=False)
     def _export(self, ids: list[int] | None, request: ExportRequest, what: str) -> None:
         try:
-            write_private(request.path, self.store.export(ids, request.fmt))
+            export_to_file(self.store, ids, request.fmt, request.path)
         except LmtuiError as exc:
             self.app.call_from_thread(self._report, "Export failed", exc)
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            error = HistoryInputError(f"Cannot write {request.path}: {reason}.", "Pick another.")
-            self.app.call_from_thread(self._report, "Export failed", error)
         else:
             self.app.call_from_thread(
                 self.notify, f"Exported {what} to {request.path}.", title="History"

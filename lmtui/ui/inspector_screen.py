@@ -19,8 +19,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
-from lmtui.backend.client import Exchange
 from lmtui.services.chat import Entry
+from lmtui.services.clients import Exchange
 from lmtui.services.inspector import SNIPPETS, pretty, redact
 from lmtui.services.terminal_text import make_inert
 

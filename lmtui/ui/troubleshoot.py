@@ -25,8 +25,8 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Static
 
-from lmtui.backend.client import Exchange, LMStudioClient
 from lmtui.backend.types import ServerKind
+from lmtui.services.clients import Client, Exchange
 from lmtui.services.doctor import Diagnosis, Finding, diagnose, exchange_findings, runtime_info
 from lmtui.services.inspector import RequestLog
 from lmtui.services.terminal_text import make_inert
@@ -45,7 +45,7 @@ _MARKS = {"ok": "✓", "info": "i", "warn": "!", "error": "✗"}
 COLUMNS = ("time", "asked", "served", "status", "TTFT", "tok/s", "tokens", "finish", "error")
 
 
-def _client_sends_token(client: LMStudioClient) -> bool:
+def _client_sends_token(client: Client) -> bool:
     headers = getattr(getattr(client, "_http", None), "headers", None)
     return headers is not None and "authorization" in headers
 
@@ -79,7 +79,7 @@ class TroubleshootScreen(Screen[None]):
 
     def __init__(
         self,
-        client: LMStudioClient,
+        client: Client,
         log: RequestLog,
         *,
         model: str | None = None,

@@ -126,6 +126,25 @@ def test_show(env: dict[str, str], imported: dict[str, int]) -> None:
     assert "## Assistant" in text.stdout
 
 
+def test_export_refuses_an_existing_file_unless_forced(
+    env: dict[str, str], imported: dict[str, int], tmp_path: Path
+) -> None:
+    # One policy for the TUI and the CLI: never overwrite by surprise; --force
+    # replaces the file, and the new one is private even if the old one was not.
+    out = tmp_path / "taken.md"
+    out.write_text("keep me", encoding="utf-8")
+    out.chmod(0o644)
+    refused = lmtui(env, "history", "export", "--out", str(out))
+    assert refused.returncode != 0
+    assert "already exists" in refused.stderr and "--force" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert out.read_text(encoding="utf-8") == "keep me"
+    forced = lmtui(env, "history", "export", "--out", str(out), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert out.read_text(encoding="utf-8").startswith("# ")
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
 def test_export_to_file_and_import_it_back(
     env: dict[str, str], imported: dict[str, int], tmp_path: Path
 ) -> None:

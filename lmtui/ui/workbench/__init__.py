@@ -14,8 +14,8 @@ from typing import Any
 
 from textual.screen import Screen
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.types import Model
+from lmtui.services.clients import Client
 from lmtui.ui.workbench.batch_screen import BatchScreen
 from lmtui.ui.workbench.common import OpenConversation
 from lmtui.ui.workbench.compare import CompareScreen
@@ -55,7 +55,7 @@ def workbench_screens() -> dict[str, tuple[str, ScreenFactory]]:
 def open_tool(
     app: Any,
     tool: str,
-    client: LMStudioClient,
+    client: Client,
     models: Sequence[Model],
     *,
     default_model: str | None = None,

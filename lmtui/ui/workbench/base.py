@@ -9,8 +9,8 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import Worker
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.types import Model
+from lmtui.services.clients import Client
 from lmtui.ui.workbench.common import FRAME_SECONDS, StreamText
 
 
@@ -24,7 +24,7 @@ class WorkbenchScreen(Screen[None]):
 
     def __init__(
         self,
-        client: LMStudioClient,
+        client: Client,
         models: Sequence[Model],
         *,
         default_model: str | None = None,

@@ -12,7 +12,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Label, ProgressBar, Select, Static
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import ConfigError, LmtuiError, NoModelLoaded
 from lmtui.backend.types import Model, SamplingParams
 from lmtui.services.batch import (
@@ -23,6 +22,7 @@ from lmtui.services.batch import (
     read_rows,
     run_batch,
 )
+from lmtui.services.clients import Client
 from lmtui.services.model_choice import resolve_model
 from lmtui.store.presets import Preset, PresetSet, load_presets
 from lmtui.ui.workbench.base import WorkbenchScreen
@@ -80,7 +80,7 @@ class BatchScreen(WorkbenchScreen):
 
     def __init__(
         self,
-        client: LMStudioClient,
+        client: Client,
         models: Sequence[Model],
         *,
         default_model: str | None = None,

@@ -14,9 +14,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Label, SelectionList, Static, TextArea
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import LmtuiError
 from lmtui.backend.types import ContentDelta, Model, ReasoningDelta, StreamEvent
+from lmtui.services.clients import Client
 from lmtui.services.compare import CompareColumn, CompareRun, CompareTarget
 from lmtui.services.explain import explain_finish
 from lmtui.services.terminal_text import make_inert
@@ -59,7 +59,7 @@ class CompareScreen(WorkbenchScreen):
 
     def __init__(
         self,
-        client: LMStudioClient,
+        client: Client,
         models: Sequence[Model],
         *,
         default_model: str | None = None,

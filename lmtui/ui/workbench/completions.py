@@ -11,7 +11,6 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Label, Select, Static, TextArea
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import LmtuiError
 from lmtui.backend.types import (
     ChatResult,
@@ -22,6 +21,8 @@ from lmtui.backend.types import (
     ReasoningDelta,
     SamplingParams,
 )
+from lmtui.services.clients import Client
+from lmtui.services.completions import stream_completion
 from lmtui.ui.workbench.base import WorkbenchScreen
 from lmtui.ui.workbench.common import (
     ParamsForm,
@@ -40,7 +41,7 @@ class CompletionsScreen(WorkbenchScreen):
 
     def __init__(
         self,
-        client: LMStudioClient,
+        client: Client,
         models: Sequence[Model],
         *,
         default_model: str | None = None,
@@ -96,31 +97,25 @@ class CompletionsScreen(WorkbenchScreen):
     async def _complete(self, request: CompletionRequest) -> None:
         output = self.query_one("#output", StreamText)
         output.reset()
-        result = ChatResult()
-        self.result = result
+        run = stream_completion(self.client, request)
+        self.result = run.result
         self._status(f"Sending to {request.model}…")
         started = time.monotonic()
         first: float | None = None
-        finished = False
         try:
-            async for event in self.client.stream_complete(request):
-                result.apply(event)
+            async for event in run:
                 if isinstance(event, ContentDelta | ReasoningDelta):
                     if first is None:
                         first = time.monotonic() - started
                         self._status("Streaming… (Esc stops)")
                     output.add(event.text)
-            finished = True
-            output.flush()
-            self._status(describe_result(result, ttft_s=first))
         except LmtuiError as exc:
-            finished = True
-            output.flush()
-            result.finish_reason = FinishReason.ERROR
             remedy = f" — {exc.remedy}" if exc.remedy else ""
             self._status(f"Error: {exc.message}{remedy}")
+        else:
+            self._status(describe_result(run.result, ttft_s=first))
         finally:
-            if not finished:
-                output.flush()
-                result.finish_reason = FinishReason.STOPPED
-                self._status(describe_result(result, ttft_s=first))
+            await run.aclose()
+            output.flush()
+            if run.result.finish_reason is FinishReason.STOPPED:
+                self._status(describe_result(run.result, ttft_s=first))

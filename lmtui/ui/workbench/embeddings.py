@@ -11,9 +11,10 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Label, Select, Static, TextArea
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import LmtuiError
 from lmtui.backend.types import Embedding, Model
+from lmtui.services.clients import Client
+from lmtui.services.embeddings import embed_texts
 from lmtui.services.semantic import LOAD_EMBEDDING_MODEL, embedding_models, similarity_matrix
 from lmtui.services.terminal_text import make_inert
 from lmtui.ui.workbench.base import WorkbenchScreen
@@ -50,7 +51,7 @@ class EmbeddingsScreen(WorkbenchScreen):
 
     def __init__(
         self,
-        client: LMStudioClient,
+        client: Client,
         models: Sequence[Model],
         *,
         default_model: str | None = None,
@@ -109,7 +110,7 @@ class EmbeddingsScreen(WorkbenchScreen):
     async def _embed(self, model: str, texts: list[str]) -> None:
         self._info(f"Embedding {len(texts)} text(s) with {model}…")
         try:
-            embedding = await self.client.embed(model, texts)
+            embedding = await embed_texts(self.client, model, texts)
         except LmtuiError as exc:
             remedy = f" — {exc.remedy}" if exc.remedy else ""
             self._info(f"Error: {exc.message}{remedy}")

@@ -14,9 +14,9 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Checkbox, Footer, Input, Label, OptionList, ProgressBar, Select, Static
 from textual.widgets.option_list import Option
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import LmtuiError
 from lmtui.backend.types import Model
+from lmtui.services.clients import Client
 from lmtui.services.semantic import (
     LOAD_EMBEDDING_MODEL,
     IndexProgress,
@@ -41,7 +41,7 @@ class SemanticSearchScreen(WorkbenchScreen):
 
     def __init__(
         self,
-        client: LMStudioClient,
+        client: Client,
         models: Sequence[Model],
         *,
         default_model: str | None = None,
