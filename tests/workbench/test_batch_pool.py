@@ -12,8 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from lmtui.backend.client import LMStudioClient
 from lmtui.services.batch_pool import DEFAULT_SLOTS, server_slots
+from lmtui.services.schemas import validation_errors
+from lmtui.store.builtin_presets import TEMPLATE_METADATA_FORMAT
 from tests.conftest import REPO_ROOT, RunLmtui
 from tests.fake_server import FakeModel, FakeServer, Reply
 from tests.fake_workbench import image_urls
@@ -49,7 +53,17 @@ def _schema(tmp_path: Path) -> Path:
 # ---- schemas and images ----------------------------------------------------------------
 
 
-def test_three_image_rows_become_three_validated_rows(run_lmtui: RunLmtui, tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["preset", "schema"])
+def test_three_image_rows_become_three_validated_rows(
+    run_lmtui: RunLmtui, tmp_path: Path, how: str
+) -> None:
+    """The guide's template script, headless: a folder of images → validated metadata rows."""
+    if how == "preset":
+        ask = ["--preset", "Template metadata"]
+        schema = TEMPLATE_METADATA_FORMAT["json_schema"]["schema"]
+    else:
+        ask = ["--schema", str(_schema(tmp_path))]
+        schema = META_SCHEMA
     folder = tmp_path / "templates"
     folder.mkdir()
     files = {"a.png": PNG, "b.jpg": JPEG, "c.webp": WEBP}
@@ -71,21 +85,23 @@ def test_three_image_rows_become_three_validated_rows(run_lmtui: RunLmtui, tmp_p
             url,
             "-m",
             VLM,
-            "--schema",
-            str(_schema(tmp_path)),
+            *ask,
         )
         assert done.returncode == 0, done.stderr
+        bodies = [r.json_body for r in srv.requests_to("/v1/chat/completions")]
         sent = [image_urls(r.json_body) for r in srv.requests_to("/v1/chat/completions")]
     mimes = {"a.png": "image/png", "b.jpg": "image/jpeg", "c.webp": "image/webp"}
     expected = [
         [f"data:{mimes[n]};base64," + base64.b64encode(d).decode()] for n, d in files.items()
     ]
     assert sorted(sent) == sorted(expected)
+    assert all(b["response_format"]["json_schema"]["schema"] == schema for b in bodies)
     rows = _rows(out)
     assert [r["id"] for r in rows] == list(files)
     for row in rows:
         assert row["valid"] is True and row["error"] is None and row["schema_errors"] == []
-        assert row["parsed"] == {"title": "Floral wedding invitation", "category": "wedding"}
+        assert validation_errors(row["parsed"], schema) == ()
+        assert row["parsed"]["category"] == "wedding"
         assert row["model"] == VLM and row["server"] == url
 
 
