@@ -355,8 +355,21 @@ class Finish:
     malformed_lines: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ToolCallFragments:
+    """A ``delta.tool_calls`` value as streamed; see :mod:`lmtui.backend.tool_calls`."""
+
+    fragments: tuple[Any, ...]
+
+
 StreamEvent: TypeAlias = (
-    ContentDelta | ReasoningDelta | ModelUsed | UsageReport | TimingsReport | Finish
+    ContentDelta
+    | ReasoningDelta
+    | ModelUsed
+    | UsageReport
+    | TimingsReport
+    | Finish
+    | ToolCallFragments
 )
 
 

@@ -24,8 +24,18 @@ from lmtui.backend.errors import ConfigError
 from lmtui.backend.params import validate_param
 from lmtui.backend.types import PARAMETER_NAMES, SamplingParams
 from lmtui.store import paths
+from lmtui.store.preset_tools import PresetTool, tools_from_data
 
-_TOP_KEYS = ("name", "description", "system_prompt", "model", "models", "params", "schema")
+_TOP_KEYS = (
+    "name",
+    "description",
+    "system_prompt",
+    "model",
+    "models",
+    "params",
+    "schema",
+    "tools",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +55,7 @@ class Preset:
     path: Path | None = None
     # ``schema = "file.json"`` as written; the schema itself is in params.response_format.
     schema_file: str | None = None
+    tools: tuple[PresetTool, ...] = ()  # custom tools offered to the model
 
     @property
     def key(self) -> str:
@@ -210,6 +221,12 @@ def _preset_from_data(data: dict[str, Any], path: Path) -> Preset:
     schema_file = None
     if "schema" in data:
         params, schema_file = _schema_from_data(data["schema"], name.strip(), params, path)
+    tools: tuple[PresetTool, ...] = ()
+    if "tools" in data:
+        try:
+            tools = tools_from_data(data["tools"])
+        except ValueError as exc:
+            raise _Problem("tools", str(exc)) from None
     return Preset(
         name=name.strip(),
         description=texts["description"],
@@ -219,6 +236,7 @@ def _preset_from_data(data: dict[str, Any], path: Path) -> Preset:
         builtin=False,
         path=path,
         schema_file=schema_file,
+        tools=tools,
     )
 
 
@@ -327,6 +345,8 @@ def preset_to_toml(preset: Preset) -> str:
         data["schema"] = schema
     if params:
         data["params"] = params
+    if preset.tools:
+        data["tools"] = [t.to_toml() for t in preset.tools]
     # Triple-quoted strings keep prompts readable, but TOML turns a CRLF inside them
     # into LF; a file holding a carriage return is written with escapes instead.
     multiline = not _has_carriage_return(data)
