@@ -15,8 +15,8 @@ from textual.content import Content
 from textual.widgets import Static
 
 from lmtui.services.chat import Entry
-from lmtui.ui.markdown_body import QuietResize
 from lmtui.ui.message import MessageWidget
+from lmtui.ui.textual_compat import QuietResize
 
 MAX_MOUNTED = 60
 OLDER_BATCH = 30

@@ -12,6 +12,7 @@ from textual.timer import Timer
 from textual.widgets import TextArea
 
 from lmtui.ui.keymap import COMPOSER_ACTIONS
+from lmtui.ui.textual_compat import bindings_for_key
 
 DRAFT_DELAY_S = 0.5
 
@@ -55,21 +56,21 @@ class Composer(TextArea):
         self._draft_timer: Timer | None = None
         self.editing_index: int | None = None  # entry index when editing a sent prompt
 
-    # The composer's own actions, run from its key handler (see _on_key).
+    # The composer's own actions, run from its key handler (see on_key).
     _OWN_ACTIONS: ClassVar[frozenset[str]] = frozenset(a.action for a in COMPOSER_ACTIONS)
 
-    async def _on_key(self, event: events.Key) -> None:
+    async def on_key(self, event: events.Key) -> None:
+        """Run the composer's own keys here; every other key goes on to the text area."""
         # Handled here, in the composer's own message queue, rather than as priority
         # bindings: the app runs priority bindings ahead of characters still queued for the
         # text area, so a fast burst ("hello" + Enter from a paste without bracketed paste,
         # tmux send-keys, or keys batched by a slow SSH link) sent an empty or partial prompt.
-        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+        for binding in bindings_for_key(self, event.key):
             if binding.action in self._OWN_ACTIONS:
                 event.stop()
-                event.prevent_default()
+                event.prevent_default()  # the text area's own key handler does not run
                 await self.run_action(binding.action)
                 return
-        await super()._on_key(event)
 
     def action_submit(self) -> None:
         """Send the text (ignored when blank)."""

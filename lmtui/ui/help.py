@@ -14,6 +14,8 @@ from textual.dom import DOMNode
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
+from lmtui.ui.textual_compat import action_enabled, app_keymap, declared_bindings, live_bindings
+
 Row = tuple[str, str, str]  # (key display, description, group)
 
 
@@ -35,14 +37,12 @@ def binding_rows(app: App[Any]) -> list[Row]:
         if not type(node).__module__.startswith("textual."):
             namespaces.append((node, node.BINDING_GROUP_TITLE or _humanise(type(node).__name__)))
 
-    keymap = app._keymap
+    keymap = app_keymap(app)
     keys_by_entry: dict[tuple[str, str, str], list[str]] = {}
     for node, group in namespaces:
-        bindings_map = node._bindings.copy()
         # A remapped binding moves to the end of the map; list it where it was declared.
-        declared = {b.action: i for i, (_, b) in reversed(list(enumerate(bindings_map)))}
-        if keymap:
-            bindings_map.apply_keymap(keymap)
+        declared = {b.action: i for i, (_, b) in reversed(list(enumerate(declared_bindings(node))))}
+        bindings_map = live_bindings(node) if keymap else declared_bindings(node)
         ordered = sorted(bindings_map, key=lambda kb: declared.get(kb[1].action, len(declared)))
         for _key, binding in ordered:
             if not binding.description or not _enabled(app, binding, node):
@@ -65,7 +65,7 @@ def _described_screen(app: App[Any]) -> Screen[Any]:
 
 def _enabled(app: App[Any], binding: Binding, node: DOMNode) -> bool:
     try:
-        return app._check_action_state(binding.action, node) is not False
+        return action_enabled(app, binding.action, node) is not False
     except Exception:
         # An action naming a namespace that does not exist here: still worth listing.
         return True

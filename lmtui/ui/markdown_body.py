@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from functools import lru_cache
 from itertools import zip_longest
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from markdown_it import MarkdownIt
 from pygments.lexer import Lexer  # type: ignore[import-untyped]
@@ -34,6 +34,8 @@ from rich.syntax import Syntax
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
+
+from lmtui.ui.textual_compat import QuietResize
 
 CODE_THEME = "monokai"
 # While a reply streams its height grows at least this many rows at a time (see
@@ -172,34 +174,6 @@ def changed_extent(old: Strip, new: Strip) -> int:
     while end and a[end - 1] == b[end - 1]:
         end -= 1
     return cell_len("".join(char for char, _ in b[:end]))
-
-
-if TYPE_CHECKING:
-    _WidgetMixin = Widget
-else:
-    _WidgetMixin = object  # a plain mixin: a Widget base would bring Widget's default CSS
-
-
-class QuietResize(_WidgetMixin):
-    """A widget whose resize is painted once, by the layout that resized it.
-
-    When a layout changes a widget's size, Textual (8.x) paints the new layout and
-    then, because the widget's ``virtual_size`` changed, lays it out and paints it
-    a second time. Over a terminal link that second paint is a copy of the first:
-    for the conversation pane it rewrote every visible row twice on every step of
-    a streaming reply. The layout that resized the widget has already marked its
-    old and new regions for repainting, so the repeat is skipped here.
-    """
-
-    def _size_updated(
-        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
-    ) -> bool:
-        changed = super()._size_updated(size, virtual_size, container_size, layout=False)
-        if changed and layout:
-            # Lay out again as Textual would (a scrollbar may come or go), minus the repaint.
-            self._repaint_regions.clear()
-            self.refresh(layout=True, repaint=False)
-        return changed
 
 
 class MarkdownLines(QuietResize, Widget):

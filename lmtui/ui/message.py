@@ -16,8 +16,9 @@ from lmtui.services.chat import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING
 from lmtui.services.explain import explain_finish
 from lmtui.services.terminal_text import make_inert
 from lmtui.ui.keymap import MESSAGE_ACTIONS
-from lmtui.ui.markdown_body import MarkdownBody, QuietResize
+from lmtui.ui.markdown_body import MarkdownBody
 from lmtui.ui.stream_render import StreamRenderer
+from lmtui.ui.textual_compat import QuietResize
 
 
 def describe_footer(entry: Entry, remedy: str | None = None) -> str:

@@ -19,6 +19,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from lmtui.backend.types import Model
+from lmtui.ui.textual_compat import live_bindings
 
 LOADED = "Loaded"
 NOT_LOADED = "Not loaded"
@@ -373,11 +374,7 @@ class ModelSidebar(Vertical):
 
     def _key_for(self, action: str, prefer: str | None = None) -> str:
         """How the key for one of the sidebar's actions is shown, keymap remaps included."""
-        bindings_map = self._bindings.copy()
-        keymap = self.app._keymap
-        if keymap:
-            bindings_map.apply_keymap(keymap)
-        keys = [b for _, b in bindings_map if b.action == action]
+        keys = [b for _, b in live_bindings(self) if b.action == action]
         if prefer is not None and any(b.key == prefer for b in keys):
             return prefer
         return self.app.get_key_display(keys[0]) if keys else action

@@ -1,0 +1,139 @@
+"""Textual's private API is used only in ui/textual_compat.py; each hook it uses still exists."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+from typing import ClassVar
+
+import textual
+from textual import widgets
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingsMap, BindingType
+from textual.dom import DOMNode
+from textual.screen import Screen
+from textual.widget import Widget
+
+from lmtui.ui import textual_compat
+from lmtui.ui.textual_compat import (
+    CHECKED_WITH,
+    action_enabled,
+    app_keymap,
+    bindings_for_key,
+    declared_bindings,
+    live_bindings,
+)
+
+UI = Path(textual_compat.__file__).parent
+
+
+def _private_names(classes: set[type]) -> set[str]:
+    """Single-underscore names the Textual classes among ``classes`` and their bases define."""
+    names: set[str] = set()
+    for cls in classes:
+        for klass in cls.__mro__:
+            if klass.__module__.startswith("textual."):
+                names.update(n for n in vars(klass) if n.startswith("_") and not n.startswith("__"))
+    return names
+
+
+# Attributes Textual sets in __init__ are private API too (``_bindings``, ``_keymap``).
+INSTANCE_PRIVATE = {
+    n
+    for instance in (Widget(), App(), widgets.TextArea())
+    for n in vars(instance)
+    if n.startswith("_") and not n.startswith("__")
+}
+
+
+def _uses(path: Path, module: object) -> set[str]:
+    """Textual private names ``path`` uses: on ``self`` or defined in a class, by that class's
+    own Textual bases; on any other object, by every Textual class the UI builds on."""
+    everywhere = _private_names({App, Screen, Widget, DOMNode, BindingsMap}) | INSTANCE_PRIVATE
+    found: set[str] = set()
+
+    def visit(node: ast.AST, own: set[str]) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                cls = getattr(module, child.name, None)
+                bases = {cls} if inspect.isclass(cls) else set()
+                visit(child, _private_names(bases) | INSTANCE_PRIVATE)
+                continue
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) and child.name in own:
+                found.add(child.name)  # overriding a private method is using it
+            if isinstance(child, ast.Attribute):
+                on_self = isinstance(child.value, ast.Name) and child.value.id == "self"
+                if child.attr in (own if on_self else everywhere):
+                    found.add(child.attr)
+            visit(child, own)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")), set())
+    return found
+
+
+def test_private_textual_names_only_in_the_compat_module() -> None:
+    import importlib
+
+    found: dict[str, set[str]] = {}
+    for path in sorted(UI.rglob("*.py")):
+        if path.name == "textual_compat.py":
+            continue
+        name = "lmtui." + ".".join(path.relative_to(UI.parent).with_suffix("").parts)
+        module = importlib.import_module(name.removesuffix(".__init__"))
+        used = _uses(path, module)
+        if used:
+            found[str(path.relative_to(UI))] = used
+    assert found == {}
+
+
+def test_the_scan_finds_private_uses(tmp_path: Path) -> None:
+    source = (
+        "class Box(Widget):\n"
+        "    def _size_updated(self): ...\n"
+        "    def go(self):\n"
+        "        self._bindings.copy()\n"
+        "        self.app._keymap\n"
+        "        self._mine\n"
+    )
+    sample = tmp_path / "sample_private_use.py"
+    sample.write_text(source, encoding="utf-8")
+    found = _uses(sample, type("M", (), {"Box": Widget}))
+    assert found == {"_size_updated", "_bindings", "_keymap"}
+
+
+def test_checked_against_the_installed_major_version() -> None:
+    # A new major version: read each hook again, then raise CHECKED_WITH.
+    assert textual.__version__.split(".")[0] == CHECKED_WITH.split(".")[0]
+
+
+def test_the_private_hooks_still_exist_with_their_shape() -> None:
+    assert "layout" in inspect.signature(Widget._size_updated).parameters
+    assert isinstance(BindingsMap().key_to_bindings, dict) and hasattr(BindingsMap, "apply_keymap")
+    assert isinstance(Widget()._bindings, BindingsMap) and isinstance(App()._keymap, dict)
+    assert callable(App._check_action_state)
+
+
+class _Keyed(Widget, can_focus=True):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("a", "noop", "Do", id="keyed.do")]
+
+    def action_noop(self) -> None:
+        pass
+
+
+class _Host(App[None]):
+    def compose(self) -> ComposeResult:
+        yield _Keyed()
+
+
+async def test_the_helpers_read_bindings_and_the_keymap() -> None:
+    app = _Host()
+    async with app.run_test() as pilot:
+        app.set_keymap({"keyed.do": "b"})
+        await pilot.pause()
+        widget = app.query_one(_Keyed)
+        assert [b.id for _, b in declared_bindings(widget)] == ["keyed.do"]
+        assert [key for key, _ in live_bindings(widget)] == ["b"]
+        assert app_keymap(app) == {"keyed.do": "b"}
+        assert [b.action for b in bindings_for_key(widget, "a")] == ["noop"]
+        assert action_enabled(app, "noop", widget) is True
