@@ -127,8 +127,8 @@ class StructuredScreen(WorkbenchScreen):
                 yield model_select(chat, self.default_model, id="model")
             yield Input(placeholder="prompt", id="prompt")
             with VerticalScroll(id="transcript", classes="wb-output"):
+                yield Static("", id="check", markup=False)  # first: the mark stays in sight
                 yield Static("", id="reply", markup=False)
-                yield Static("", id="check", markup=False)
                 yield Vertical(id="calls")
             yield Static("", id="status", classes="wb-status", markup=False)
         yield Footer()
