@@ -764,7 +764,7 @@ class LmtuiApp(ChatActions):
         self.push_screen(ThemePicker(config_file=self.cfg.path))
 
     def action_workbench(self) -> None:
-        """The workbench tools (F8): completions, embeddings, search, compare, batch."""
+        """The workbench tools (F8): completions, embeddings, search, compare, batch, structured."""
         from lmtui.ui.workbench import workbench_screens
         from lmtui.ui.workbench_menu import WorkbenchMenu
 
