@@ -158,3 +158,17 @@ async def test_canned_result_key_answers_the_focused_call(
     second = fake_server.requests_to("/v1/chat/completions")[1].json_body
     answers = [(m["tool_call_id"], m["content"]) for m in second["messages"] if m["role"] == "tool"]
     assert answers == [("a", "12 °C, light rain"), ("b", "sunny")]
+
+
+async def test_json_in_the_reasoning_field_is_used_with_a_note(
+    fake_server: FakeServer, client: LMStudioClient, tmp_path: Path
+) -> None:
+    fake_server.enqueue(Reply(text="", reasoning=['{"style": "rustic"}']))
+    app = await _open(client, tmp_path / "m")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, StructuredScreen)
+        await _ask(pilot, screen, "Card", "A card")
+        await wait_until(pilot, lambda: "✓ valid" in _text(screen, "#check"))
+        assert "reasoning field" in _text(screen, "#check")
+        assert '"style": "rustic"' in _text(screen, "#reply")

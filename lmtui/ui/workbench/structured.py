@@ -24,7 +24,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Label, Select, Static
 
 from lmtui.backend.errors import LmtuiError
-from lmtui.backend.types import ContentDelta, Model
+from lmtui.backend.types import ContentDelta, Model, ReasoningDelta
 from lmtui.services.clients import Client
 from lmtui.services.schemas import check_reply
 from lmtui.services.terminal_text import make_inert
@@ -177,6 +177,7 @@ class StructuredScreen(WorkbenchScreen):
         check = self.query_one("#check", Static)
         check.update("")
         text = ""
+        reasoning = ""
         self._status("Asking…")
         events = chat.send(self.last_prompt) if first else chat.resume()
         try:
@@ -184,12 +185,14 @@ class StructuredScreen(WorkbenchScreen):
                 if isinstance(event, ContentDelta):
                     text += event.text
                     reply.update(make_inert(text))
+                elif isinstance(event, ReasoningDelta):
+                    reasoning += event.text
         except LmtuiError as exc:
             self._status(f"{exc.message} {exc.remedy}".strip())
             return
-        await self._after_reply(text)
+        await self._after_reply(text, reasoning)
 
-    async def _after_reply(self, text: str) -> None:
+    async def _after_reply(self, text: str, reasoning: str) -> None:
         chat = self.conversation
         assert chat is not None
         if chat.turn.calls:
@@ -204,7 +207,7 @@ class StructuredScreen(WorkbenchScreen):
         if schema is None:
             self._status("Done.")
             return
-        result = check_reply(text, "", schema)
+        result = check_reply(text, reasoning, schema)
         self.last_valid = result.valid
         check = self.query_one("#check", Static)
         if result.valid:
