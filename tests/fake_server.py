@@ -66,6 +66,8 @@ class FakeModel:
     publisher: str = "lmstudio-community"
     display_name: str = ""
     params_string: str | None = None
+    reasoning_options: tuple[str, ...] = ("off", "on")
+    reasoning_default: str = "on"
 
     @property
     def context_when_loaded(self) -> int:
@@ -162,7 +164,10 @@ def _v1_entry(m: FakeModel) -> JSON:
             "trained_for_tool_use": "tool_use" in m.capabilities,
         }
         if "reasoning" in m.capabilities:
-            caps["reasoning"] = {"allowed_options": ["off", "on"], "default": "on"}
+            caps["reasoning"] = {
+                "allowed_options": list(m.reasoning_options),
+                "default": m.reasoning_default,
+            }
         entry["capabilities"] = caps
     return entry
 
@@ -423,6 +428,7 @@ class FakeServer:
         tokens_per_second: float | None = None,
         slots: int | None = None,
         strict_vision: bool = False,
+        native_chat: bool = False,
     ) -> None:
         self.models: list[FakeModel] = default_models() if models is None else models
         self.native_v1 = native_v1
@@ -439,6 +445,8 @@ class FakeServer:
         self.slots = slots
         self._slot_sem = threading.BoundedSemaphore(slots) if slots else None
         self.strict_vision = strict_vision  # refuse images for a model that is not a VLM
+        # LM Studio 0.4's POST /api/v1/chat (tests/fake_native_chat.py); off: "Unexpected endpoint".
+        self.native_chat = native_chat
         self.requests: list[RecordedRequest] = []
         self.lock = threading.RLock()
         self._queues: dict[str | None, deque[Reply]] = {}
@@ -616,12 +624,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             ("POST", "/v1/completions"): self._generate_in_slot,
             ("POST", "/v1/embeddings"): self._embeddings,
             ("GET", "/props"): self._props,
+            ("POST", "/api/v1/chat"): self._native_chat,
         }
         handler = routes.get((rec.method, path))
         native_off = (
             (path.startswith("/api/v1/") and not fake.native_v1)
             or (path.startswith("/api/v0/") and not fake.native_v0)
             or (path == "/props" and not fake.llamacpp_listing)
+            or (path == "/api/v1/chat" and not fake.native_chat)
         )
         if handler is None or native_off:
             self._missing(rec)
@@ -673,6 +683,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._json(200, reply.error_in_200)
         else:
             self._raw(reply.status or 200, reply.body, reply.content_type)
+
+    def _native_chat(self, rec: RecordedRequest) -> None:
+        # LM Studio 0.4's /api/v1/chat lives in its own module (also run as a script).
+        try:
+            from tests.fake_native_chat import serve_native_chat
+        except ImportError:
+            from fake_native_chat import serve_native_chat  # type: ignore[no-redef]
+        serve_native_chat(self, rec)
 
     # -- model listing and loading
 

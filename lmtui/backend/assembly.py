@@ -11,6 +11,7 @@ import json
 from lmtui.backend.errors import classify_error, extract_error
 from lmtui.backend.types import (
     ContentDelta,
+    ContentWasReasoning,
     FinishReason,
     ModelUsed,
     ReasoningDelta,
@@ -26,53 +27,83 @@ OPEN_TAG = "<think>"
 CLOSE_TAG = "</think>"
 
 
+Split = ContentDelta | ReasoningDelta | ContentWasReasoning
+
+
 class ThinkSplitter:
     """Splits inline ``<think>…</think>`` reasoning out of content deltas.
 
     Tags may be cut anywhere between deltas, so a trailing fragment that could be
-    the start of a tag is held back until the next delta decides it.
+    the start of a tag is held back until the next delta decides it. Some chat
+    templates open ``<think>`` themselves, so only ``</think>`` arrives: a close tag
+    before any tag means everything before it was reasoning, and the answer sent so
+    far is taken back with :class:`ContentWasReasoning`.
     """
 
-    __slots__ = ("_in_think", "_pending")
+    __slots__ = ("_in_think", "_pending", "_seen_tag", "_sent_content")
 
     def __init__(self) -> None:
         self._in_think = False
         self._pending = ""
+        self._seen_tag = False
+        self._sent_content = False
 
-    def feed(self, text: str) -> list[ContentDelta | ReasoningDelta]:
+    def feed(self, text: str) -> list[Split]:
         """Split one content delta into answer and reasoning pieces."""
         # Fast path: the overwhelmingly common delta holds no '<' at all.
         if not self._pending and "<" not in text:
             if not text:
                 return []
-            return [ReasoningDelta(text) if self._in_think else ContentDelta(text)]
+            if self._in_think:
+                return [ReasoningDelta(text)]
+            self._sent_content = True
+            return [ContentDelta(text)]
         buf = self._pending + text
         self._pending = ""
-        out: list[ContentDelta | ReasoningDelta] = []
+        out: list[Split] = []
         while buf:
             tag = CLOSE_TAG if self._in_think else OPEN_TAG
             idx = buf.find(tag)
+            if not self._seen_tag:
+                close = buf.find(CLOSE_TAG)
+                if close >= 0 and (idx < 0 or close < idx):
+                    # A close tag first: the template opened <think> in the prompt.
+                    self._seen_tag = True
+                    if self._sent_content:
+                        out.append(ContentWasReasoning())
+                        self._sent_content = False
+                    if buf[:close]:
+                        out.append(ReasoningDelta(buf[:close]))
+                    buf = buf[close + len(CLOSE_TAG) :]
+                    continue
             if idx >= 0:
+                self._seen_tag = True
                 self._emit(out, buf[:idx])
                 buf = buf[idx + len(tag) :]
                 self._in_think = not self._in_think
                 continue
             keep = _partial_suffix(buf, tag)
+            if not self._seen_tag:
+                keep = max(keep, _partial_suffix(buf, CLOSE_TAG))
             self._emit(out, buf[: len(buf) - keep])
             self._pending = buf[len(buf) - keep :]
             break
         return out
 
-    def flush(self) -> list[ContentDelta | ReasoningDelta]:
+    def flush(self) -> list[Split]:
         """Release whatever fragment was held back at the end of the stream."""
-        out: list[ContentDelta | ReasoningDelta] = []
+        out: list[Split] = []
         self._emit(out, self._pending)
         self._pending = ""
         return out
 
-    def _emit(self, out: list[ContentDelta | ReasoningDelta], text: str) -> None:
+    def _emit(self, out: list[Split], text: str) -> None:
         if text:
-            out.append(ReasoningDelta(text) if self._in_think else ContentDelta(text))
+            if self._in_think:
+                out.append(ReasoningDelta(text))
+            else:
+                self._sent_content = True
+                out.append(ContentDelta(text))
 
 
 def _partial_suffix(text: str, tag: str) -> int:
@@ -149,7 +180,9 @@ class StreamAssembler:
             for key in ("reasoning_content", "reasoning"):
                 reasoning = delta.get(key)
                 if isinstance(reasoning, str) and reasoning:
+                    # Some servers send the same text under both names: take it once.
                     events.append(ReasoningDelta(reasoning))
+                    break
             content = delta.get("content")
             if isinstance(content, str) and content:
                 events.extend(self._think.feed(content))

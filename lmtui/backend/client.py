@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from httpx_sse import EventSource
@@ -39,6 +39,7 @@ from lmtui.backend.types import (
     ClientTimings,
     CompletionRequest,
     ContentDelta,
+    ContentWasReasoning,
     Embedding,
     Finish,
     FinishReason,
@@ -55,6 +56,9 @@ from lmtui.backend.types import (
     opt_int,
 )
 from lmtui.backend.urls import DEFAULT_BASE_URL, normalize_base_url
+
+if TYPE_CHECKING:
+    from lmtui.backend.native_chat import NativeChatRequest
 
 EMPTY_REPLY = "The server closed the reply without sending anything."
 EMPTY_REPLY_REMEDY = (
@@ -380,6 +384,12 @@ class LMStudioClient:
         body = request.to_json(stream=True)
         return self._stream("/v1/chat/completions", body, request.model, completion=False)
 
+    def stream_native_chat(self, request: NativeChatRequest) -> AsyncGenerator[StreamEvent, None]:
+        """Stream one turn over LM Studio's ``/api/v1/chat`` (see :mod:`.native_chat`)."""
+        from lmtui.backend.native_chat import stream_native_chat
+
+        return stream_native_chat(self, request)
+
     def stream_complete(self, request: CompletionRequest) -> AsyncGenerator[StreamEvent, None]:
         """Stream a raw prompt completion (``/v1/completions``)."""
         body = request.to_json(stream=True)
@@ -561,6 +571,8 @@ def _result_from_json(data: object, started: float, *, completion: bool) -> Chat
             text += event.text
         elif isinstance(event, ReasoningDelta):
             reasoning += event.text
+        elif isinstance(event, ContentWasReasoning):
+            reasoning, text = reasoning + text, ""
     end = time.monotonic()
     usage = Usage.from_json(data.get("usage"))
     stats = ServerTimings.from_lmstudio_stats(data.get("stats")) or ServerTimings.from_llamacpp(

@@ -214,6 +214,14 @@ class OutOfMemory(ServerError):
     )
 
 
+class AnswerOnlyInReasoning(LmtuiError):
+    """The reply's answer is empty but its reasoning is not (seen with LM Studio 0.4.6)."""
+
+    exit_code = 14
+    kind = "answer_only_in_reasoning"
+    default_remedy = "Raise max tokens (--max-tokens), or turn reasoning off (--think off)."
+
+
 # ---- parsing ------------------------------------------------------------------
 
 _OVERFLOW_PATTERNS = (

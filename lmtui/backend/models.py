@@ -47,7 +47,15 @@ def _type(value: object) -> ModelType:
 def _from_v1(e: dict[str, Any], kind: ServerKind) -> Model:
     caps_raw = e.get("capabilities")
     caps: list[str] = []
+    options: tuple[str, ...] = ()
+    default: str | None = None
     if isinstance(caps_raw, dict):
+        reasoning = caps_raw.get("reasoning")
+        if isinstance(reasoning, dict):
+            allowed = reasoning.get("allowed_options")
+            if isinstance(allowed, list):
+                options = tuple(str(o) for o in allowed if isinstance(o, str))
+            default = _str(reasoning.get("default"))
         if caps_raw.get("vision"):
             caps.append("vision")
         if caps_raw.get("trained_for_tool_use"):
@@ -81,6 +89,8 @@ def _from_v1(e: dict[str, Any], kind: ServerKind) -> Model:
         publisher=_str(e.get("publisher")),
         params=_str(e.get("params_string")),
         instance_ids=tuple(str(i.get("id")) for i in instances if i.get("id")),
+        reasoning_options=options,
+        reasoning_default=default,
     )
 
 

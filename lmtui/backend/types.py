@@ -6,6 +6,8 @@ the UI, the CLI and the services never see raw JSON.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -92,6 +94,9 @@ class Model:
     publisher: str | None = None
     params: str | None = None
     instance_ids: tuple[str, ...] = ()
+    # LM Studio 0.4's capabilities.reasoning: the settings the model takes, and its default.
+    reasoning_options: tuple[str, ...] = ()
+    reasoning_default: str | None = None
 
     @property
     def label(self) -> str:
@@ -210,6 +215,7 @@ class ChatRequest:
     model: str
     messages: tuple[Message, ...]
     params: SamplingParams = field(default_factory=SamplingParams)
+    reasoning_effort: str | None = None  # low / medium / high, for servers that take it
 
     def to_json(self, *, stream: bool) -> JSON:
         """The request body for ``/v1/chat/completions``."""
@@ -219,6 +225,8 @@ class ChatRequest:
             **self.params.to_json(),
             "stream": stream,
         }
+        if self.reasoning_effort:
+            body["reasoning_effort"] = self.reasoning_effort
         if stream:
             body["stream_options"] = {"include_usage": True}
         return body
@@ -325,6 +333,11 @@ class ReasoningDelta:
 
 
 @dataclass(frozen=True, slots=True)
+class ContentWasReasoning:
+    """Every answer delta so far was reasoning (a template opened ``<think>`` itself)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ModelUsed:
     """The model the server says produced the reply (may differ from the one asked for)."""
 
@@ -363,13 +376,8 @@ class ToolCallFragments:
 
 
 StreamEvent: TypeAlias = (
-    ContentDelta
-    | ReasoningDelta
-    | ModelUsed
-    | UsageReport
-    | TimingsReport
-    | Finish
-    | ToolCallFragments
+    "ContentDelta | ReasoningDelta | ContentWasReasoning | ModelUsed | UsageReport | "
+    "TimingsReport | Finish | NativeEvent | ToolCallFragments"
 )
 
 
@@ -390,6 +398,7 @@ class ReplyFold:
     client_timings: ClientTimings | None
     detail: str
     error: str | None
+    extras: ReplyExtras  # route, load/prompt progress, tool calls, LM Studio's own stats
 
     def apply(self, event: StreamEvent) -> None:
         """Fold one stream event into this reply."""
@@ -397,6 +406,8 @@ class ReplyFold:
             self.content += event.text
         elif isinstance(event, ReasoningDelta):
             self.reasoning += event.text
+        elif isinstance(event, ContentWasReasoning):
+            self.reasoning, self.content = self.reasoning + self.content, ""
         elif isinstance(event, ModelUsed):
             self.model_used = event.model
         elif isinstance(event, UsageReport):
@@ -407,6 +418,8 @@ class ReplyFold:
             self.finish_reason = event.reason
             self.client_timings = event.timings
             self.detail = event.detail
+        else:
+            self.extras.apply(event)
 
     def fail(self, message: str) -> None:
         """The stream raised part-way: what came is kept, the error says why.
@@ -436,6 +449,7 @@ class ChatResult(ReplyFold):
     client_timings: ClientTimings | None = None
     detail: str = ""
     error: str | None = None
+    extras: ReplyExtras = field(default_factory=lambda: ReplyExtras())
 
     @property
     def model(self) -> str | None:
@@ -514,3 +528,222 @@ def _opt_float(value: object) -> float | None:
     if isinstance(value, int | float):
         return float(value)
     return None
+
+
+# ---- LM Studio's native /api/v1/chat: tool calls, progress, stats, response ids ----------
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One tool call of a reply: from an LM Studio integration (MCP) or the model's own call.
+
+    ``provider`` says who ran it: ``mcp/<label>`` for an mcp.json plugin, the server label
+    of an ephemeral MCP server, or ``model`` for a custom tool call the client must answer.
+    Exactly one of ``output`` / ``failure`` is set once the call has ended.
+    """
+
+    id: str
+    name: str
+    arguments: str = ""  # the arguments as the model wrote them (JSON text, usually)
+    provider: str = ""
+    output: str | None = None
+    failure: str | None = None
+
+    @property
+    def ended(self) -> bool:
+        """True once the call succeeded or failed."""
+        return self.output is not None or self.failure is not None
+
+    def to_json(self) -> JSON:
+        """The storage and export form."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "arguments": self.arguments,
+            "provider": self.provider,
+            "output": self.output,
+            "failure": self.failure,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> ToolCall:
+        """Parse the storage/export form; raises ValueError on a wrong shape."""
+        if not isinstance(data, dict):
+            raise ValueError("a tool call must be an object")
+        name = data.get("name")
+        if not isinstance(name, str) or not name:
+            raise ValueError('a tool call needs a "name" string')
+        values: dict[str, str | None] = {}
+        for key in ("id", "arguments", "provider", "output", "failure"):
+            value = data.get(key)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f'a tool call\'s "{key}" must be a string')
+            values[key] = value
+        return cls(
+            id=values["id"] or "",
+            name=name,
+            arguments=values["arguments"] or "",
+            provider=values["provider"] or "",
+            output=values["output"],
+            failure=values["failure"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NativeStats:
+    """LM Studio's own figures from ``chat.end`` (``None``: not sent, or known to be zero)."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    tokens_per_second: float | None = None
+    time_to_first_token_s: float | None = None
+    model_load_time_s: float | None = None
+
+    @classmethod
+    def from_json(cls, data: object) -> NativeStats | None:
+        """Parse ``result.stats``; zero counts become None (LM Studio sends 0 for unknown)."""
+        if not isinstance(data, dict):
+            return None
+
+        def count(key: str) -> int | None:
+            value = opt_int(data.get(key))
+            return value if value else None
+
+        def seconds(key: str) -> float | None:
+            value = _opt_float(data.get(key))
+            return value if value else None
+
+        return cls(
+            input_tokens=count("input_tokens"),
+            output_tokens=count("total_output_tokens"),
+            reasoning_tokens=count("reasoning_output_tokens"),
+            tokens_per_second=seconds("tokens_per_second"),
+            time_to_first_token_s=seconds("time_to_first_token_seconds"),
+            model_load_time_s=seconds("model_load_time_seconds"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LoadProgress:
+    """The model is being loaded for this reply (JIT). ``progress`` runs 0..1."""
+
+    progress: float
+    done: bool = False
+    load_time_s: float | None = None  # on the last event, as the server measured it
+
+
+@dataclass(frozen=True, slots=True)
+class PromptProgress:
+    """The server is processing the prompt. ``progress`` runs 0..1."""
+
+    progress: float
+    done: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallEvent:
+    """A tool call started or changed; the latest record for ``call.id`` replaces earlier ones."""
+
+    call: ToolCall
+
+
+@dataclass(frozen=True, slots=True)
+class ServerStatsReport:
+    """LM Studio's own stats for the reply (``chat.end``)."""
+
+    stats: NativeStats
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseIdReport:
+    """The id the server keeps this reply under, to chain the next turn from."""
+
+    response_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouteReport:
+    """Which transport carried the reply and why (first event of a routed reply)."""
+
+    native: bool
+    reason: str
+
+
+NativeEvent: TypeAlias = (
+    LoadProgress
+    | PromptProgress
+    | ToolCallEvent
+    | ServerStatsReport
+    | ResponseIdReport
+    | RouteReport
+)
+
+
+@dataclass(slots=True)
+class ReplyExtras:
+    """Route, progress, tool calls and server figures of one reply, folded from events."""
+
+    native: bool | None = None  # None: not routed (an old or imported reply)
+    route_reason: str = ""
+    response_id: str | None = None
+    load_progress: float | None = None  # 0..1 while loading, None when no load happened
+    load_seconds: float | None = None
+    prompt_progress: float | None = None
+    prompt_seconds: float | None = None
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    server_stats: NativeStats | None = None
+    loading: bool = False
+    load_started: float | None = None
+    prompt_started: float | None = None
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
+
+    def apply(self, event: StreamEvent) -> bool:
+        """Fold one event; False when it is not one of these."""
+        if isinstance(event, RouteReport):
+            self.native = event.native
+            self.route_reason = event.reason
+        elif isinstance(event, LoadProgress):
+            self._load(event)
+        elif isinstance(event, PromptProgress):
+            if self.prompt_started is None:
+                self.prompt_started = self.clock()
+            self.prompt_progress = event.progress
+            if event.done:
+                self.prompt_seconds = self.clock() - self.prompt_started
+        elif isinstance(event, ToolCallEvent):
+            for i, call in enumerate(self.tool_calls):
+                if call.id == event.call.id:
+                    self.tool_calls[i] = event.call
+                    break
+            else:
+                self.tool_calls.append(event.call)
+        elif isinstance(event, ServerStatsReport):
+            self.server_stats = event.stats
+            if self.load_seconds is None and event.stats.model_load_time_s is not None:
+                self.load_seconds = event.stats.model_load_time_s
+        elif isinstance(event, ResponseIdReport):
+            self.response_id = event.response_id
+        else:
+            return False
+        return True
+
+    def _load(self, event: LoadProgress) -> None:
+        if self.load_started is None:
+            self.load_started = self.clock()
+        self.loading = not event.done
+        self.load_progress = event.progress
+        if event.done:
+            measured = self.clock() - self.load_started
+            self.load_seconds = event.load_time_s if event.load_time_s is not None else measured
+
+    def load_elapsed(self) -> float:
+        """Seconds since the load started (0 before)."""
+        return 0.0 if self.load_started is None else self.clock() - self.load_started
+
+    @property
+    def route(self) -> str | None:
+        """``native: why`` or ``openai: why`` (None when the reply was not routed)."""
+        if self.native is None:
+            return None
+        return f"{'native' if self.native else 'openai'}: {self.route_reason}"

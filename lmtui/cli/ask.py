@@ -38,6 +38,23 @@ def register(sub: Any) -> None:
         "-v", "--verbose", action="store_true", help="finish reason, usage, speed to stderr"
     )
     p.add_argument("--reasoning", action="store_true", help="show the model's reasoning on stderr")
+    p.add_argument(
+        "--think",
+        choices=("off", "low", "medium", "high", "on"),
+        help="reasoning setting, as the model allows (LM Studio 0.4; low/medium/high also "
+        "as reasoning_effort on its OpenAI-compatible path)",
+    )
+    p.add_argument(
+        "--native",
+        choices=("auto", "on", "off"),
+        help="use LM Studio's /api/v1/chat (default: native_chat from the config, auto)",
+    )
+    p.add_argument(
+        "--integration",
+        action="append",
+        metavar="NAME",
+        help="enable an LM Studio integration from the config's [integrations.NAME] (repeatable)",
+    )
     p.add_argument("--raw", action="store_true", help="do not neutralise control sequences")
     p.add_argument("--no-save", action="store_true", help="do not record this exchange in history")
     p.add_argument("--local", action="store_true", default=SUPPRESS, help="use the embedded server")
@@ -75,11 +92,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
-    from lmtui.backend.errors import StreamInterrupted
+    from lmtui.backend.errors import AnswerOnlyInReasoning, StreamInterrupted
     from lmtui.backend.types import ContentDelta, Finish, FinishReason, ReasoningDelta
+    from lmtui.cli.ask_progress import AskDisplay
     from lmtui.services.chat import ChatSession
     from lmtui.services.clients import client_for
-    from lmtui.services.setup import choose_chat_setup, open_history
+    from lmtui.services.reply_extras import AnswerCheck, answer_check
+    from lmtui.services.setup import choose_chat_setup, open_history, resolve_integrations
 
     out = sys.stdout
     err = sys.stderr
@@ -120,24 +139,38 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             history=history,
             server_label=cfg.base_url,
         )
+        session.native_mode = args.native or cfg.native_chat
+        session.reasoning = args.think or setup.reasoning
+        session.integrations = setup.integrations + resolve_integrations(
+            cfg, tuple(args.integration or ())
+        )
+        display = AskDisplay(err, show_reasoning=args.reasoning and not args.json)
         finish: Finish | None = None
         try:
             quiet = args.json or schema is not None  # a schema reply is printed once, checked
             async for event in _ended_line(session.send(prompt, images), session, quiet, out):
                 if isinstance(event, ContentDelta):
                     if not quiet:
+                        display.before_answer()
                         out.write(inert(event.text) if inert else event.text)
                         out.flush()
                 elif isinstance(event, ReasoningDelta):
-                    if args.reasoning and not quiet:
-                        err.write(event.text)
-                        err.flush()
+                    if not quiet:
+                        display.reasoning(event.text)
                 elif isinstance(event, Finish):
                     finish = event
+                else:
+                    display.progress(event)
         finally:
+            display.end()
             if history is not None:
                 history.close()
         entry = session.entries[-1]
+        # With a schema, the structured check below finds JSON in the reasoning itself.
+        check = answer_check(entry.content, entry.reasoning) if schema is None else AnswerCheck()
+        if check.answer is not None and not args.json:
+            out.write(inert(check.answer) if inert else check.answer)
+            entry.content = check.answer
         if session.history_error:
             print(f"lmtui: {session.history_error}", file=err)
         schema_code = 0
@@ -161,6 +194,13 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             print(f"lmtui: {exc.message}", file=err)
             print(f"  remedy: {exc.remedy}", file=err)
             return exc.exit_code
+        if check.only_reasoning and finish is not None:
+            exc2 = AnswerOnlyInReasoning(f"The {check.note}.")
+            print(f"lmtui: {exc2.message}", file=err)
+            print(f"  remedy: {exc2.remedy}", file=err)
+            return exc2.exit_code
+        if check.note and not args.json:
+            print(f"lmtui: {check.note}.", file=err)
         if finish is not None and finish.reason is FinishReason.LENGTH and not args.json:
             print(
                 "lmtui: the reply was cut at the max_tokens limit (finish reason: length); "
@@ -217,6 +257,13 @@ def _entry_json(entry: Any) -> dict[str, Any]:
         "usage": asdict(entry.usage) if entry.usage else None,
         "timings": entry.timings_json(),
         "state": entry.state,
+        "route": entry.extras.route,
+        "response_id": entry.extras.response_id,
+        "tool_calls": [c.to_json() for c in entry.extras.tool_calls],
+        "server_stats": asdict(entry.extras.server_stats) if entry.extras.server_stats else None,
+        "load_seconds": entry.extras.load_seconds,
+        "prompt_seconds": entry.extras.prompt_seconds,
+        "note": entry.answer_note,
     }
 
 
@@ -236,4 +283,14 @@ def _report(entry: Any, err: Any) -> None:
         parts.append(f"speed: {ct.tokens_per_second:.1f} tok/s")
     if ct:
         parts.append(f"total: {ct.total_s:.2f} s")
+    extras = entry.extras
+    if extras.route:
+        parts.append(f"path: {extras.route}")
+    if extras.load_seconds is not None:
+        parts.append(f"model load: {extras.load_seconds:.1f} s")
+    if extras.server_stats is not None:
+        from lmtui.services.reply_extras import stats_figures
+
+        figures = ", ".join(f"{k} {v}" for k, v in stats_figures(extras.server_stats))
+        parts.append(f"LM Studio: {figures}")
     print("lmtui: " + " · ".join(parts), file=err)

@@ -15,21 +15,36 @@ from typing import TYPE_CHECKING, Any
 
 from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import LmtuiError
+from lmtui.backend.native_chat import Integration, NativeChatRequest, Reasoning
 from lmtui.backend.types import (
+    ApiLevel,
     ChatRequest,
     ClientTimings,
     ContentDelta,
+    ContentWasReasoning,
     Finish,
     FinishReason,
     Message,
     ModelUsed,
     ReasoningDelta,
+    ReplyExtras,
     ReplyFold,
+    RouteReport,
     SamplingParams,
+    ServerKind,
     ServerTimings,
     StreamEvent,
     Usage,
 )
+from lmtui.services.native_route import (
+    NativeMode,
+    Turn,
+    choose_route,
+    native_chat_missing,
+    reasoning_effort,
+    routed_stream,
+)
+from lmtui.services.reply_extras import answer_check, extras_from_facts, facts_of
 
 if TYPE_CHECKING:
     from lmtui.store.history import HistoryStore, MessageRecord, ReplyWriter
@@ -87,6 +102,9 @@ class Entry(ReplyFold):
     detail: str = ""
     created: float = field(default_factory=time.time)
     request_json: dict[str, Any] | None = None  # exactly what was sent, for the inspector
+    extras: ReplyExtras = field(default_factory=ReplyExtras)  # route, progress, tools, stats
+    response_server: str | None = None  # the server whose response id ``extras`` holds
+    answer_note: str | None = None  # where the answer went, when not where expected
 
     # ReplyFold's fold and endings, plus the entry's state. (Called through the class:
     # a slots dataclass cannot use a bare super().)
@@ -172,6 +190,12 @@ class ChatSession:
         self.conversation_id: int | None = None
         self.title: str | None = None
         self.history_error: str | None = None
+        #: LM Studio's /api/v1/chat: "auto" uses it when the server offers it.
+        self.native_mode: NativeMode = "auto"
+        #: off / low / medium / high / on, or None for the model's default.
+        self.reasoning: Reasoning | None = None
+        #: LM Studio integrations (MCP) sent with native turns.
+        self.integrations: tuple[Integration, ...] = ()
 
     # ---- history --------------------------------------------------------------
 
@@ -230,7 +254,11 @@ class ChatSession:
                 continue
             messages.append(Message(entry.role, entry.content, entry.images))
         messages.extend(extra)
-        return ChatRequest(self.model, tuple(messages), self.params)
+        caps = self.client.capabilities
+        # Only LM Studio is known to take reasoning_effort on /v1/chat/completions.
+        lmstudio = caps is not None and caps.kind is ServerKind.LMSTUDIO
+        effort = reasoning_effort(self.reasoning) if lmstudio else None
+        return ChatRequest(self.model, tuple(messages), self.params, effort)
 
     # ---- operations -----------------------------------------------------------
 
@@ -332,21 +360,29 @@ class ChatSession:
         text = _TextGrowth(entry)
         finished = False
         try:
-            async for event in self.client.stream_chat(request):
+            events = await self._routed(request, entry, continuing)
+            # A continuation keeps the reply's tool calls; the rest is about this request.
+            entry.extras = ReplyExtras(tool_calls=list(entry.extras.tool_calls))
+            async for event in events:
                 if isinstance(event, ContentDelta | ReasoningDelta):
                     text.add(event)
                 else:
                     text.fold()
                     entry.apply(event)
+                if isinstance(event, RouteReport) and not event.native:
+                    entry.request_json = request.to_json(stream=True)
                 if writer is not None:
                     if isinstance(event, ContentDelta):
                         writer.append(content=event.text)
                     elif isinstance(event, ReasoningDelta):
                         writer.append(reasoning=event.text)
+                    elif isinstance(event, ContentWasReasoning):
+                        writer.content_was_reasoning()
                     elif isinstance(event, ModelUsed):
                         writer.set_model_used(event.model)
                 if isinstance(event, Finish):
                     finished = True
+                    entry.answer_note = answer_check(entry.content, entry.reasoning).note
                     self._persist_end(entry, writer)
                 yield event
         except LmtuiError as exc:
@@ -360,7 +396,59 @@ class ChatSession:
             if not finished:
                 # The consumer stopped us (Esc, Ctrl+C, task cancelled): keep the partial reply.
                 entry.stop()
-                self._persist_end(entry, writer)
+                if not continuing and _nothing_arrived(entry):
+                    # Stopped during a load or prompt processing: no empty reply is kept.
+                    self._forget_reply(entry, writer)
+                else:
+                    self._persist_end(entry, writer)
+
+    async def _routed(
+        self, request: ChatRequest, entry: Entry, continuing: bool
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """The reply's events on the transport :func:`choose_route` picks."""
+        # The entries before the new input: continuing chains from the reply itself.
+        before = self.entries if continuing else self.entries[:-2]
+        new_input = CONTINUE_PROMPT if continuing else self.entries[-2].content
+        images = () if continuing else self.entries[-2].images
+        has_native = False
+        if self.native_mode != "off" and not native_chat_missing(self.client):
+            try:
+                has_native = (await self.client.detect()).has(ApiLevel.NATIVE_V1)
+            except LmtuiError:
+                has_native = False  # the request itself reports what is wrong
+        route = choose_route(
+            mode=self.native_mode,
+            has_native=has_native,
+            server=self.client.base_url,
+            params=request.params,
+            before=[
+                Turn(e.role, e.state, e.extras.response_id, e.response_server)
+                for e in before
+                if continuing or e is not entry
+            ],
+        )
+        native = None
+        if route.native:
+            native = NativeChatRequest(
+                model=request.model,
+                input=new_input,
+                images=images,
+                # LM Studio keeps the system prompt with the chain; resending it errors.
+                system_prompt="" if route.previous_response_id else self.system_prompt,
+                previous_response_id=route.previous_response_id,
+                params=request.params,
+                reasoning=self.reasoning,
+                integrations=self.integrations,
+            )
+            entry.request_json = native.to_json(stream=True, masked=True)
+        entry.response_server = self.client.base_url
+        return routed_stream(self.client, route, native, request)
+
+    def _forget_reply(self, entry: Entry, writer: ReplyWriter | None) -> None:
+        if writer is not None and self.history is not None:
+            writer.finished = True
+            self._history_call("drop empty reply", self.history.delete_message, writer.message_id)
+        entry.message_id = None
 
     def _persist_end(self, entry: Entry, writer: ReplyWriter | None) -> None:
         reason = entry.finish_reason.value if entry.finish_reason else None
@@ -390,6 +478,17 @@ class ChatSession:
                 timings=entry.timings_json(),
                 error=entry.error,
             )
+        if entry.message_id is not None and self.history is not None:
+            self._history_call(
+                "save reply details",
+                self.history.save_reply_facts,
+                entry.message_id,
+                facts_of(entry.extras, entry.response_server),
+            )
+
+
+def _nothing_arrived(entry: Entry) -> bool:
+    return not (entry.content or entry.reasoning or entry.extras.tool_calls)
 
 
 class _TextGrowth:
@@ -441,4 +540,6 @@ def entry_from_record(record: MessageRecord) -> Entry:
         state=EntryState.parse(record.state),
         error=record.error,
         created=record.created,
+        extras=extras_from_facts(record.facts),
+        response_server=record.response_server,
     )

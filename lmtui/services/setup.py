@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import ConfigError, LmtuiError, NoModelLoaded
+from lmtui.backend.native_chat import Integration
 from lmtui.backend.types import SamplingParams
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ class ChatSetup:
     preset_name: str | None
     note: str = ""
     fallback: bool = False
+    reasoning: str | None = None  # the preset's reasoning setting (LM Studio)
+    integrations: tuple[Integration, ...] = ()  # the preset's LM Studio integrations
 
 
 async def choose_chat_setup(
@@ -57,6 +60,8 @@ async def choose_chat_setup(
     params = preset.params.merged(overrides) if preset else overrides
     system_prompt = preset.system_prompt if preset else ""
     preset_name = preset.name if preset else None
+    reasoning = preset.reasoning if preset else None
+    integrations = resolve_integrations(cfg, preset.integrations if preset else ())
     wanted = explicit_model or (cfg.model if preset is None else None)
     if wanted and preset is None:
         # Fast path: nothing to resolve, no extra request before the prompt is sent.
@@ -68,8 +73,27 @@ async def choose_chat_setup(
     if choice.model_id is None:
         raise NoModelLoaded("The server has no model to chat with.", None)
     return ChatSetup(
-        choice.model_id, system_prompt, params, preset_name, choice.reason, choice.fallback
+        choice.model_id,
+        system_prompt,
+        params,
+        preset_name,
+        choice.reason,
+        choice.fallback,
+        reasoning,
+        integrations,
     )
+
+
+def resolve_integrations(cfg: Config, names: tuple[str, ...]) -> tuple[Integration, ...]:
+    """The config's integrations named by a preset or chat; an unknown name is an error."""
+    missing = [n for n in names if n not in cfg.integrations]
+    if missing:
+        known = ", ".join(sorted(cfg.integrations)) or "none"
+        raise ConfigError(
+            f"No integration named {', '.join(missing)} in the config.",
+            f"Add [integrations.{missing[0]}] to the config file (configured: {known}).",
+        )
+    return tuple(cfg.integrations[n] for n in names)
 
 
 def open_history() -> tuple[HistoryStore | None, str | None]:

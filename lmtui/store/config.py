@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from lmtui.backend.errors import ConfigError
+from lmtui.backend.native_chat import Integration
 from lmtui.backend.urls import DEFAULT_BASE_URL, normalize_base_url
 from lmtui.store import paths
+from lmtui.store.integrations import parse_integrations, parse_native_mode
 from lmtui.store.profiles import DEFAULT, LOCAL, ServerProfile, local_profile, parse_profiles
 
 
@@ -50,6 +52,10 @@ class Config:
     # Every profile by name, "default" first and "local" last (see lmtui.store.profiles).
     servers: dict[str, ServerProfile] = field(default_factory=dict)
     server: str = DEFAULT  # the profile these settings came from
+    # LM Studio's /api/v1/chat: "auto" (when offered), "on" (required) or "off".
+    native_chat: str = "auto"
+    # [integrations.NAME]: LM Studio MCP integrations a preset or chat can enable.
+    integrations: dict[str, Integration] = field(default_factory=dict)
 
     def with_overrides(self, **values: Any) -> Config:
         """A copy with every non-None value replaced."""
@@ -120,6 +126,7 @@ _KNOWN_TOP: dict[str, type | tuple[type, ...]] = {
     "connect_timeout": (int, float),
     "read_timeout": (int, float),
     "save_history": bool,
+    "native_chat": str,
 }
 
 
@@ -176,6 +183,9 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
     model = env.get("LMTUI_MODEL")
     if model:
         cfg = replace(cfg, model=model)
+    native_chat = env.get("LMTUI_NATIVE_CHAT")
+    if native_chat:
+        cfg = replace(cfg, native_chat=parse_native_mode(native_chat, "LMTUI_NATIVE_CHAT"))
     named = {k: v for k, v in cfg.servers.items() if k not in (DEFAULT, LOCAL)}
     profiles = {
         DEFAULT: default_profile(cfg),
@@ -188,7 +198,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
 def _apply_file(cfg: Config, path: Path, data: dict[str, Any], env: Mapping[str, str]) -> Config:
     values: dict[str, Any] = {}
     for key, value in data.items():
-        if key in ("keys", "local", "servers"):
+        if key in ("keys", "local", "servers", "integrations"):
             continue
         expected = _KNOWN_TOP.get(key)
         if expected is None:
@@ -202,6 +212,10 @@ def _apply_file(cfg: Config, path: Path, data: dict[str, Any], env: Mapping[str,
         values[key] = value
     if "base_url" in values:
         values["base_url"] = normalize_base_url(values["base_url"])
+    if "native_chat" in values:
+        parse_native_mode(values["native_chat"], f"{path}: {_line_of(path, 'native_chat')}")
+    if "integrations" in data:
+        values["integrations"] = parse_integrations(path, data["integrations"], env)
     for key in ("connect_timeout", "read_timeout"):
         if key in values:
             if values[key] <= 0:

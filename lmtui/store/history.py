@@ -18,6 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
@@ -29,6 +30,15 @@ from lmtui.store.history_export import (
     parse_import,
     to_json,
     to_markdown,
+)
+from lmtui.store.history_native import (
+    FACT_COLUMNS,
+    ReplyFacts,
+    insert_tool_calls,
+    replace_tool_calls,
+    search_tool_calls,
+    tool_call_snippet,
+    tool_calls_of,
 )
 from lmtui.store.history_records import ConversationSummary, MessageRecord, SearchHit
 from lmtui.store.history_schema import (
@@ -165,7 +175,8 @@ def _check_state(state: str) -> None:
 
 _MESSAGE_COLUMNS = (
     "id, conversation_id, role, content, reasoning, attachments, model_requested, model_used, "
-    "preset, params, finish_reason, usage, timings, server, created, state, error, seq"
+    "preset, params, finish_reason, usage, timings, server, created, state, error, seq, "
+    + ", ".join(FACT_COLUMNS)
 )
 _SUMMARY_SELECT = (
     "SELECT c.id, c.title, c.created, c.updated, c.model, c.preset, c.server, "
@@ -194,6 +205,11 @@ def _record(row: Sequence[Any]) -> MessageRecord:
         state=row[15],
         error=row[16],
         seq=row[17],
+        response_id=row[18],
+        response_server=row[19],
+        route=row[20],
+        load_seconds=row[21],
+        prompt_seconds=row[22],
     )
 
 
@@ -589,9 +605,27 @@ class HistoryStore:
             params.append(before_seq)
         if limit is None:
             sql = f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE {where} ORDER BY seq"
-            return [_record(r) for r in self._read(sql, params)]
-        sql = f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE {where} ORDER BY seq DESC LIMIT ?"
-        return [_record(r) for r in reversed(self._read(sql, [*params, limit]))]
+            records = [_record(r) for r in self._read(sql, params)]
+        else:
+            sql = f"SELECT {_MESSAGE_COLUMNS} FROM messages WHERE {where} ORDER BY seq DESC LIMIT ?"
+            records = [_record(r) for r in reversed(self._read(sql, [*params, limit]))]
+        with self._lock, self._guard("read", write=False):
+            calls = tool_calls_of(self._connection(), conversation_id)
+        if not calls:
+            return records
+        return [replace(r, tool_calls=calls[r.id]) if r.id in calls else r for r in records]
+
+    def save_reply_facts(self, message_id: int, facts: ReplyFacts) -> None:
+        """Store a reply's tool calls and transport facts (replacing earlier ones)."""
+        assignments = ", ".join(f"{name} = ?" for name in FACT_COLUMNS)
+        with self._write("save reply details") as conn:
+            cur = conn.execute(
+                f"UPDATE messages SET {assignments} WHERE id = ?",
+                (*facts.column_values(), message_id),
+            )
+            if cur.rowcount == 0:
+                raise ConversationNotFound(f"No message with id {message_id}.")
+            replace_tool_calls(conn, message_id, facts.tool_calls)
 
     def list_conversations(
         self, *, limit: int | None = 50, offset: int = 0, trash: bool = False
@@ -636,6 +670,12 @@ class HistoryStore:
                     (match,),
                 )
             }
+            tool_rows: dict[int, int] = {}
+            for cid, rank, rowid in search_tool_calls(conn, match):
+                # A tool call's arguments or output count like the text of its message.
+                if cid not in scores or rank < scores[cid][0]:
+                    scores[cid] = (rank, None)
+                    tool_rows[cid] = rowid
             for cid, rank in conn.execute(
                 "SELECT rowid, rank FROM titles_fts WHERE titles_fts MATCH ?", (match,)
             ):
@@ -662,7 +702,10 @@ class HistoryStore:
                     if cid not in live or (limit is not None and len(hits) >= limit):
                         continue
                     title, updated = live[cid]
-                    snippet = self._snippet(conn, match, cid, mid, start, end)
+                    if cid in tool_rows and mid is None:
+                        snippet = tool_call_snippet(conn, match, tool_rows[cid], start, end)
+                    else:
+                        snippet = self._snippet(conn, match, cid, mid, start, end)
                     hits.append(SearchHit(cid, title, snippet, float(score), updated))
         return hits
 
@@ -782,6 +825,7 @@ class HistoryStore:
         """Store already-validated conversations in one transaction."""
         now = time.time()
         rows: list[tuple[Any, ...]] = []
+        facts: list[ReplyFacts] = []
         with self._write("import") as conn:
             after = drop_insert_triggers(conn)
             for conv in conversations:
@@ -824,15 +868,29 @@ class HistoryStore:
                             m.state,
                             m.error,
                             m.created if m.created is not None else created,
+                            *m.facts.column_values(),
                         )
                     )
+                    facts.append(m.facts)
             conn.executemany(
                 "INSERT INTO messages (conversation_id, seq, role, content, reasoning, "
                 "attachments, model_requested, model_used, preset, params, finish_reason, "
-                "usage, timings, server, created, state, error, updated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "usage, timings, server, created, state, error, updated, "
+                f"{', '.join(FACT_COLUMNS)}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+            if any(f.tool_calls for f in facts):
+                # Ids only grow, so the new rows in id order are the rows in insert order.
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT id FROM messages WHERE id > ? ORDER BY id", (after[1],)
+                    )
+                ]
+                insert_tool_calls(
+                    conn, [(mid, f.tool_calls) for mid, f in zip(ids, facts, strict=True)]
+                )
             bulk_index(conn, after)
 
 
@@ -889,6 +947,12 @@ class ReplyWriter:
             self._dirty = True
         if self._dirty and self.clock() - self._last_write >= self.flush_interval:
             self.flush()
+
+    def content_was_reasoning(self) -> None:
+        """The text so far was reasoning (a close-only ``</think>``): move it there."""
+        self._reasoning.extend(self._content)
+        self._content.clear()
+        self._dirty = True
 
     def set_model_used(self, model: str) -> None:
         """Record the model the server says answered."""

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from lmtui.backend.types import ToolCall
+from lmtui.store.history_native import ReplyFacts
 from lmtui.store.history_records import ConversationSummary, MessageRecord
 from lmtui.store.history_schema import ROLES, STATES
 
@@ -44,6 +46,7 @@ class MessageData:
     created: float | None = None
     state: str = "complete"
     error: str | None = None
+    facts: ReplyFacts = field(default_factory=ReplyFacts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,12 @@ def message_to_json(m: MessageRecord) -> dict[str, Any]:
         "created": m.created,
         "state": m.state,
         "error": m.error,
+        "response_id": m.response_id,
+        "response_server": m.response_server,
+        "route": m.route,
+        "load_seconds": m.load_seconds,
+        "prompt_seconds": m.prompt_seconds,
+        "tool_calls": [c.to_json() for c in m.tool_calls],
     }
 
 
@@ -139,10 +148,21 @@ def _message_md(m: MessageRecord) -> str:
         )
     if m.attachments:
         parts.append("Attachments: " + ", ".join(m.attachments))
+    parts.extend(_tool_call_md(c) for c in m.tool_calls)
     parts.append(m.content if m.content else "*(empty)*")
     if m.error:
         parts.append(f"> Error: {m.error}")
     return "\n\n".join(parts)
+
+
+def _tool_call_md(call: ToolCall) -> str:
+    head = f"Tool call: {call.name}" + (f" ({call.provider})" if call.provider else "")
+    if call.failure is not None:
+        head += " · failed"
+    body = f"arguments: {call.arguments}\n"
+    body += f"failure: {call.failure}" if call.failure is not None else f"output: {call.output}"
+    fence = _fence(body)
+    return f"<details><summary>{head}</summary>\n\n{fence}text\n{body}\n{fence}\n\n</details>"
 
 
 def to_markdown(conversations: Iterable[Conversation]) -> str:
@@ -220,6 +240,27 @@ def _message(raw: object, where: str) -> MessageData:
         created=_num(raw, "created", where),
         state=str(state),
         error=_str(raw, "error", where),
+        facts=_facts(raw, where),
+    )
+
+
+def _facts(raw: dict[str, Any], where: str) -> ReplyFacts:
+    calls = raw.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise ImportFormatError(f'{where}: "tool_calls" must be a list')
+    parsed: list[ToolCall] = []
+    for i, call in enumerate(calls, 1):
+        try:
+            parsed.append(ToolCall.from_json(call))
+        except ValueError as exc:
+            raise ImportFormatError(f"{where}, tool call {i}: {exc}") from None
+    return ReplyFacts(
+        response_id=_str(raw, "response_id", where),
+        response_server=_str(raw, "response_server", where),
+        route=_str(raw, "route", where),
+        load_seconds=_num(raw, "load_seconds", where),
+        prompt_seconds=_num(raw, "prompt_seconds", where),
+        tool_calls=tuple(parsed),
     )
 
 

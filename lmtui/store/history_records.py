@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lmtui.backend.types import ToolCall
+from lmtui.store.history_native import ReplyFacts
+
 
 @dataclass(frozen=True, slots=True)
 class MessageRecord:
@@ -33,6 +36,25 @@ class MessageRecord:
     state: str
     error: str | None
     seq: int = 0
+    # Schema 4: LM Studio's /api/v1/chat facts and the reply's tool calls.
+    response_id: str | None = None
+    response_server: str | None = None
+    route: str | None = None
+    load_seconds: float | None = None
+    prompt_seconds: float | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+
+    @property
+    def facts(self) -> ReplyFacts:
+        """The reply's tool calls and transport facts as one value."""
+        return ReplyFacts(
+            self.response_id,
+            self.response_server,
+            self.route,
+            self.load_seconds,
+            self.prompt_seconds,
+            self.tool_calls,
+        )
 
 
 @dataclass(frozen=True, slots=True)

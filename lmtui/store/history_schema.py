@@ -162,7 +162,61 @@ def _v3_writers(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_tables, _v2_search, _v3_writers)
+TOOL_CALLS_FTS_INSERT = """
+    CREATE TRIGGER tool_calls_fts_insert AFTER INSERT ON tool_calls BEGIN
+        INSERT INTO tool_calls_fts (rowid, name, arguments, output, failure)
+        VALUES (new.id, new.name, new.arguments, new.output, new.failure);
+    END
+"""
+
+
+def _v4_native(conn: sqlite3.Connection) -> None:
+    """Tool calls (searchable), and what LM Studio's /api/v1/chat tells about a reply.
+
+    ``response_id`` and ``response_server`` chain the next turn; ``route`` says which
+    transport carried the reply and why; load and prompt-processing durations in seconds.
+    """
+    _run(
+        conn,
+        (
+            "ALTER TABLE messages ADD COLUMN response_id TEXT",
+            "ALTER TABLE messages ADD COLUMN response_server TEXT",
+            "ALTER TABLE messages ADD COLUMN route TEXT",
+            "ALTER TABLE messages ADD COLUMN load_seconds REAL",
+            "ALTER TABLE messages ADD COLUMN prompt_seconds REAL",
+            """
+            CREATE TABLE tool_calls (
+                id INTEGER PRIMARY KEY,
+                message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+                seq INTEGER NOT NULL,
+                call_id TEXT NOT NULL DEFAULT '',
+                name TEXT NOT NULL,
+                arguments TEXT NOT NULL DEFAULT '',
+                provider TEXT NOT NULL DEFAULT '',
+                output TEXT,
+                failure TEXT
+            )
+            """,
+            "CREATE UNIQUE INDEX tool_calls_order ON tool_calls (message_id, seq)",
+            f"""
+            CREATE VIRTUAL TABLE tool_calls_fts USING fts5 (
+                name, arguments, output, failure,
+                content='tool_calls', content_rowid='id', tokenize='{_TOKENIZER}'
+            )
+            """,
+            TOOL_CALLS_FTS_INSERT,
+            """
+            CREATE TRIGGER tool_calls_fts_delete AFTER DELETE ON tool_calls BEGIN
+                INSERT INTO tool_calls_fts (tool_calls_fts, rowid, name, arguments, output,
+                    failure)
+                VALUES ('delete', old.id, old.name, old.arguments, old.output, old.failure);
+            END
+            """,
+        ),
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_tables, _v2_search, _v3_writers, _v4_native)
 CURRENT_VERSION = len(MIGRATIONS)
 
 

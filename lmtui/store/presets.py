@@ -35,7 +35,10 @@ _TOP_KEYS = (
     "params",
     "schema",
     "tools",
+    "reasoning",
+    "integrations",
 )
+REASONING_CHOICES = ("off", "low", "medium", "high", "on")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,8 @@ class Preset:
     # ``schema = "file.json"`` as written; the schema itself is in params.response_format.
     schema_file: str | None = None
     tools: tuple[PresetTool, ...] = ()  # custom tools offered to the model
+    reasoning: str | None = None  # off/low/medium/high/on for LM Studio; None: the model's own
+    integrations: tuple[str, ...] = ()  # names of [integrations.NAME] in the config
 
     @property
     def key(self) -> str:
@@ -227,6 +232,12 @@ def _preset_from_data(data: dict[str, Any], path: Path) -> Preset:
             tools = tools_from_data(data["tools"])
         except ValueError as exc:
             raise _Problem("tools", str(exc)) from None
+    reasoning = data.get("reasoning")
+    if reasoning is not None and reasoning not in REASONING_CHOICES:
+        raise _Problem("reasoning", f"'reasoning' must be one of {', '.join(REASONING_CHOICES)}")
+    integrations = data.get("integrations", [])
+    if not isinstance(integrations, list) or not all(isinstance(i, str) for i in integrations):
+        raise _Problem("integrations", "'integrations' must be a list of [integrations] names")
     return Preset(
         name=name.strip(),
         description=texts["description"],
@@ -237,6 +248,8 @@ def _preset_from_data(data: dict[str, Any], path: Path) -> Preset:
         path=path,
         schema_file=schema_file,
         tools=tools,
+        reasoning=reasoning,
+        integrations=tuple(integrations),
     )
 
 
@@ -347,6 +360,10 @@ def preset_to_toml(preset: Preset) -> str:
         data["params"] = params
     if preset.tools:
         data["tools"] = [t.to_toml() for t in preset.tools]
+    if preset.reasoning:
+        data["reasoning"] = preset.reasoning
+    if preset.integrations:
+        data["integrations"] = list(preset.integrations)
     # Triple-quoted strings keep prompts readable, but TOML turns a CRLF inside them
     # into LF; a file holding a carriage return is written with escapes instead.
     multiline = not _has_carriage_return(data)

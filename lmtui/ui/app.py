@@ -25,16 +25,17 @@ from lmtui.services.chat import ChatSession, Reply
 from lmtui.services.clients import Client, client_for
 from lmtui.services.inspector import RequestLog
 from lmtui.services.models import list_models, load_model, model_after_switch, unload_model
+from lmtui.services.reply_extras import answer_findings
 from lmtui.services.servers import ServerRegistry
 from lmtui.services.setup import choose_chat_setup, open_history
 from lmtui.store.config import Config
 from lmtui.store.profiles import DEFAULT, LOCAL
 from lmtui.ui.attach import AttachmentChips, AttachScreen, load_image, parse_path
-from lmtui.ui.chat_actions import ChatActions
 from lmtui.ui.chat_view import ChatView
 from lmtui.ui.composer import Composer
 from lmtui.ui.keymap import APP_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.message import MessageWidget
+from lmtui.ui.native_actions import NativeActions
 from lmtui.ui.sidebar import ModelSidebar
 from lmtui.ui.status import StatusLine
 from lmtui.ui.stream_render import FRAME_SECONDS, StreamRenderer
@@ -71,12 +72,13 @@ MAIN_SCREEN_ACTIONS = frozenset(
         "open_workbench_tool",
         "switch_server",
         "inspect_message",
+        "choose_reasoning",
     }
 )
 HISTORY_OFF = "History is off (save_history = false, or it could not be opened)."
 
 
-class LmtuiApp(ChatActions):
+class LmtuiApp(NativeActions):
     """Keyboard-driven chat with an LM Studio or OpenAI-compatible server."""
 
     CSS_PATH = "app.tcss"
@@ -127,6 +129,7 @@ class LmtuiApp(ChatActions):
         self.session = ChatSession(
             self.client, model=cfg.model, preset=cfg.preset, server_label=self.server_label
         )
+        self.session.native_mode = cfg.native_chat  # type: ignore[assignment]
         self._image_urls: dict[Path, str] = {}  # attached file -> data URL
         self._stream_worker: Worker[None] | None = None
         self._renderer: StreamRenderer | None = None
@@ -263,7 +266,7 @@ class LmtuiApp(ChatActions):
 
     def _new_session(self) -> ChatSession:
         old = self.session
-        return ChatSession(
+        session = ChatSession(
             self.client,
             model=old.model,
             system_prompt=old.system_prompt,
@@ -272,6 +275,10 @@ class LmtuiApp(ChatActions):
             history=self.history,
             server_label=self.server_label,
         )
+        session.native_mode = old.native_mode
+        session.reasoning = old.reasoning
+        session.integrations = old.integrations
+        return session
 
     def _restore_draft(self) -> None:
         if self.history is None:
@@ -339,6 +346,8 @@ class LmtuiApp(ChatActions):
         self.session.system_prompt = setup.system_prompt
         self.session.params = setup.params
         self.session.preset = setup.preset_name
+        self.session.reasoning = setup.reasoning  # type: ignore[assignment]
+        self.session.integrations = setup.integrations
         self.status.set(model=setup.model, preset=setup.preset_name or "")
         self.sidebar.set_active(setup.model)
         if setup.note:
@@ -460,6 +469,7 @@ class LmtuiApp(ChatActions):
                 elif isinstance(event, ReasoningDelta):
                     renderer.add_reasoning(event.text)
                 else:
+                    await widget.native_event(event)
                     continue
                 if self._first_delta is None:
                     self._first_delta = time.monotonic()
@@ -747,6 +757,7 @@ class LmtuiApp(ChatActions):
                 self.request_log,
                 model=self.session.model,
                 with_token=self.sends_token,
+                reply_findings=answer_findings([e.answer_note for e in self.session.entries]),
             )
         )
 

@@ -22,6 +22,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from lmtui.services.chat import Entry
 from lmtui.services.clients import Exchange
 from lmtui.services.inspector import SNIPPETS, pretty, redact
+from lmtui.services.reply_extras import stats_figures
 from lmtui.services.terminal_text import make_inert
 
 SNIPPET_NAMES = {"curl": "curl", "python": "Python (httpx)", "typescript": "TypeScript (fetch)"}
@@ -51,7 +52,29 @@ def entry_received(entry: Entry) -> dict[str, Any]:
         "timings": entry.timings_json(),
         "state": entry.state,
         "error": entry.error,
+        **entry_native_facts(entry),
     }
+
+
+def entry_native_facts(entry: Entry) -> dict[str, Any]:
+    """Which path a reply took and why, and what only LM Studio's /api/v1/chat reports."""
+    extras = entry.extras
+    facts: dict[str, Any] = {}
+    if extras.route:
+        facts["path"] = extras.route
+    if extras.response_id:
+        facts["response_id"] = extras.response_id
+    if extras.load_seconds is not None:
+        facts["model_load_s"] = extras.load_seconds
+    if extras.prompt_seconds is not None:
+        facts["prompt_processing_s"] = extras.prompt_seconds
+    if extras.server_stats is not None:
+        facts["lm_studio_stats"] = dict(stats_figures(extras.server_stats))
+    if extras.tool_calls:
+        facts["tool_calls"] = [c.to_json() for c in extras.tool_calls]
+    if entry.answer_note:
+        facts["note"] = entry.answer_note
+    return facts
 
 
 def exchange_received(ex: Exchange) -> object:
@@ -152,12 +175,17 @@ class InspectorScreen(ModalScreen[None]):
     @classmethod
     def for_entry(cls, base_url: str, entry: Entry, with_token: bool) -> InspectorScreen:
         """Inspect a chat reply: the body sent, and the reply as assembled from the stream."""
+        native = entry.extras.native is True
+        title = "Request inspector"
+        if entry.extras.route:
+            title += " · " + entry.extras.route
         return cls(
             base_url,
             entry.request_json,
             entry_received(entry),
             with_token=with_token,
-            path="/v1/chat/completions",
+            path="/api/v1/chat" if native else "/v1/chat/completions",
+            title=title,
         )
 
     @classmethod

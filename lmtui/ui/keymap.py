@@ -116,6 +116,15 @@ APP_ACTIONS: tuple[KeyAction, ...] = (
     KeyAction("theme", "f7", "change_theme", "Change theme", "View", priority=True),
     KeyAction("workbench", "f8", "workbench", "Workbench tools", "View", priority=True),
     KeyAction("servers", "alt+s", "switch_server", "Switch server", "View", priority=True),
+    KeyAction(
+        "reasoning",
+        "alt+r",
+        "choose_reasoning",
+        "Reasoning: off / low / medium / high / on",
+        "Chat",
+        priority=True,
+        short="Think",
+    ),
 )
 
 # Keys of the composer (the prompt box). Not priority bindings: the composer runs them
@@ -174,6 +183,9 @@ MESSAGE_ACTIONS: tuple[KeyAction, ...] = (
         short="Del",
     ),
     KeyAction("toggle_reasoning", "t", "app.toggle_reasoning", "Show/hide reasoning", "Messages"),
+    KeyAction(
+        "toggle_tool_calls", "o", "app.toggle_tool_calls", "Show/hide tool calls", "Messages"
+    ),
     KeyAction("inspect_message", "x", "app.inspect_message", "Inspect request", "Messages"),
     KeyAction("message_up", "up,k", "app.focus_message(-1)", "Previous message", "Messages"),
     KeyAction("message_down", "down,j", "app.focus_message(1)", "Next message", "Messages"),

@@ -11,14 +11,25 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Collapsible, Label, Static
 
-from lmtui.backend.types import FinishReason
+from lmtui.backend.types import (
+    ContentWasReasoning,
+    FinishReason,
+    LoadProgress,
+    PromptProgress,
+    StreamEvent,
+    ToolCall,
+    ToolCallEvent,
+)
 from lmtui.services.chat import COMPLETE, ERROR, INTERRUPTED, STOPPED, STREAMING, Entry
 from lmtui.services.explain import explain_finish
+from lmtui.services.reply_extras import server_footer
 from lmtui.services.terminal_text import make_inert
 from lmtui.ui.keymap import MESSAGE_ACTIONS
 from lmtui.ui.markdown_body import MarkdownBody
+from lmtui.ui.reply_progress import ReplyProgress
 from lmtui.ui.stream_render import StreamRenderer
 from lmtui.ui.textual_compat import QuietResize
+from lmtui.ui.tool_calls import ToolCallBlock
 
 
 def describe_footer(entry: Entry, remedy: str | None = None) -> str:
@@ -60,8 +71,11 @@ def describe_footer(entry: Entry, remedy: str | None = None) -> str:
         tps = ct.tokens_per_second
     if tps:
         parts.append(f"{tps:.1f} tok/s")
+    parts.extend(server_footer(entry.extras))
     if entry.finish_reason == FinishReason.LENGTH:
         parts.append("cut at max_tokens — n continues")
+    if entry.answer_note:
+        parts.append(f"⚠ {entry.answer_note}")
     return " · ".join(parts)
 
 
@@ -95,6 +109,7 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
             return
         if self.entry.reasoning:
             yield from self._reasoning_widgets(make_inert(self.entry.reasoning))
+        yield from (ToolCallBlock(call) for call in self.entry.extras.tool_calls)
         yield MarkdownBody(make_inert(self.entry.content), classes="body")
         yield Static(self._footer_content(), classes="meta")
 
@@ -131,8 +146,50 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
         assert self._reasoning_static is not None
         self._reasoning_static.update(Content(make_inert(self.entry.reasoning)))
 
+    # ---- what LM Studio's /api/v1/chat tells beyond text -----------------------------
+
+    async def native_event(self, event: StreamEvent) -> None:
+        """Show load / prompt progress, a tool call, or reasoning taken back from the answer."""
+        if isinstance(event, LoadProgress | PromptProgress):
+            self._progress_line().show(self.entry.extras)
+        elif isinstance(event, ToolCallEvent):
+            await self._show_tool_call(event.call)
+        elif isinstance(event, ContentWasReasoning):
+            # A close-only </think>: the answer drawn so far was reasoning.
+            if self.renderer is not None:
+                self.renderer.discard_content()
+            await self.query_one(".body", MarkdownBody).set_text(make_inert(self.entry.content))
+            self._set_reasoning("")
+
+    def _progress_line(self) -> ReplyProgress:
+        found = self.query(ReplyProgress)
+        if found:
+            return found.first()
+        line = ReplyProgress(self.entry.extras, classes="progress")
+        self.mount(line, before=self.query_one(".body"))
+        return line
+
+    async def _show_tool_call(self, call: ToolCall) -> None:
+        for block in self.query(ToolCallBlock):
+            if block.call.id == call.id:
+                block.update_call(call)
+                return
+        await self.mount(ToolCallBlock(call), before=self.query_one(".body"))
+
+    def toggle_tool_calls(self) -> bool:
+        """Open all tool-call blocks, or close them when all are open; False when none."""
+        blocks = list(self.query(ToolCallBlock))
+        if not blocks:
+            return False
+        collapse = all(not b.collapsed for b in blocks)
+        for block in blocks:
+            block.collapsed = collapse
+        return True
+
     async def finish_stream(self) -> None:
         """Draw what is left and show the final state."""
+        for line in self.query(ReplyProgress):
+            line.stop()
         self._refresh_state()
         self.query_one(".role", Label).update(self._role_label())
         if self.renderer is None:

@@ -106,6 +106,9 @@ def model_details(model: Model) -> list[tuple[str, str]]:
         rows.append(("Arch", model.architecture))
     if model.capabilities:
         rows.append(("Caps", ", ".join(model.capabilities)))
+    if model.reasoning_options:
+        default = f" (default {model.reasoning_default})" if model.reasoning_default else ""
+        rows.append(("Think", ", ".join(model.reasoning_options) + default))
     return rows
 
 

@@ -54,6 +54,10 @@ class StreamRenderer:
         self._reasoning.append(text)
         self.deltas += 1
 
+    def discard_content(self) -> None:
+        """Drop answer text not drawn yet (it turned out to be reasoning)."""
+        self._content.clear()
+
     @property
     def pending(self) -> bool:
         """True when something is waiting to be drawn."""

@@ -87,6 +87,7 @@ class TroubleshootScreen(Screen[None]):
         with_token: bool | None = None,
         refresh_every: float = REFRESH_SECONDS,
         stable: bool = False,
+        reply_findings: list[Finding] | None = None,
     ) -> None:
         """``server_label`` replaces the URL on screen and ``stable`` hides latency digits
         (both for snapshots); ``with_token`` defaults to whether the client sends one."""
@@ -105,6 +106,8 @@ class TroubleshootScreen(Screen[None]):
         self._timer: Timer | None = None
         self._paused = False
         self._rows: list[Exchange] = []
+        #: Findings about the conversation's replies (an answer only in the reasoning).
+        self.reply_findings = reply_findings or []
 
     # ---- layout -------------------------------------------------------------------
 
@@ -176,6 +179,7 @@ class TroubleshootScreen(Screen[None]):
             ids = {f.id for f in diag.findings}
             self.diagnosis = diag
             self.findings = diag.findings + [f for f in extra if f.id not in ids]
+            self.findings += self.reply_findings
         except Exception as exc:  # an unexpected failure must not leave "checking…" forever
             self.findings = [Finding("check_failed", "error", "The check itself failed", str(exc))]
         finally:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Sequence
 
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from lmtui.backend.assembly import StreamAssembler, ThinkSplitter
 from lmtui.backend.errors import LmtuiError, classify_error
-from lmtui.backend.types import ContentDelta, ReasoningDelta, StreamEvent
+from lmtui.backend.types import ContentDelta, ContentWasReasoning, ReasoningDelta, StreamEvent
 
 # Text rich in tag fragments, so cuts often land inside "<think>" and "</think>".
 FRAGMENTS = [
@@ -38,9 +39,15 @@ def split_at(text: str, cuts: list[int]) -> list[str]:
     return [text[a:b] for a, b in itertools.pairwise(points)]
 
 
-def fold(events: list[ContentDelta | ReasoningDelta] | list[StreamEvent]) -> tuple[str, str]:
-    content = "".join(e.text for e in events if isinstance(e, ContentDelta))
-    reasoning = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+def fold(events: Sequence[StreamEvent]) -> tuple[str, str]:
+    content = reasoning = ""
+    for e in events:
+        if isinstance(e, ContentDelta):
+            content += e.text
+        elif isinstance(e, ReasoningDelta):
+            reasoning += e.text
+        elif isinstance(e, ContentWasReasoning):  # a close-only </think>
+            content, reasoning = "", reasoning + content
     return content, reasoning
 
 
@@ -54,12 +61,12 @@ def split_whole(text: str) -> tuple[str, str]:
 @example("a<b</think>c", [2, 5])
 def test_think_splitter_ignores_where_deltas_are_cut(text: str, cuts: list[int]) -> None:
     splitter = ThinkSplitter()
-    events: list[ContentDelta | ReasoningDelta] = []
+    events: list[StreamEvent] = []
     for piece in split_at(text, cuts):
         events.extend(splitter.feed(piece))
     events.extend(splitter.flush())
     assert fold(events) == split_whole(text)
-    assert all(e.text for e in events)  # never an empty delta
+    assert all(e.text for e in events if not isinstance(e, ContentWasReasoning))  # none empty
 
 
 @given(
@@ -73,7 +80,7 @@ def test_think_splitter_separates_known_segments(segments: list[str], cuts: list
         for i, seg in enumerate(segments)
     )
     splitter = ThinkSplitter()
-    events: list[ContentDelta | ReasoningDelta] = []
+    events: list[StreamEvent] = []
     for piece in split_at(text, cuts):
         events.extend(splitter.feed(piece))
     events.extend(splitter.flush())
