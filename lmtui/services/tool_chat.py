@@ -11,8 +11,9 @@ answer it by hand.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import LmtuiError
@@ -29,12 +30,17 @@ from lmtui.backend.types import (
     Finish,
     FinishReason,
     Message,
+    ModelUsed,
     SamplingParams,
     StreamEvent,
+    ToolCall,
     ToolCallFragments,
 )
 from lmtui.services.tool_commands import CommandResult, Confirm, run_confirmed
 from lmtui.store.preset_tools import PresetTool
+
+if TYPE_CHECKING:
+    from lmtui.store.history import HistoryStore
 
 
 class ToolCallsPending(LmtuiError):
@@ -68,6 +74,8 @@ class Turn:
     content: str = ""
     calls: list[PendingCall] = field(default_factory=list)
     finish: FinishReason | None = None
+    model: str | None = None  # as the server reported it
+    message_id: int | None = None  # in the history, once saved
 
 
 class ToolConversation:
@@ -81,8 +89,14 @@ class ToolConversation:
         *,
         system_prompt: str = "",
         params: SamplingParams | None = None,
+        history: HistoryStore | None = None,
+        preset: str | None = None,
     ) -> None:
         self.client = client
+        self.history = history
+        self.preset = preset
+        self.conversation_id: int | None = None
+        self.history_error: str | None = None  # why the history is not being written
         self.model = model
         self.tools = {t.name: t for t in tools}
         self.params = params or SamplingParams()
@@ -97,6 +111,7 @@ class ToolConversation:
         """Add a user message and stream the reply."""
         self._require_answered()
         self.messages.append(Message("user", text))
+        self._save("user", text)
         return self._reply()
 
     def resume(self) -> AsyncIterator[StreamEvent]:
@@ -104,6 +119,7 @@ class ToolConversation:
         self._require_answered()
         if not self.turn.calls:
             raise ToolCallsPending("The last reply made no tool calls to answer.")
+        self._save_calls(self.turn)
         self.messages.append(
             AssistantToolCallsMessage(
                 "assistant", self.turn.content, tool_calls=tuple(p.call for p in self.turn.calls)
@@ -131,12 +147,23 @@ class ToolConversation:
                 assembler.feed(list(event.fragments))
             elif isinstance(event, ContentDelta):
                 turn.content += event.text
+            elif isinstance(event, ModelUsed):
+                turn.model = event.model
             elif isinstance(event, Finish):
                 turn.finish = event.reason
                 turn.calls = [self._pending(c) for c in assembler.calls()]
             yield event
         if not turn.calls:
             self.messages.append(Message("assistant", turn.content))
+        turn.message_id = self._save(
+            "assistant",
+            turn.content,
+            model_requested=self.model,
+            model_used=turn.model,
+            finish_reason=turn.finish.value if turn.finish else None,
+        )
+        if turn.calls:
+            self._save_calls(turn)
 
     def _pending(self, call: AssembledCall) -> PendingCall:
         tool = self.tools.get(call.name)
@@ -180,6 +207,62 @@ class ToolConversation:
         if result is not None:
             p.answer, p.source = result.as_tool_result(), "command"
         return result
+
+    # -- history
+
+    def _history_call(self, what: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        """Write to the history; a failure is remembered and said, never raised."""
+        if self.history is None or self.history_error is not None:
+            return None
+        try:
+            return fn(*args, **kw)
+        except LmtuiError as exc:
+            self.history_error = f"history is not being saved ({what}): {exc.message}"
+            return None
+
+    def _save(self, role: str, content: str, **kw: Any) -> int | None:
+        if self.history is None:
+            return None
+        if self.conversation_id is None:
+            title = self.history.auto_title(content) if role == "user" else None
+            self.conversation_id = self._history_call(
+                "new conversation",
+                self.history.create_conversation,
+                title,
+                model=self.model,
+                preset=self.preset,
+                server=self.client.base_url,
+            )
+            if self.conversation_id is None:
+                return None
+        result: int | None = self._history_call(
+            "message", self.history.add_message, self.conversation_id, role, content, **kw
+        )
+        return result
+
+    def _save_calls(self, turn: Turn) -> None:
+        """Keep the reply's calls, with their answers so far, on its history message."""
+        if self.history is None or turn.message_id is None:
+            return
+        from lmtui.store.history_native import ReplyFacts
+
+        calls = tuple(
+            ToolCall(
+                id=p.call.id,
+                name=p.call.name,
+                arguments=p.call.arguments,
+                provider="model",
+                output=p.answer,
+                failure=p.problem or None if p.answer is None else None,
+            )
+            for p in turn.calls
+        )
+        self._history_call(
+            "tool calls",
+            self.history.save_reply_facts,
+            turn.message_id,
+            ReplyFacts(route="custom tools", tool_calls=calls),
+        )
 
     def _require_answered(self) -> None:
         missing = [p.call.id for p in self.turn.calls if p.answer is None]

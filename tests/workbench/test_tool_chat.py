@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -221,3 +222,34 @@ def test_a_missing_argument_leaves_no_hole_in_the_command(tmp_path: Path) -> Non
     with pytest.raises(ToolCommandError) as info:
         build_argv(_writer(tmp_path / "m"), {})
     assert "no argument 'text'" in info.value.message
+
+
+async def test_calls_and_answers_are_kept_in_history_searchable_and_exported(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    from lmtui.store.history import HistoryStore
+    from lmtui.store.history_export import to_json
+
+    fake_server.enqueue(
+        call_reply({"id": "w1", "name": "get_weather", "arguments": {"city": "Tromsø"}})
+    )
+    fake_server.enqueue(Reply(text="Snowy."))
+    with HistoryStore(tmp_path / "h.sqlite3") as history:
+        async with LMStudioClient(fake_server.base_url) as client:
+            chat = ToolConversation(client, CHAT, [WEATHER], history=history, preset="Weather")
+            await drain(chat.send("Weather up north?"))
+            chat.answer("w1", "minus four and snowing")
+            await drain(chat.resume())
+        assert chat.history_error is None and chat.conversation_id is not None
+        summary, records = history.get_conversation(chat.conversation_id)
+        roles = [r.role for r in records]
+        assert roles == ["user", "assistant", "assistant"]
+        (call,) = records[1].tool_calls
+        assert (call.id, call.name, call.provider) == ("w1", "get_weather", "model")
+        assert json.loads(call.arguments) == {"city": "Tromsø"}  # as the model wrote it
+        assert call.output == "minus four and snowing"
+        assert records[2].content == "Snowy."
+        hits = history.search("snowing")
+        assert [h.conversation_id for h in hits] == [chat.conversation_id]
+        exported = to_json([(summary, records)])
+    assert "minus four and snowing" in exported and "get_weather" in exported

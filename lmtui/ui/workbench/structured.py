@@ -29,6 +29,7 @@ from lmtui.services.clients import Client
 from lmtui.services.schemas import check_reply
 from lmtui.services.terminal_text import make_inert
 from lmtui.services.tool_chat import PendingCall, ToolConversation
+from lmtui.store.history import HistoryStore
 from lmtui.store.presets import Preset, PresetSet, load_presets
 from lmtui.store.schema_files import schema_of
 from lmtui.ui.tool_confirm import ConfirmCommand
@@ -96,8 +97,11 @@ class StructuredScreen(WorkbenchScreen):
         *,
         default_model: str | None = None,
         presets: PresetSet | None = None,
+        history: HistoryStore | None = None,
     ) -> None:
         super().__init__(client, models, default_model=default_model)
+        self.history = history  # tool calls and answers are kept there (opened on first use)
+        self._own_history = False
         if presets is None:
             try:
                 presets = load_presets()
@@ -137,6 +141,20 @@ class StructuredScreen(WorkbenchScreen):
         """Focus the prompt."""
         self.query_one("#prompt", Input).focus()
 
+    def on_unmount(self) -> None:
+        """Close the history if this screen opened it."""
+        if self._own_history and self.history is not None:
+            self.history.close()
+
+    def _open_history(self) -> HistoryStore | None:
+        if self.history is None:
+            try:
+                self.history = HistoryStore()
+                self._own_history = True
+            except LmtuiError as exc:
+                self.notify(f"History is not being saved: {exc.message}", severity="warning")
+        return self.history
+
     def _status(self, text: str) -> None:
         self.query_one("#status", Static).update(text)
 
@@ -165,6 +183,8 @@ class StructuredScreen(WorkbenchScreen):
             preset.tools,
             system_prompt=preset.system_prompt,
             params=preset.params,
+            history=self._open_history(),
+            preset=preset.name,
         )
         self.query_one("#calls", Vertical).remove_children()
         self.job = self._stream(first=True)
@@ -190,6 +210,8 @@ class StructuredScreen(WorkbenchScreen):
         except LmtuiError as exc:
             self._status(f"{exc.message} {exc.remedy}".strip())
             return
+        if chat.history_error:
+            self.notify(chat.history_error, severity="warning")
         await self._after_reply(text, reasoning)
 
     async def _after_reply(self, text: str, reasoning: str) -> None:
