@@ -27,6 +27,12 @@ def summary_line(p: BatchProgress) -> str:
     )
 
 
+def bar(done: int, total: int, width: int = 40) -> str:
+    """A plain-character progress bar (legible without colour, e.g. NO_COLOR)."""
+    filled = width * done // max(1, total)
+    return "█" * filled + "░" * (width - filled) + f" {100 * done // max(1, total)}%"
+
+
 def server_line(server: Any) -> str:
     """One server's state in one line."""
     state = f"OUT ({server.down_reason})" if server.down else f"{server.busy}/{server.slots} busy"
@@ -89,14 +95,12 @@ class LiveProgress:
 
     def _render(self, p: BatchProgress | None) -> Any:
         from rich.console import Group
-        from rich.progress_bar import ProgressBar
         from rich.text import Text
 
         finished = 0 if p is None else p.done + p.failed + p.invalid + p.skipped
         head = Text(summary_line(p) if p is not None else f"[0/{self.total}] starting…")
-        bar = ProgressBar(total=max(1, self.total), completed=finished, width=40)
         lines = [Text("  " + server_line(s)) for s in self.pool.servers]
-        return Group(head, bar, *lines)
+        return Group(head, Text(bar(finished, self.total)), *lines)
 
 
 def progress_display(pool: ServerPool, total: int, stream: TextIO | None = None) -> Any:
