@@ -32,8 +32,10 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# One script per row of issue 19's table (benchmarks/README.md); under 10 minutes.
+# BENCH_ARGS="--today ../main" measures another checkout's code beside each row.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/headless_stream.py
+	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

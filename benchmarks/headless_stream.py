@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -97,13 +98,25 @@ def start_fake(deltas: int) -> tuple[subprocess.Popen[str], str]:
     return proc, url
 
 
+CPU: dict[str, list[float]] = {}
+
+
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """Run a command to completion; return wall time and bytes written to stdout."""
+    """Run a command to completion; return wall time and bytes written to stdout.
+
+    Its CPU time (user + system, from the children's rusage) is kept in :data:`CPU`
+    under the command's first distinctive argument: on a busy machine CPU time moves
+    far less than wall time.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, check=False)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{cmd[:4]} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    CPU.setdefault(cmd[2] if cmd[1] == "-c" else "lmtui", []).append(cpu)
     return elapsed, len(done.stdout)
 
 
@@ -149,6 +162,15 @@ def main() -> int:
     print(f"  lmtui ask:                       {ask * 1000:7.1f} ms  ({ask_bytes} bytes out)")
     print(f"  ratio to sync baseline:  {ask / base:.2f}")
     print(f"  ratio to async baseline: {ask / abase:.2f} (goal <= 1.25)")
+    cpu_base = statistics.median(CPU[BASELINE][1:])
+    cpu_async = statistics.median(CPU[ASYNC_BASELINE][1:])
+    cpu_ask = statistics.median(CPU["lmtui"][1:])
+    print(
+        f"  CPU time (user + system), medians: sync {cpu_base * 1000:.0f} ms, "
+        f"async {cpu_async * 1000:.0f} ms, lmtui ask {cpu_ask * 1000:.0f} ms"
+    )
+    print(f"  CPU ratio to sync baseline:  {cpu_ask / cpu_base:.2f}")
+    print(f"  CPU ratio to async baseline: {cpu_ask / cpu_async:.2f}")
     return 0
 
 

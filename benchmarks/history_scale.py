@@ -128,13 +128,41 @@ def open_long_conversation(db: Path, runs: int) -> float:
     return statistics.median(times)
 
 
+def browse_pages(db: Path, runs: int, page: int = 200) -> tuple[float, float, float]:
+    """Median seconds of what the history browser asks the store for.
+
+    Opening: ``count_conversations()`` plus the first page; then the next page, and
+    the last page (the deepest ``OFFSET``). Returns (open, next page, last page).
+    """
+    sys.path.insert(0, str(ROOT))
+    from lmtui.store.history import HistoryStore
+
+    opened, nxt, last = [], [], []
+    with HistoryStore(db) as store:
+        for _ in range(runs):
+            start = time.perf_counter()
+            total = store.count_conversations()
+            first = store.list_conversations(limit=page)
+            opened.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            store.list_conversations(limit=page, offset=len(first))
+            nxt.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            tail = store.list_conversations(limit=page, offset=max(0, total - page))
+            last.append(time.perf_counter() - start)
+            assert len(first) == min(page, total) and len(tail) == min(page, total)
+    return statistics.median(opened), statistics.median(nxt), statistics.median(last)
+
+
 def _tmux(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False)
 
 
 def _startup_once(url: str, env: dict[str, str], timeout: float = 30.0) -> float:
     """Launch the app in a 120×40 tmux pane; seconds until the model id is on screen."""
-    exports = " ".join(f"{k}={shlex.quote(env[k])}" for k in sorted(env))
+    exports = "-u PYTHONDONTWRITEBYTECODE -u PYTHONUNBUFFERED " + " ".join(
+        f"{k}={shlex.quote(env[k])}" for k in sorted(env)
+    )
     app = shlex.join([*LMTUI, "--base-url", url, "--model", STARTUP_MODEL])
     _tmux("kill-session", "-t", TMUX_SESSION)
     pane = ""
@@ -200,10 +228,11 @@ def app_startup_with_history(history_data: Path, runs: int) -> tuple[float, floa
 
 
 def write_readme(section: str) -> None:
-    """Replace (or add) the "## History" section of benchmarks/README.md."""
+    """Replace (or add) the section of benchmarks/README.md with ``section``'s heading."""
+    heading = section.splitlines()[0].rstrip()
     text = README.read_text(encoding="utf-8") if README.exists() else "# Benchmarks\n"
     lines = text.splitlines(keepends=True)
-    start = next((i for i, ln in enumerate(lines) if ln.rstrip() == "## History"), None)
+    start = next((i for i, ln in enumerate(lines) if ln.rstrip() == heading), None)
     if start is None:
         new = text.rstrip("\n") + "\n\n" + section
     else:
@@ -219,7 +248,13 @@ def main() -> int:
     """Run the benchmark and report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full size")
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="times the base size (5: 50,000 conversations / 1,000,000 messages)",
+    )
+    parser.add_argument("--no-startup", action="store_true", help="skip the tmux app startup")
     parser.add_argument("--no-readme", action="store_true", help="do not update the README")
     args = parser.parse_args()
     conversations = max(2, int(10_000 * args.scale))
@@ -268,15 +303,24 @@ def main() -> int:
         open_s = open_long_conversation(db, args.runs)
         print(f"get_conversation ({LONG_MESSAGES} messages): {open_s * 1000:.1f} ms")
 
-        empty_s, full_s = app_startup_with_history(Path(env["XDG_DATA_HOME"]), args.runs)
-        startup_ratio = full_s / empty_s
+        browse_open, browse_next, browse_last = browse_pages(db, args.runs)
         print(
-            f"app startup (tmux 120×40, model id on screen): empty history "
-            f"{empty_s * 1000:.0f} ms, {conversations} conversations {full_s * 1000:.0f} ms, "
-            f"ratio {startup_ratio:.2f} (goal ≤ 1.10)"
+            f"history browser's store calls: open (count + first 200) "
+            f"{browse_open * 1000:.1f} ms, next page {browse_next * 1000:.1f} ms, "
+            f"last page {browse_last * 1000:.1f} ms"
         )
 
-    if args.no_readme or args.scale != 1.0:
+        empty_s = full_s = startup_ratio = float("nan")
+        if not args.no_startup:
+            empty_s, full_s = app_startup_with_history(Path(env["XDG_DATA_HOME"]), args.runs)
+            startup_ratio = full_s / empty_s
+            print(
+                f"app startup (tmux 120×40, model id on screen): empty history "
+                f"{empty_s * 1000:.0f} ms, {conversations} conversations {full_s * 1000:.0f} ms,"
+                f" ratio {startup_ratio:.2f} (goal ≤ 1.10)"
+            )
+
+    if args.no_readme:
         return 0
 
     rows = [
@@ -299,12 +343,21 @@ def main() -> int:
             f"`HistoryStore.get_conversation` of {LONG_MESSAGES:,} messages (in process)",
             f"{open_s * 1000:.1f} ms",
         ),
+        (
+            "history browser's store calls: open (count + first 200 conversations)",
+            f"{browse_open * 1000:.1f} ms",
+        ),
+        (
+            "next page / last page (deepest OFFSET)",
+            f"{browse_next * 1000:.1f} ms / {browse_last * 1000:.1f} ms",
+        ),
         ("app startup, empty history (tmux 120×40, until the model id shows)", f"{empty_s:.2f} s"),
         (f"app startup with these {conversations:,} conversations", f"{full_s:.2f} s"),
         ("**startup ratio, history / empty** (goal ≤ 1.10)", f"**{startup_ratio:.2f}**"),
     ]
     table = "| measurement | result |\n|---|---|\n" + "".join(f"| {a} | {b} |\n" for a, b in rows)
-    section = f"""## History
+    heading = "## History" if args.scale == 1.0 else f"## History at {messages:,} messages"
+    section = f"""{heading}
 
 `benchmarks/history_scale.py` ({time.strftime("%Y-%m-%d")}, Python {sys.version.split()[0]},
 {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end).

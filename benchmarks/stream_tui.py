@@ -33,6 +33,17 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 LMTUI = ROOT / ".venv" / "bin" / "lmtui"
 SESSION = "lmtui-bench"
 XDG = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
+# Passed into the tmux pane (whose server may have been started with another
+# environment), so the app is this checkout's lmtui with its bytecode cached.
+PASS_ON = ("PYTHONPATH", "PYTHONPYCACHEPREFIX")
+UNSET = "-u PYTHONDONTWRITEBYTECODE -u PYTHONUNBUFFERED"
+
+
+def passed_on() -> str:
+    """``NAME=value`` for the variables of :data:`PASS_ON` that are set."""
+    return " ".join(f"{k}={shlex.quote(os.environ[k])}" for k in PASS_ON if k in os.environ)
+
+
 POLL_S = 0.005
 
 BARE_CLIENT = """
@@ -104,7 +115,10 @@ def app_in_tmux(base_url: str, model: str, home: Path) -> Iterator[float]:
         f"{k}={shlex.quote(str(home / k.lower()))}"
         for k in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
     )
-    command = f"env {env} TERM=xterm-256color {LMTUI} --base-url {base_url} --model {model}"
+    command = (
+        f"env {UNSET} {passed_on()} {env} TERM=xterm-256color {LMTUI} "
+        f"--base-url {base_url} --model {model}"
+    )
     tmux("kill-session", "-t", SESSION)
     started = time.monotonic()
     tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", command)
@@ -214,7 +228,10 @@ def open_long_conversation(base_url: str, model: str, home: Path, count: int = 2
     )
     conv_id = max(c["id"] for c in json.loads(listing.stdout)["conversations"])
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items() if k in XDG)
-    command = f"env {exports} {PYTHON} -c {shlex.quote(OPEN_APP)} {base_url} {model} {conv_id}"
+    command = (
+        f"env {UNSET} {passed_on()} {exports} {PYTHON} -c {shlex.quote(OPEN_APP)} "
+        f"{base_url} {model} {conv_id}"
+    )
     tmux("kill-session", "-t", SESSION)
     started = time.monotonic()
     tmux("new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", command)

@@ -152,7 +152,13 @@ def serve_native_chat(handler: Any, rec: Any) -> None:
     fake = handler.fake
     state = native(fake)
     body = rec.json_body if isinstance(rec.json_body, dict) else {}
-    reply = state._next() or NativeReply()
+    # ``python tests/fake_server.py --load-seconds S``: unloaded models load in 10 slow steps.
+    slow = float(getattr(fake, "native_load_delay", 0.0))
+    reply = state._next() or (
+        NativeReply(load_steps=tuple(i / 10 for i in range(1, 11)), step_delay=slow)
+        if slow and not getattr(fake.model(str(body.get("model"))), "loaded", True)
+        else NativeReply()
+    )
     if reply.status is not None:
         handler._json(reply.status, reply.body or {})
         return

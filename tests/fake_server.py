@@ -14,7 +14,8 @@ which prints one line, ``http://127.0.0.1:PORT``, and serves until SIGTERM/SIGIN
 
 It serves ``/v1/models``, ``/v1/chat/completions``, ``/v1/completions``,
 ``/v1/embeddings``, ``/health`` and LM Studio's native ``/api/v0/models``,
-``/api/v1/models``, ``/api/v1/models/load`` and ``/api/v1/models/unload``.
+``/api/v1/models``, ``/api/v1/models/load``, ``/unload``, ``/download`` and
+``/download/status/{job_id}`` (those four in tests/fake_models_admin.py).
 Streams use chunked transfer encoding, one SSE event per chunk, so cutting a
 connection mid-body is visible to the client as a broken message.
 """
@@ -37,7 +38,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from tests import fake_workbench
+try:
+    from tests import fake_models_admin as admin
+except ModuleNotFoundError:  # run as a script: tests/ is on sys.path, the repo root is not
+    import fake_models_admin as admin  # type: ignore[no-redef]
+try:
+    from tests import fake_workbench
+except ModuleNotFoundError:  # run as a script, as above
+    import fake_workbench  # type: ignore[no-redef]
 
 JSON = dict[str, Any]
 ModelKind = Literal["llm", "vlm", "embeddings"]
@@ -122,7 +130,7 @@ def default_models() -> list[FakeModel]:
     ]
 
 
-def _v0_entry(m: FakeModel) -> JSON:
+def _v0_entry(srv: FakeServer, m: FakeModel) -> JSON:
     entry: JSON = {
         "id": m.id,
         "object": "model",
@@ -131,7 +139,7 @@ def _v0_entry(m: FakeModel) -> JSON:
         "arch": m.arch,
         "compatibility_type": "gguf",
         "quantization": m.quantization,
-        "state": "loaded" if m.loaded else "not-loaded",
+        "state": admin.v0_state(srv, m),
         "max_context_length": m.max_context_length,
     }
     if m.loaded:
@@ -141,7 +149,7 @@ def _v0_entry(m: FakeModel) -> JSON:
     return entry
 
 
-def _v1_entry(m: FakeModel) -> JSON:
+def _v1_entry(srv: FakeServer, m: FakeModel) -> JSON:
     bits = {"Q4_K_M": 4, "Q6_K": 6, "Q8_0": 8}.get(m.quantization, 4)
     entry: JSON = {
         "type": "embedding" if m.type == "embeddings" else "llm",
@@ -152,9 +160,7 @@ def _v1_entry(m: FakeModel) -> JSON:
         "quantization": {"name": m.quantization, "bits_per_weight": bits},
         "size_bytes": m.size_bytes,
         "params_string": m.params_string,
-        "loaded_instances": (
-            [{"id": m.id, "config": {"context_length": m.context_when_loaded}}] if m.loaded else []
-        ),
+        "loaded_instances": admin.v1_instances(srv, m),
         "max_context_length": m.max_context_length,
         "format": "gguf",
     }
@@ -204,12 +210,15 @@ OVERFLOW_MESSAGE = (
     "loaded with context length of only 4096 tokens, which is not enough. Try to load the "
     "model with a larger context length, or provide a shorter input"
 )
+# LM Studio 0.4's answer (HTTP 401) when "Require API token" is on and none was sent.
 AUTH_BODY: JSON = {
     "error": {
-        "message": "Invalid or missing API token. Pass it as 'Authorization: Bearer <token>'.",
-        "type": "invalid_request_error",
-        "param": None,
+        "type": "invalid_request",
         "code": "invalid_api_key",
+        "message": "An LM Studio API token is required to make requests to this server, but "
+        "none was provided using the Authorization header using the 'Bearer' scheme (i.e., "
+        "'Authorization: Bearer $LM_API_TOKEN'). Learn more at: "
+        "https://lmstudio.ai/docs/developer/core/authentication.",
     }
 }
 
@@ -438,6 +447,7 @@ class FakeServer:
         self.jit = jit  # load a known-but-unloaded model on request, as LM Studio's JIT does
         self.serve_single_loaded = serve_single_loaded  # LM Studio's quirk for unknown ids
         self.embeddings_enabled = embeddings_enabled
+        self.embedding_dims = EMBEDDING_DIMENSIONS  # 768 to stand in for nomic-embed-text
         self.llamacpp_listing = llamacpp_listing  # add llama.cpp's top-level "models" list
         self.default_reply = default_reply
         # Batch pools (tests/fake_workbench.py): per-delta pace and parallel slots.
@@ -445,6 +455,7 @@ class FakeServer:
         self.slots = slots
         self._slot_sem = threading.BoundedSemaphore(slots) if slots else None
         self.strict_vision = strict_vision  # refuse images for a model that is not a VLM
+        self.admin = admin.AdminState()  # instances, downloads, JIT listing: fake_models_admin
         # LM Studio 0.4's POST /api/v1/chat (tests/fake_native_chat.py); off: "Unexpected endpoint".
         self.native_chat = native_chat
         self.requests: list[RecordedRequest] = []
@@ -541,6 +552,7 @@ class FakeServer:
 
 
 _GENERATE_PATHS = ("/v1/chat/completions", "/v1/completions")
+DOWNLOAD_STATUS = "/api/v1/models/download/status/"
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -620,6 +632,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             ("GET", "/api/v1/models"): self._v1_models,
             ("POST", "/api/v1/models/load"): self._load,
             ("POST", "/api/v1/models/unload"): self._unload,
+            ("POST", "/api/v1/models/download"): self._download,
             ("POST", "/v1/chat/completions"): self._generate_in_slot,
             ("POST", "/v1/completions"): self._generate_in_slot,
             ("POST", "/v1/embeddings"): self._embeddings,
@@ -627,6 +640,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             ("POST", "/api/v1/chat"): self._native_chat,
         }
         handler = routes.get((rec.method, path))
+        if rec.method == "GET" and path.startswith(DOWNLOAD_STATUS):
+            handler = self._download_status
         native_off = (
             (path.startswith("/api/v1/") and not fake.native_v1)
             or (path.startswith("/api/v0/") and not fake.native_v0)
@@ -697,7 +712,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _openai_models(self, rec: RecordedRequest) -> None:
         with self.fake.lock:
             data = [
-                {"id": m.id, "object": "model", "owned_by": m.publisher} for m in self.fake.models
+                {"id": m.id, "object": "model", "owned_by": m.publisher}
+                for m in admin.listed(self.fake, self.fake.models)
             ]
         body: JSON = {"object": "list", "data": data}
         if self.fake.llamacpp_listing:
@@ -709,57 +725,30 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._json(200, fake_workbench.llamacpp_props(self.fake.slots))
 
     def _v0_models(self, rec: RecordedRequest) -> None:
-        with self.fake.lock:
-            data = [_v0_entry(m) for m in self.fake.models]
+        fake = self.fake
+        with fake.lock:
+            data = [_v0_entry(fake, m) for m in admin.listed(fake, fake.models)]
         self._json(200, {"object": "list", "data": data})
 
     def _v1_models(self, rec: RecordedRequest) -> None:
         with self.fake.lock:
-            models = [_v1_entry(m) for m in self.fake.models]
+            models = [_v1_entry(self.fake, m) for m in self.fake.models]
         fake_workbench.add_parallel(models, self.fake.slots)
         self._json(200, {"models": models})
 
+    # Loading, unloading and downloading live in fake_models_admin.
+
     def _load(self, rec: RecordedRequest) -> None:
-        body = rec.json_body if isinstance(rec.json_body, dict) else {}
-        model_id = str(body.get("model") or "")
-        with self.fake.lock:
-            m = self.fake.model(model_id)
-            if m is None:
-                self._json(404, model_not_found_body(model_id))
-                return
-            ctx = body.get("context_length")
-            if isinstance(ctx, int) and ctx > 0:
-                m.loaded_context_length = ctx
-            m.loaded = True
-        self._json(
-            200,
-            {
-                "type": "embedding" if m.type == "embeddings" else "llm",
-                "instance_id": m.id,
-                "load_time_seconds": 0.01,
-                "status": "loaded",
-            },
-        )
+        self._json(*admin.load(self.fake, rec.json_body))
 
     def _unload(self, rec: RecordedRequest) -> None:
-        body = rec.json_body if isinstance(rec.json_body, dict) else {}
-        instance = str(body.get("instance_id") or "")
-        with self.fake.lock:
-            m = self.fake.model(instance)
-            if m is None or not m.loaded:
-                self._json(
-                    404,
-                    {
-                        "error": {
-                            "message": f'No loaded model instance "{instance}".',
-                            "type": "invalid_request_error",
-                            "code": "model_not_found",
-                        }
-                    },
-                )
-                return
-            m.loaded = False
-        self._json(200, {"instance_id": instance})
+        self._json(*admin.unload(self.fake, rec.json_body))
+
+    def _download(self, rec: RecordedRequest) -> None:
+        self._json(*admin.download(self.fake, rec.json_body))
+
+    def _download_status(self, rec: RecordedRequest) -> None:
+        self._json(*admin.download_status(self.fake, rec.path.removeprefix(DOWNLOAD_STATUS)))
 
     # -- embeddings
 
@@ -786,7 +775,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             )
             return
         data = [
-            {"object": "embedding", "index": i, "embedding": embed_text(s)}
+            {"object": "embedding", "index": i, "embedding": embed_text(s, fake.embedding_dims)}
             for i, s in enumerate(inputs)
         ]
         tokens = sum(len(s.split()) for s in inputs)
@@ -1206,6 +1195,17 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--token", help="require this Bearer token")
     parser.add_argument("--tokens-per-second", type=float, help="pace every reply's deltas")
     parser.add_argument("--slots", type=int, help="replies generated at once (more queue)")
+    parser.add_argument(
+        "--native-chat",
+        action="store_true",
+        help="serve LM Studio 0.4's /api/v1/chat (tests/fake_native_chat.py)",
+    )
+    parser.add_argument(
+        "--load-seconds",
+        type=float,
+        default=0.0,
+        help="with --native-chat: each unloaded model takes this long to load, in 10 steps",
+    )
     return parser.parse_args(argv)
 
 
@@ -1228,7 +1228,10 @@ def main(argv: list[str] | None = None) -> int:
         default_reply=default,
         tokens_per_second=args.tokens_per_second,
         slots=args.slots,
+        native_chat=args.native_chat,
     )
+    if args.load_seconds > 0:
+        srv.native_load_delay = args.load_seconds / 10  # read by tests/fake_native_chat.py
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

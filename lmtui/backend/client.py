@@ -13,11 +13,13 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
 from httpx_sse import EventSource
 
 from lmtui.backend.assembly import StreamAssembler
+from lmtui.backend.downloads import DownloadJob, parse_download
 from lmtui.backend.errors import (
     LmtuiError,
     MalformedResponse,
@@ -44,6 +46,7 @@ from lmtui.backend.types import (
     Finish,
     FinishReason,
     Health,
+    LoadConfig,
     LoadResult,
     Model,
     ModelUsed,
@@ -337,26 +340,66 @@ class LMStudioClient:
                 return models
         return []
 
+    async def listed_at(self, level: ApiLevel) -> list[Model] | None:
+        """What one API level listed at the last detection; None when it is not offered.
+
+        Comparing levels tells what LM Studio's settings hide: with JIT loading off,
+        ``/api/v0`` and ``/v1`` list only the loaded models while ``/api/v1`` lists all.
+        """
+        caps = await self.detect()
+        if not caps.has(level):
+            return None
+        return parse_models(level, self._raw_models[level], kind=caps.kind)
+
     async def load_model(
-        self, model: str, *, context_length: int | None = None, ttl: int | None = None
+        self,
+        model: str,
+        options: LoadConfig | None = None,
+        *,
+        context_length: int | None = None,
+        ttl: int | None = None,
+        echo_config: bool = True,
     ) -> LoadResult:
-        """Load a model (LM Studio ``/api/v1`` only)."""
+        """Load a model with ``options`` (LM Studio ``/api/v1`` only).
+
+        Only the options that are set are sent; with ``echo_config`` the server answers
+        with the config it really applied, returned as ``LoadResult.config``.
+        """
         await self._require(ApiLevel.NATIVE_V1, "Loading models")
-        body: JSON = {"model": model}
+        body: JSON = {"model": model, **(options or LoadConfig()).to_json()}
         if context_length:
             body["context_length"] = context_length
         if ttl:
             body["ttl"] = ttl
+        if echo_config:
+            body["echo_load_config"] = True
         data = await self._request("POST", "/api/v1/models/load", body, model=model, timeout=600)
         if not isinstance(data, dict):
             raise MalformedResponse("The load answer was not a JSON object.")
         lt = data.get("load_time_seconds")
+        echoed = data.get("load_config")
         return LoadResult(
             model=model,
-            instance_id=str(data.get("instance_id") or model),
+            instance_id=str(data.get("instance_id") or data.get("model_instance_id") or model),
             status=str(data.get("status") or "loaded"),
             load_time_s=float(lt) if isinstance(lt, int | float) else None,
+            config=LoadConfig.from_json(echoed) if isinstance(echoed, dict) else None,
         )
+
+    async def download_model(self, model: str, *, quantization: str | None = None) -> DownloadJob:
+        """Start downloading a catalog id or Hugging Face URL (LM Studio 0.4 ``/api/v1``)."""
+        await self._require(ApiLevel.NATIVE_V1, "Downloading models")
+        body: JSON = {"model": model}
+        if quantization:
+            body["quantization"] = quantization
+        data = await self._request("POST", "/api/v1/models/download", body, model=model)
+        return parse_download(model, data)
+
+    async def download_status(self, model: str, job_id: str) -> DownloadJob:
+        """Where download ``job_id`` (of ``model``) stands now."""
+        path = f"/api/v1/models/download/status/{quote(job_id, safe='')}"
+        data = await self._request("GET", path)
+        return parse_download(model, data, job_id=job_id)
 
     async def unload_model(self, instance_id: str) -> None:
         """Unload a loaded model instance (LM Studio ``/api/v1`` only)."""

@@ -129,8 +129,9 @@ class NoModelLoaded(LmtuiError):
     exit_code = 6
     kind = "no_model_loaded"
     default_remedy = (
-        "Load a model: `lms load <model>`, LM Studio's Developer tab, "
-        "or press L in lmtui's sidebar."
+        "Load a model: `lms load <model>` or LM Studio's Developer tab (LM Studio 0.4+ also: "
+        "`lmtui models load <model>` or L in lmtui's sidebar); or turn on Just-in-Time model "
+        "loading in LM Studio's server settings."
     )
 
 

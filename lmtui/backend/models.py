@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from lmtui.backend.types import ApiLevel, Model, ModelType, ServerKind, opt_int
+from lmtui.backend.types import (
+    ApiLevel,
+    LoadConfig,
+    Model,
+    ModelInstance,
+    ModelType,
+    ServerKind,
+    opt_int,
+)
 
 
 def parse_models(
@@ -69,12 +77,9 @@ def _from_v1(e: dict[str, Any], kind: ServerKind) -> Model:
         mtype = ModelType.VLM
     quant = e.get("quantization")
     quant_name = _str(quant.get("name")) if isinstance(quant, dict) else _str(quant)
-    instances = [i for i in e.get("loaded_instances") or [] if isinstance(i, dict)]
-    loaded_ctx = None
-    for inst in instances:
-        config = inst.get("config")
-        if isinstance(config, dict):
-            loaded_ctx = _int(config.get("context_length")) or loaded_ctx
+    instances = _instances(e.get("loaded_instances"))
+    # The first instance's context stands for the model (each instance keeps its own).
+    loaded_ctx = next((i.config.context_length for i in instances if i.config.context_length), None)
     return Model(
         id=_str(e.get("key")) or _str(e.get("id")) or "",
         display_name=_str(e.get("display_name")) or "",
@@ -88,10 +93,31 @@ def _from_v1(e: dict[str, Any], kind: ServerKind) -> Model:
         capabilities=tuple(caps),
         publisher=_str(e.get("publisher")),
         params=_str(e.get("params_string")),
-        instance_ids=tuple(str(i.get("id")) for i in instances if i.get("id")),
+        instance_ids=tuple(i.id for i in instances),
+        instances=instances,
+        loading=_str(e.get("state")) == "loading",
         reasoning_options=options,
         reasoning_default=default,
     )
+
+
+def _instances(raw: object) -> tuple[ModelInstance, ...]:
+    """``loaded_instances`` of a ``/api/v1`` entry, each with its own config."""
+    if not isinstance(raw, list):
+        return ()
+    out: list[ModelInstance] = []
+    for inst in raw:
+        if not isinstance(inst, dict) or not _str(inst.get("id")):
+            continue
+        state = _str(inst.get("status")) or _str(inst.get("state"))
+        out.append(
+            ModelInstance(
+                id=str(inst["id"]),
+                config=LoadConfig.from_json(inst.get("config")),
+                loading=state == "loading",
+            )
+        )
+    return tuple(out)
 
 
 def _from_v0(e: dict[str, Any], kind: ServerKind) -> Model:
@@ -100,6 +126,9 @@ def _from_v0(e: dict[str, Any], kind: ServerKind) -> Model:
     state = str(e.get("state") or "")
     loaded = state == "loaded"
     mid = _str(e.get("id")) or ""
+    ctx = _int(e.get("loaded_context_length"))
+    # /api/v0 lists one entry per model; a loaded one is its own instance.
+    instances = (ModelInstance(mid, LoadConfig(context_length=ctx)),) if loaded else ()
     return Model(
         id=mid,
         type=_type(e.get("type")),
@@ -107,10 +136,12 @@ def _from_v0(e: dict[str, Any], kind: ServerKind) -> Model:
         quantization=_str(e.get("quantization")),
         architecture=_str(e.get("arch")),
         max_context_length=_int(e.get("max_context_length")),
-        loaded_context_length=_int(e.get("loaded_context_length")),
+        loaded_context_length=ctx,
         capabilities=caps,
         publisher=_str(e.get("publisher")),
         instance_ids=(mid,) if loaded else (),
+        instances=instances,
+        loading=state == "loading",
     )
 
 

@@ -242,7 +242,7 @@ def classify_native_error(status: int | None, body: object, *, model: str | None
             status=status,
             server_message=message,
         )
-    if obj.get("param") == "reasoning" or re.search(r"\breasoning\b", message, re.I):
+    if obj.get("param") == "reasoning" or re.search(r"reasoning (?:setting|option)", message, re.I):
         return ReasoningRefused(
             f"The model does not take this reasoning setting: {message}.",
             status=status,

@@ -78,6 +78,70 @@ class FinishReason(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class LoadConfig:
+    """How a model instance is (or is to be) loaded; ``None`` fields were not said.
+
+    The fields are LM Studio's ``/api/v1/models/load`` options; the last four apply to its
+    llama.cpp engine only, and the server leaves them out where they do not apply.
+    """
+
+    context_length: int | None = None
+    eval_batch_size: int | None = None
+    flash_attention: bool | None = None
+    num_experts: int | None = None
+    offload_kv_cache_to_gpu: bool | None = None
+
+    def to_json(self) -> JSON:
+        """The fields that are set, in wire form."""
+        return {
+            name: getattr(self, name)
+            for name in LOAD_CONFIG_FIELDS
+            if getattr(self, name) is not None
+        }
+
+    @classmethod
+    def from_json(cls, raw: object) -> LoadConfig:
+        """Read a ``config`` / ``load_config`` object; wrong types are dropped, not raised."""
+        if not isinstance(raw, dict):
+            return cls()
+
+        def flag(name: str) -> bool | None:
+            value = raw.get(name)
+            return value if isinstance(value, bool) else None
+
+        return cls(
+            context_length=opt_int(raw.get("context_length")),
+            eval_batch_size=opt_int(raw.get("eval_batch_size")),
+            flash_attention=flag("flash_attention"),
+            num_experts=opt_int(raw.get("num_experts")),
+            offload_kv_cache_to_gpu=flag("offload_kv_cache_to_gpu"),
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        """True when no field is set."""
+        return not self.to_json()
+
+
+LOAD_CONFIG_FIELDS: tuple[str, ...] = (
+    "context_length",
+    "eval_batch_size",
+    "flash_attention",
+    "num_experts",
+    "offload_kv_cache_to_gpu",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInstance:
+    """One loaded (or loading) copy of a model, with the config it was loaded with."""
+
+    id: str
+    config: LoadConfig = field(default_factory=LoadConfig)
+    loading: bool = False  # the server (or lmtui's own pending load) says it is not ready yet
+
+
+@dataclass(frozen=True, slots=True)
 class Model:
     """One model as the server describes it, merged across API levels."""
 
@@ -94,6 +158,18 @@ class Model:
     publisher: str | None = None
     params: str | None = None
     instance_ids: tuple[str, ...] = ()
+    instances: tuple[ModelInstance, ...] = ()  # every loaded instance, each with its config
+    loading: bool = False  # the server says the model is being loaded
+
+    @property
+    def state(self) -> str:
+        """``loading``, ``loaded``, ``not-loaded`` or ``unknown`` (the server does not say)."""
+        if self.loading or any(i.loading for i in self.instances):
+            return "loading"
+        if self.loaded is None:
+            return "unknown"
+        return "loaded" if self.loaded else "not-loaded"
+
     # LM Studio 0.4's capabilities.reasoning: the settings the model takes, and its default.
     reasoning_options: tuple[str, ...] = ()
     reasoning_default: str | None = None
@@ -479,6 +555,7 @@ class LoadResult:
     instance_id: str
     status: str
     load_time_s: float | None = None
+    config: LoadConfig | None = None  # what the server applied (``echo_load_config``)
 
 
 @dataclass(frozen=True, slots=True)

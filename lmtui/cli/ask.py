@@ -95,6 +95,7 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
     from lmtui.backend.errors import AnswerOnlyInReasoning, StreamInterrupted
     from lmtui.backend.types import ContentDelta, Finish, FinishReason, ReasoningDelta
     from lmtui.cli.ask_progress import AskDisplay
+    from lmtui.cli.paced_output import PacedWriter
     from lmtui.services.chat import ChatSession
     from lmtui.services.clients import client_for
     from lmtui.services.reply_extras import AnswerCheck, answer_check
@@ -146,22 +147,24 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         )
         display = AskDisplay(err, show_reasoning=args.reasoning and not args.json)
         finish: Finish | None = None
+        paced = PacedWriter(out)
         try:
             quiet = args.json or schema is not None  # a schema reply is printed once, checked
             async for event in _ended_line(session.send(prompt, images), session, quiet, out):
                 if isinstance(event, ContentDelta):
                     if not quiet:
                         display.before_answer()
-                        out.write(inert(event.text) if inert else event.text)
-                        out.flush()
+                        paced.write(inert(event.text) if inert else event.text)
                 elif isinstance(event, ReasoningDelta):
                     if not quiet:
+                        paced.flush()  # keep the two streams in order on one terminal
                         display.reasoning(event.text)
                 elif isinstance(event, Finish):
                     finish = event
                 else:
                     display.progress(event)
         finally:
+            paced.flush()
             display.end()
             if history is not None:
                 history.close()

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lmtui.cli.common import add_subcommand, print_json
+from lmtui.cli.common import add_connection_args, add_subcommand, print_json
 
 if TYPE_CHECKING:
     from lmtui.store.history import ConversationSummary, HistoryStore
@@ -37,6 +37,17 @@ def register(sub: Any) -> None:
     a.add_argument("query", nargs="+", help="words that must all appear")
     a.add_argument("--limit", type=int, default=50, help="how many (0: all; default 50)")
     a.add_argument("--json", action="store_true", help="machine-readable output")
+    a.add_argument(
+        "--semantic",
+        action="store_true",
+        help="search by meaning with an embedding model (--model, config embedding_model, "
+        "or the server's); needs `lmtui history index` first",
+    )
+    add_connection_args(a, sub=True)
+
+    a = actions.add_parser("index", help="embed new messages for `search --semantic`")
+    a.add_argument("--rebuild", action="store_true", help="forget this model's vectors first")
+    add_connection_args(a, sub=True)
 
     a = actions.add_parser("show", help="print one conversation")
     a.add_argument("id", type=int, help="conversation id (see `lmtui history list`)")
@@ -68,6 +79,10 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handle ``lmtui history ACTION``."""
+    if args.history_command == "index" or getattr(args, "semantic", False):
+        from lmtui.cli import history_semantic
+
+        return history_semantic.run(args)
     from lmtui.store.history import HistoryStore
 
     with HistoryStore() as store:

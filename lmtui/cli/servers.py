@@ -51,7 +51,7 @@ def _warn(message: str) -> None:
 
 
 async def _servers(args: argparse.Namespace, cfg: Any) -> int:
-    from lmtui.services.servers import ServerRegistry
+    from lmtui.services.servers import ServerRegistry, token_remedy
 
     async with ServerRegistry.from_config(cfg, on_warning=_warn) as registry:
         statuses = await registry.probe_all(timeout=args.timeout)
@@ -69,12 +69,11 @@ async def _servers(args: argparse.Namespace, cfg: Any) -> int:
     problems: list[str] = []
     for s in statuses:
         p = s.profile
-        if s.health is None:
-            state = "not running"
-        elif s.health.reachable:
-            state = "up"
-        else:
-            state = "down"
+        state = s.state.replace("_", " ")
+        if s.needs_token:
+            state = "needs token"
+            problems.append(f"  {p.name}: needs an API token. {token_remedy(p)}")
+        elif s.state == "down" and s.health is not None:
             problems.append(f"  {p.name}: {s.health.error}")
         latency = ""
         if s.health and s.health.latency_ms is not None:

@@ -422,7 +422,14 @@ class ChatSession:
             server=self.client.base_url,
             params=request.params,
             before=[
-                Turn(e.role, e.state, e.extras.response_id, e.response_server)
+                # The reply being continued is marked streaming already; an id means
+                # LM Studio finished it (ids come with chat.end).
+                Turn(
+                    e.role,
+                    COMPLETE if e is entry else e.state,
+                    e.extras.response_id,
+                    e.response_server,
+                )
                 for e in before
                 if continuing or e is not entry
             ],

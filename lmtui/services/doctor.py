@@ -30,7 +30,8 @@ from lmtui.backend.errors import (
     classify_error,
     extract_error,
 )
-from lmtui.backend.types import ApiLevel, Health, Model, ModelType, ServerKind
+from lmtui.backend.types import ApiLevel, Capabilities, Health, Model, ModelType, ServerKind
+from lmtui.services.jit import TURN_ON_JIT, JitView, load_remedy, read_jit
 
 Severity = Literal["ok", "info", "warn", "error"]
 
@@ -61,6 +62,7 @@ class Diagnosis:
     health: Health | None = None
     models: list[Model] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    jit: str = "unknown"  # JIT loading as the listings show it: on, off or unknown
 
     @property
     def healthy(self) -> bool:
@@ -77,12 +79,15 @@ class Diagnosis:
             "latency_ms": self.health.latency_ms if self.health else None,
             "server_kind": caps.kind.value if caps else None,
             "api_levels": [lv.value for lv in caps.levels] if caps else [],
+            "jit": self.jit,
             "models": [
                 {
                     "id": m.id,
                     "type": m.type.value,
                     "loaded": m.loaded,
                     "loaded_context_length": m.loaded_context_length,
+                    "state": m.state,
+                    "instances": [{"id": i.id, "config": i.config.to_json()} for i in m.instances],
                 }
                 for m in self.models
             ],
@@ -117,40 +122,74 @@ async def diagnose(client: LMStudioClient, *, model: str | None = None) -> Diagn
         )
     try:
         diag.models = await client.list_models(refresh=False)
+        jit = await read_jit(client)
     except LmtuiError as exc:
         diag.findings.append(error_finding(exc))
         return diag
-    diag.findings.extend(model_findings(diag.models, model))
+    diag.jit = jit.setting
+    diag.findings.extend(model_findings(diag.models, model, caps=caps, jit=jit))
     return diag
 
 
-def model_findings(models: list[Model], wanted: str | None) -> list[Finding]:
-    """Findings about the model list: none, none loaded, the wanted one missing."""
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def model_findings(
+    models: list[Model],
+    wanted: str | None,
+    *,
+    caps: Capabilities | None = None,
+    jit: JitView | None = None,
+) -> list[Finding]:
+    """Findings about the model list: none, none loaded (JIT aside), the wanted one missing.
+
+    Args:
+        models: the richest listing the server gave.
+        wanted: the model the user configured, if any.
+        caps: what the server offers, so remedies name only actions it supports.
+        jit: JIT loading as the listings show it; "downloaded, not loaded" is then
+            information when JIT will load a model on first use, an error when it is off.
+    """
     out: list[Finding] = []
+    setting = jit.setting if jit is not None else "unknown"
+    lmstudio = caps is not None and caps.kind is ServerKind.LMSTUDIO
     llms = [m for m in models if m.type is not ModelType.EMBEDDINGS]
-    if not models:
-        out.append(
-            Finding(
-                "no_models",
-                "error",
-                "The server lists no models",
-                "",
-                "Download a model in LM Studio (or `lms get <model>`), then load it.",
+    if not llms:
+        remedy = "Download a model in LM Studio (or `lms get <model>`), then load it."
+        detail = "Only embedding models are listed." if models else ""
+        if lmstudio and setting != "on" and not (caps and caps.has(ApiLevel.NATIVE_V1)):
+            # Without /api/v1 an empty listing may only mean JIT is off and nothing is loaded.
+            detail = (
+                "Either nothing is downloaded, or JIT loading is off: then LM Studio lists "
+                "only loaded models."
             )
-        )
+            remedy = f"{remedy} If models are downloaded: {load_remedy(caps)}; or {TURN_ON_JIT}."
+        out.append(Finding("no_models", "error", "The server lists no chat models", detail, remedy))
         return out
     loaded = [m for m in llms if m.loaded]
     known = any(m.loaded is not None for m in llms)
-    if known and not loaded:
+    if known and not loaded and setting == "on":
+        names = ", ".join(m.id for m in llms[:3]) + (" …" if len(llms) > 3 else "")
         out.append(
             Finding(
-                "no_model_loaded",
-                "error",
-                "No chat model is loaded",
-                f"{len(llms)} model(s) downloaded, none loaded.",
-                NoModelLoaded.default_remedy,
+                "jit_will_load",
+                "info",
+                "No model loaded: LM Studio will load one on first use (JIT)",
+                f"{len(llms)} model(s) downloaded, not loaded ({names}); LM Studio will load "
+                "the one a request names on first use (the first reply waits for it).",
+                "To have it ready: " + load_remedy(caps) + ".",
             )
         )
+    elif known and not loaded:
+        detail = f"{len(llms)} model(s) downloaded, none loaded."
+        remedy = NoModelLoaded.default_remedy
+        if setting == "off":
+            detail += " JIT loading is off, so requests fail until one is loaded."
+            remedy = f"{_sentence(load_remedy(caps))}; or {TURN_ON_JIT}."
+        elif caps is not None:
+            remedy = f"{_sentence(load_remedy(caps))}."
+        out.append(Finding("no_model_loaded", "error", "No chat model is loaded", detail, remedy))
     elif loaded:
         names = ", ".join(
             m.id + (f" (context {m.loaded_context_length})" if m.loaded_context_length else "")
@@ -164,6 +203,15 @@ def model_findings(models: list[Model], wanted: str | None) -> list[Finding]:
                 "info",
                 f"{len(llms)} model(s) listed",
                 "This server does not say which models are loaded.",
+            )
+        )
+    if loaded and setting == "off":
+        out.append(
+            Finding(
+                "jit_off",
+                "info",
+                "JIT loading is off",
+                "Only loaded models answer; naming another one fails until it is loaded.",
             )
         )
     if wanted and not any(m.id == wanted for m in models):
@@ -184,7 +232,8 @@ def model_findings(models: list[Model], wanted: str | None) -> list[Finding]:
                 "warn",
                 f"{len(loaded)} models are loaded at once",
                 "Each loaded model holds memory; out-of-memory errors and slow replies follow.",
-                "Unload unused models (`lms unload <model>` or U in the sidebar).",
+                "Unload unused models (`lmtui models unload <instance>`, U in the sidebar, "
+                "or `lms unload <model>`).",
             )
         )
     return out
@@ -286,7 +335,7 @@ def error_finding(
         return Finding("unreachable", "error", error.message, "", error.remedy or START_SERVER)
     if isinstance(error, AuthRequired):
         return Finding(
-            "auth", "error", "The server wants an API token", error.message, error.remedy
+            "auth", "error", "The server needs an API token", error.message, error.remedy
         )
     if isinstance(error, NoModelLoaded):
         return Finding("no_model_loaded", "error", "No model is loaded", detail, error.remedy)
@@ -377,7 +426,7 @@ def _health_finding(health: Health) -> Finding:
     """The finding for a server that could not be probed."""
     remedy = health.remedy or START_SERVER
     if health.error_kind == AuthRequired.kind:
-        return Finding("auth", "error", "The server wants an API token", health.error or "", remedy)
+        return Finding("auth", "error", "The server needs an API token", health.error or "", remedy)
     if health.error_kind == MalformedResponse.kind:
         return Finding("malformed", "error", health.error or "Not an API server", "", remedy)
     title = f"Cannot reach the server at {health.base_url}"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from lmtui.backend.client import ExchangeHook, LMStudioClient
-from lmtui.backend.errors import ConfigError, LmtuiError
+from lmtui.backend.errors import AuthRequired, ConfigError, LmtuiError
 from lmtui.backend.types import Health, ServerKind
 from lmtui.services.clients import client_for
 from lmtui.store.config import Config
@@ -91,6 +91,23 @@ def profile_of(cfg: Config) -> ServerProfile:
     )
 
 
+def token_remedy(profile: ServerProfile) -> str:
+    """How to give ``profile`` the API token its server asks for."""
+    where = "LM Studio → Developer → Server Settings → Manage Tokens"
+    if profile.token_problem:
+        return f"Set {profile.token_env}: {profile.token_problem} (tokens come from {where})."
+    if profile.token:
+        return (
+            f"The server refused the token from {profile.token_source or 'the config'}: "
+            f"make a new one in {where} and put it there."
+        )
+    section = f"[servers.{profile.name}]" if profile.name != "default" else "config.toml"
+    return (
+        "Export LMTUI_API_TOKEN (or LM_API_TOKEN) with a token from "
+        f'{where}, or name the variable that holds it with token_env = "VAR" in {section}.'
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ServerStatus:
     """What the last probe of one profile found."""
@@ -105,6 +122,20 @@ class ServerStatus:
     def reachable(self) -> bool | None:
         """True or False once probed; None when it could not be probed."""
         return None if self.health is None else self.health.reachable
+
+    @property
+    def needs_token(self) -> bool:
+        """True when the server answered but refused lmtui for want of a (valid) token."""
+        return self.health is not None and self.health.error_kind == AuthRequired.kind
+
+    @property
+    def state(self) -> str:
+        """``up``, ``needs_token``, ``down`` or ``not_running`` (embedded server not started)."""
+        if self.health is None:
+            return "not_running"
+        if self.health.reachable:
+            return "up"
+        return "needs_token" if self.needs_token else "down"
 
     @property
     def kind_label(self) -> str | None:
@@ -122,6 +153,8 @@ class ServerStatus:
             "base_url": p.base_url or None,
             "embedded": p.embedded,
             "reachable": self.reachable,
+            "state": self.state,
+            "needs_token": self.needs_token,
             "latency_ms": round(self.health.latency_ms, 1)
             if self.health and self.health.latency_ms is not None
             else None,
@@ -131,7 +164,9 @@ class ServerStatus:
             "models": self.models,
             "models_loaded": self.models_loaded,
             "error": self.health.error if self.health else None,
-            "remedy": self.health.remedy if self.health else None,
+            "remedy": (token_remedy(p) if self.needs_token else self.health.remedy)
+            if self.health
+            else None,
             "token": "set" if p.token else None,
             "token_source": p.token_source,
             "token_problem": p.token_problem,

@@ -40,6 +40,7 @@ class Config:
     base_url: str = DEFAULT_BASE_URL
     api_token: str | None = None
     model: str | None = None
+    embedding_model: str | None = None  # for semantic search of the history
     preset: str | None = None
     theme: str | None = None
     connect_timeout: float = 5.0
@@ -121,6 +122,7 @@ _KNOWN_TOP: dict[str, type | tuple[type, ...]] = {
     "base_url": str,
     "api_token": str,
     "model": str,
+    "embedding_model": str,
     "preset": str,
     "theme": str,
     "connect_timeout": (int, float),

@@ -855,11 +855,13 @@ class HistoryStore:
                             m.role,
                             m.content,
                             m.reasoning,
-                            json.dumps(list(m.attachments), ensure_ascii=False),
+                            # Most messages have neither: skip json.dumps (a fifth of a
+                            # million-message import's time).
+                            _json_list(m.attachments),
                             m.model_requested,
                             m.model_used,
                             m.preset,
-                            json.dumps(m.params, ensure_ascii=False),
+                            _json_object(m.params),
                             m.finish_reason,
                             _json(m.usage),
                             _json(m.timings),
@@ -892,6 +894,14 @@ class HistoryStore:
                     conn, [(mid, f.tool_calls) for mid, f in zip(ids, facts, strict=True)]
                 )
             bulk_index(conn, after)
+
+
+def _json_list(items: Sequence[str]) -> str:
+    return json.dumps(list(items), ensure_ascii=False) if items else "[]"
+
+
+def _json_object(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, ensure_ascii=False) if obj else "{}"
 
 
 class ReplyWriter:

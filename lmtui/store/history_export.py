@@ -217,7 +217,9 @@ def _message(raw: object, where: str) -> MessageData:
     if not isinstance(content, str):
         raise ImportFormatError(f'{where}: "content" must be a string')
     attachments = raw.get("attachments") or []
-    if not isinstance(attachments, list) or not all(isinstance(a, str) for a in attachments):
+    if not isinstance(attachments, list) or (
+        attachments and not all(isinstance(a, str) for a in attachments)
+    ):
         raise ImportFormatError(f'{where}: "attachments" must be a list of strings')
     state = raw.get("state") or "complete"
     if state not in STATES:

@@ -20,11 +20,12 @@ from textual.widgets import Footer
 from textual.worker import Worker, WorkerCancelled, WorkerError, WorkerFailed
 
 from lmtui.backend.errors import LmtuiError, NoModelLoaded
-from lmtui.backend.types import ContentDelta, Model, ReasoningDelta
+from lmtui.backend.types import ApiLevel, ContentDelta, Model, ReasoningDelta
 from lmtui.services.chat import ChatSession, Reply
 from lmtui.services.clients import Client, client_for
 from lmtui.services.inspector import RequestLog
-from lmtui.services.models import list_models, load_model, model_after_switch, unload_model
+from lmtui.services.jit import read_jit
+from lmtui.services.models import list_models, model_after_switch
 from lmtui.services.reply_extras import answer_findings
 from lmtui.services.servers import ServerRegistry
 from lmtui.services.setup import choose_chat_setup, open_history
@@ -35,6 +36,7 @@ from lmtui.ui.chat_view import ChatView
 from lmtui.ui.composer import Composer
 from lmtui.ui.keymap import APP_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.message import MessageWidget
+from lmtui.ui.model_admin_ui import ModelAdmin
 from lmtui.ui.native_actions import NativeActions
 from lmtui.ui.sidebar import ModelSidebar
 from lmtui.ui.status import StatusLine
@@ -140,6 +142,13 @@ class LmtuiApp(NativeActions):
         self._wide: bool | None = None
         self._first_delta: float | None = None
         self._draft_key = NEW_DRAFT_KEY
+        self.model_admin = ModelAdmin(
+            self,
+            client=lambda: self.client,
+            sidebar=lambda: self.sidebar,
+            status=lambda: self.status,
+            changed=lambda: self.refresh_models(choose=not self.session.model),
+        )
 
     # ---- layout ---------------------------------------------------------------
 
@@ -328,16 +337,37 @@ class LmtuiApp(NativeActions):
             self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
             return
         self.status.set(server_ok=True)
-        self.sidebar.set_models(models, active=self.session.model)
+        await self._show_models(models)
         if choose and (self.cfg.preset or not self.session.model):
             await self._choose_setup()
+
+    async def _show_models(self, models: list[Model]) -> None:
+        """Put ``models`` in the sidebar with what the server offers (load over its API, JIT)."""
+        caps = self.client.capabilities
+        try:
+            jit = (await read_jit(self.client)).setting
+        except LmtuiError:
+            jit = "unknown"
+        self.sidebar.set_models(
+            models,
+            active=self.session.model,
+            can_load=bool(caps and caps.has(ApiLevel.NATIVE_V1)),
+            jit=jit,
+        )
+        self.sidebar.set_ttl(self.session.params.ttl)
 
     async def _choose_setup(self) -> None:
         cfg = self.cfg.with_overrides(model=self.session.model)
         try:
             setup = await choose_chat_setup(self.client, cfg)
         except NoModelLoaded:
-            self.status.set(note="no model loaded — pick one in the sidebar (F2) and load it (l)")
+            if self.sidebar.jit == "on":
+                note = "nothing loaded — pick a model (F2): LM Studio loads it on first use"
+            elif self.sidebar.can_load:
+                note = "no model loaded — pick one in the sidebar (F2) and load it (l)"
+            else:  # no /api/v1: lmtui cannot load, so it does not offer to
+                note = "no model loaded — load one with `lms load <model>` or in LM Studio"
+            self.status.set(note=note)
             return
         except LmtuiError as exc:
             self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
@@ -350,6 +380,7 @@ class LmtuiApp(NativeActions):
         self.session.integrations = setup.integrations
         self.status.set(model=setup.model, preset=setup.preset_name or "")
         self.sidebar.set_active(setup.model)
+        self.sidebar.set_ttl(setup.params.ttl)
         if setup.note:
             self.status.set(note=setup.note)
             self.notify(f"Model: {setup.model} — {setup.note}", markup=False)
@@ -366,41 +397,31 @@ class LmtuiApp(NativeActions):
     def _refresh_requested(self) -> None:
         self.refresh_models(choose=not self.session.model)
 
+    # Load (L), unload (U) and download (D) live in ui/model_admin_ui.py.
+
     @on(ModelSidebar.LoadRequested)
     def _load_requested(self, event: ModelSidebar.LoadRequested) -> None:
-        self._load_model(event.model)
+        self.model_admin.open_load(event.model)
 
     @on(ModelSidebar.UnloadRequested)
     def _unload_requested(self, event: ModelSidebar.UnloadRequested) -> None:
-        self._unload_model(event.model)
+        self.model_admin.unload(event.model, event.instance_ids)
 
-    @work(group="model-admin", exit_on_error=False)
-    async def _load_model(self, model: Model) -> None:
-        self.sidebar.set_busy(f"Loading {model.label}…")
-        self.notify(f"Loading {model.id}…", markup=False)
-        try:
-            result = await load_model(self.client, model.id)
-        except LmtuiError as exc:
-            self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
-        else:
-            took = f" in {result.load_time_s:.1f} s" if result.load_time_s else ""
-            self.notify(f"Loaded {model.id}{took}", markup=False)
-        finally:
-            self.sidebar.set_busy(None)
-        self.refresh_models(choose=not self.session.model)
+    @on(ModelSidebar.DownloadRequested)
+    def _download_requested(self) -> None:
+        self.model_admin.open_download()
 
-    @work(group="model-admin", exit_on_error=False)
-    async def _unload_model(self, model: Model) -> None:
-        self.sidebar.set_busy(f"Unloading {model.label}…")
-        try:
-            await unload_model(self.client, model)
-        except LmtuiError as exc:
-            self.notify(f"{exc.message}\n{exc.remedy}", severity="error", markup=False)
-        else:
-            self.notify(f"Unloaded {model.id}", markup=False)
-        finally:
-            self.sidebar.set_busy(None)
-        self.refresh_models()
+    def action_load_model(self) -> None:
+        """Open the load dialog for the highlighted model (palette)."""
+        model = self.sidebar.highlighted_model
+        if model is None:
+            self.notify("Highlight a model in the sidebar (F2) first.", markup=False)
+            return
+        self.model_admin.open_load(model)
+
+    def action_download_model(self) -> None:
+        """Open the download dialog (palette)."""
+        self.model_admin.open_download()
 
     def action_refresh_models(self) -> None:
         """List the models again."""
@@ -508,7 +529,10 @@ class LmtuiApp(NativeActions):
         await widget.finish_stream()
         entry = widget.entry
         speed = ""
-        if entry.server_timings is not None and entry.server_timings.tokens_per_second:
+        stats = entry.extras.server_stats
+        if stats is not None and stats.tokens_per_second:
+            speed = f"last {stats.tokens_per_second:.1f} tok/s (LM Studio)"
+        elif entry.server_timings is not None and entry.server_timings.tokens_per_second:
             speed = f"last {entry.server_timings.tokens_per_second:.1f} tok/s"
         elif entry.client_timings is not None and entry.client_timings.tokens_per_second:
             speed = f"last {entry.client_timings.tokens_per_second:.1f} tok/s"
@@ -517,6 +541,8 @@ class LmtuiApp(NativeActions):
             self.status.set(warning=self.session.history_error)
         if self.session.conversation_id is not None:
             self._draft_key = f"conv:{self.session.conversation_id}"
+        if entry.extras.load_progress is not None:
+            self.refresh_models()  # LM Studio loaded (or began loading) a model for this reply
         self.refresh_bindings()
 
     @property
@@ -685,9 +711,10 @@ class LmtuiApp(NativeActions):
         except LmtuiError as exc:
             models = self.sidebar.models
             self.status.set(warning=f"models not listed: {exc.message}")
-        reason = apply_preset(self.session, preset, models)
+        reason = apply_preset(self.session, preset, models, self.cfg.integrations)
         self.status.set(model=self.session.model or "", preset=preset.name, note=reason)
         self.sidebar.set_active(self.session.model)
+        self.sidebar.set_ttl(self.session.params.ttl)
         self.notify(f"Preset '{preset.name}'. {reason}", markup=False)
 
     def action_save_preset(self) -> None:
@@ -718,6 +745,7 @@ class LmtuiApp(NativeActions):
             if result is None:
                 return
             self.session.params = result.params
+            self.sidebar.set_ttl(result.params.ttl)
             self.session.system_prompt = result.system_prompt
             self.notify("Parameters saved: the next request uses them.")
 
@@ -863,6 +891,6 @@ class LmtuiApp(NativeActions):
         )
         self.session.model = kept.model_id
         note = kept.note
-        self.sidebar.set_models(models, active=self.session.model)
+        await self._show_models(models)
         self.status.set(model=self.session.model or "", note=note)
         self.notify(note[:1].upper() + note[1:], markup=False)

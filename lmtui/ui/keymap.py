@@ -203,6 +203,8 @@ PALETTE_EXTRA: tuple[tuple[str, str, str], ...] = (
     ("Inspect last request", "inspect_message", "What was sent and received, as curl/Python"),
     ("Save current settings as preset", "save_preset", "Model, system prompt and parameters"),
     ("Refresh models", "refresh_models", "List the server's models again"),
+    ("Load highlighted model…", "load_model", "With options: context, batch, KV cache (L)"),
+    ("Download a model…", "download_model", "By catalog id or Hugging Face URL (D)"),
     ("Remove last attachment", "remove_attachment", "Drop the image attached last"),
     ("Quit", "quit", "Save the draft and leave"),
 )
@@ -234,8 +236,9 @@ def help_rows(keymap: dict[str, str] | None = None) -> list[tuple[str, str, str]
     """``(key, description, group)`` rows for the help screen."""
     rows = [(display_key(a.key, keymap, a.id), a.description, a.group) for a in all_actions()]
     rows += [
-        ("l", "Load the highlighted model", "Models"),
-        ("u", "Unload it", "Models"),
+        ("l", "Load the highlighted model (options, another instance)", "Models"),
+        ("u", "Unload the highlighted instance", "Models"),
+        ("D", "Download a model (runs on while you chat)", "Models"),
         ("r", "Refresh the list", "Models"),
         ("/", "Filter models", "Models"),
         ("Enter", "Chat with the highlighted model", "Models"),
@@ -268,6 +271,7 @@ def palette_entries() -> list[tuple[str, str, str]]:
 SIDEBAR_KEY_IDS: tuple[str, ...] = (
     "sidebar.load",
     "sidebar.unload",
+    "sidebar.download",
     "sidebar.refresh",
     "sidebar.filter",
 )

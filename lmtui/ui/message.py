@@ -45,7 +45,9 @@ def describe_footer(entry: Entry, remedy: str | None = None) -> str:
         if remedy:
             text += f" — {remedy}"
         return " · ".join([*parts, text])
-    if entry.state == STOPPED:
+    if entry.state == STOPPED and not (entry.content or entry.reasoning):
+        parts.append("■ stopped before any text came (nothing saved)")
+    elif entry.state == STOPPED:
         parts.append("■ stopped (partial reply kept)")
     elif entry.state == INTERRUPTED:
         why = entry.error or entry.detail or "the stream ended early"

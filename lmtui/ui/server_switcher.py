@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from lmtui.services.servers import ServerRegistry, ServerStatus
+from lmtui.services.servers import ServerRegistry, ServerStatus, token_remedy
 from lmtui.services.terminal_text import make_inert
 from lmtui.store.profiles import ServerProfile
 
@@ -36,6 +36,8 @@ def status_text(status: ServerStatus | None) -> str:
     if status.health is None:
         return "not running (start it with --local)"
     health = status.health
+    if status.needs_token:
+        return "needs a token: " + token_remedy(status.profile)
     if not health.reachable:
         return f"down: {health.error or 'no answer'}"
     parts = ["up"]
@@ -57,6 +59,8 @@ def profile_row(profile: ServerProfile, status: ServerStatus | None, *, active: 
         mark, colour = "●", "$success"
     elif status.reachable is None:
         mark, colour = "○", "$text-muted"
+    elif status.needs_token:
+        mark, colour = "●", "$warning"  # up, but refuses lmtui: not the same as down
     else:
         mark, colour = "●", "$error"
     where = profile.base_url or ("embedded llama.cpp" if profile.embedded else "")

@@ -20,6 +20,7 @@ class StatusLine(Static):
         self.speed: str = ""
         self.note: str = ""
         self.warning: str = ""
+        self.download: str = ""  # a running model download's progress
 
     def set(
         self,
@@ -31,6 +32,7 @@ class StatusLine(Static):
         speed: str | None = None,
         note: str | None = None,
         warning: str | None = None,
+        download: str | None = None,
     ) -> None:
         """Change some fields (None leaves a field as it is) and redraw."""
         if server is not None:
@@ -47,6 +49,8 @@ class StatusLine(Static):
             self.note = note
         if warning is not None:
             self.warning = warning
+        if download is not None:
+            self.download = download
         self.update(self.render_content())
 
     def render_content(self) -> Content:
@@ -66,6 +70,8 @@ class StatusLine(Static):
             parts += ["  │ preset: ", make_inert(self.preset)]
         if self.speed:
             parts += ["  │ ", (self.speed, "$accent")]
+        if self.download:
+            parts += ["  │ ", (make_inert(self.download), "$accent")]
         if self.warning:
             parts += ["  │ ", (f"⚠ {self.warning}", "$warning")]
         if self.note:

@@ -177,7 +177,12 @@ async def test_load_and_unload_change_the_server_state(
     assert (result.model, result.instance_id, result.status) == (VLM, VLM, "loaded")
     assert result.load_time_s is not None
     load = fake_server.requests_to("/api/v1/models/load")[-1]
-    assert load.json_body == {"model": VLM, "context_length": 16384, "ttl": 600}
+    assert load.json_body == {
+        "model": VLM,
+        "context_length": 16384,
+        "ttl": 600,
+        "echo_load_config": True,
+    }
     listed = by_id(await client.list_models())[VLM]
     assert (listed.loaded, listed.loaded_context_length) == (True, 16384)
 

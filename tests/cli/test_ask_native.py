@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,37 @@ def test_no_progress_when_stderr_is_not_a_terminal() -> None:
     assert err.getvalue() == ""
     display.progress(ContentWasReasoning())
     assert "was the model's reasoning" in err.getvalue()
+
+
+def test_mcp_tool_call_is_searchable_and_survives_export_import(
+    fake: FakeServer, run_lmtui: RunLmtui, tmp_path: Path
+) -> None:
+    from tests.fake_native_chat import FakeToolCall
+
+    call = FakeToolCall(
+        tool="model_search",
+        arguments={"query": "okapi"},
+        provider={"type": "ephemeral_mcp", "server_label": "huggingface"},
+        output="Found okapi-7b-giraffid by zoo-lab",
+    )
+    native(fake).enqueue(NativeReply(text="The top model is okapi-7b.", tool_calls=(call,)))
+    done = run_lmtui("--base-url", fake.base_url, "ask", "--model", LOADED, "find a model")
+    assert done.returncode == 0, done.stderr
+    found = run_lmtui("history", "search", "giraffid", "--json")
+    assert found.returncode == 0, found.stderr
+    (hit,) = json.loads(found.stdout)["hits"]
+    assert "[tool model_search]" in hit["snippet"]
+    out = tmp_path / "export.json"
+    exported = run_lmtui("history", "export", "--format", "json", "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    # Import into a fresh history (another data directory).
+    other = {"XDG_DATA_HOME": str(tmp_path / "other-data")}
+    imported = run_lmtui("history", "import", str(out), env=other)
+    assert imported.returncode == 0, imported.stderr
+    again = run_lmtui("history", "search", "giraffid", "--json", env=other)
+    (hit2,) = json.loads(again.stdout)["hits"]
+    shown = run_lmtui("history", "show", str(hit2["id"]), "--json", env=other)
+    messages = json.loads(shown.stdout)["messages"]
+    calls = messages[-1]["tool_calls"]
+    assert calls[0]["name"] == "model_search" and calls[0]["provider"] == "huggingface"
+    assert json.loads(calls[0]["arguments"]) == {"query": "okapi"}

@@ -8,6 +8,7 @@ from typing import Any
 
 from lmtui.backend.errors import NoModelLoaded, ServerUnreachable
 from tests.conftest import RunLmtui
+from tests.fake_models_admin import set_jit
 from tests.fake_server import NO_MODELS_LOADED_FLAT, FakeServer
 
 
@@ -44,13 +45,53 @@ def test_doctor_json_healthy(run_lmtui: RunLmtui, fake_server: FakeServer) -> No
     assert all(f["severity"] in ("ok", "info") for f in data["findings"])
 
 
-def test_doctor_json_no_models_loaded(run_lmtui: RunLmtui, fake_server: FakeServer) -> None:
+def test_doctor_json_no_models_loaded_jit_off(run_lmtui: RunLmtui, fake_server: FakeServer) -> None:
+    set_jit(fake_server, False)
     for model in fake_server.models:
         model.loaded = False
     result = run_lmtui("doctor", "--json", "--base-url", fake_server.base_url)
     assert result.returncode != 0
+    data = json.loads(result.stdout)
+    assert data["jit"] == "off"
     found = findings(result.stdout)["no_model_loaded"]
-    assert found["remedy"] == NoModelLoaded.default_remedy and "lms load" in found["remedy"]
+    assert found["severity"] == "error"
+    # Both remedies: load one (with what LM Studio 0.4 offers), or turn JIT on.
+    assert "lmtui models load" in found["remedy"] and "lms load" in found["remedy"]
+    assert "Just-in-Time" in found["remedy"]
+
+
+def test_doctor_jit_on_nothing_loaded_is_information(
+    run_lmtui: RunLmtui, fake_server: FakeServer
+) -> None:
+    set_jit(fake_server, True)
+    for model in fake_server.models:
+        model.loaded = False
+    result = run_lmtui("doctor", "--base-url", fake_server.base_url)
+    assert result.returncode == 0, result.stdout
+    assert "[info] No model loaded: LM Studio will load one on first use (JIT)" in result.stdout
+    assert "healthy" in result.stdout
+    as_json = run_lmtui("doctor", "--json", "--base-url", fake_server.base_url)
+    assert as_json.returncode == 0
+    assert json.loads(as_json.stdout)["jit"] == "on"
+    assert findings(as_json.stdout)["jit_will_load"]["severity"] == "info"
+    # ... and it is true: ask works, LM Studio loads the model it names.
+    asked = run_lmtui(
+        "ask", "--base-url", fake_server.base_url, "-m", "deepseek-r1-distill-qwen-14b", "hi"
+    )
+    assert asked.returncode == 0, asked.stderr
+
+
+def test_doctor_on_lmstudio_03_names_no_api_v1_action(run_lmtui: RunLmtui) -> None:
+    # LM Studio 0.3.x (no /api/v1), JIT off, nothing loaded: /api/v0 lists nothing at all.
+    with FakeServer(native_v1=False) as srv:
+        set_jit(srv, False)
+        for model in srv.models:
+            model.loaded = False
+        result = run_lmtui("doctor", "--json", "--base-url", srv.base_url)
+    assert result.returncode != 0
+    found = findings(result.stdout)["no_models"]
+    assert "lms load" in found["remedy"] and "Just-in-Time" in found["remedy"]
+    assert "lmtui models load" not in result.stdout and "sidebar" not in result.stdout
 
 
 def test_doctor_text_names_the_remedy(run_lmtui: RunLmtui) -> None:

@@ -12,6 +12,7 @@ from lmtui.backend.errors import LmtuiError
 from lmtui.backend.types import ChatRequest, Message
 from lmtui.services.doctor import Finding, diagnose, exchange_findings
 from lmtui.services.inspector import RequestLog
+from tests.fake_models_admin import set_jit
 from tests.fake_server import (
     CONTEXT_OVERFLOW_LLAMACPP,
     CONTEXT_OVERFLOW_LMSTUDIO,
@@ -79,12 +80,33 @@ async def test_refused_connection_is_unreachable() -> None:
 async def test_no_models_loaded_says_how_to_load(
     fake_server: FakeServer, client: LMStudioClient
 ) -> None:
+    set_jit(fake_server, False)
     for m in fake_server.models:
         m.loaded = False
     diag = await diagnose(client)
     f = by_id(diag.findings, "no_model_loaded")
-    assert f.severity == "error" and "lms load" in f.remedy
-    assert not diag.healthy
+    assert f.severity == "error" and "lms load" in f.remedy and "Just-in-Time" in f.remedy
+    assert not diag.healthy and diag.jit == "off"
+
+
+async def test_jit_on_and_nothing_loaded_is_healthy(
+    fake_server: FakeServer, client: LMStudioClient
+) -> None:
+    for m in fake_server.models:
+        m.loaded = False
+    diag = await diagnose(client)
+    f = by_id(diag.findings, "jit_will_load")
+    assert f.severity == "info" and "first use" in f.title
+    assert diag.healthy and diag.jit == "on"
+
+
+async def test_jit_off_with_a_model_loaded_is_said(
+    fake_server: FakeServer, client: LMStudioClient
+) -> None:
+    set_jit(fake_server, False)
+    diag = await diagnose(client)
+    assert by_id(diag.findings, "jit_off").severity == "info"
+    assert diag.healthy
 
 
 @pytest.mark.parametrize("reply", [NO_MODELS_LOADED, NO_MODELS_LOADED_FLAT])

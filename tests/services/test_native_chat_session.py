@@ -207,3 +207,61 @@ async def test_close_only_think_tag_is_split_on_the_openai_path(fake: FakeServer
         await run(chat.send("pick"))
     reply = chat.entries[-1]
     assert (reply.reasoning, reply.content) == ("The user wants a number.", "42")
+
+
+async def test_reasoning_effort_only_to_lm_studio_on_the_openai_path(fake: FakeServer) -> None:
+    async with LMStudioClient(fake.base_url) as client:
+        chat = ChatSession(client, model=LOADED)
+        chat.native_mode = "off"
+        chat.reasoning = "high"
+        await client.detect()
+        await run(chat.send("x"))
+    assert fake.requests_to(OPENAI)[-1].json_body["reasoning_effort"] == "high"
+
+    fake.native_v1 = fake.native_v0 = False  # now a plain OpenAI-compatible server
+    async with LMStudioClient(fake.base_url) as client:
+        chat = ChatSession(client, model=LOADED)
+        chat.reasoning = "high"
+        await client.detect()
+        await run(chat.send("y"))
+    assert "reasoning_effort" not in fake.requests_to(OPENAI)[-1].json_body
+
+
+async def test_mcp_headers_never_reach_history_or_the_inspector(
+    fake: FakeServer, history: HistoryStore
+) -> None:
+    from lmtui.backend.native_chat import Integration
+
+    secret = "Bearer hf_TOPSECRET"
+    server = Integration(
+        server_label="hf", server_url="https://hf.co/mcp", headers={"Authorization": secret}
+    )
+    async with LMStudioClient(fake.base_url) as client:
+        chat = ChatSession(client, model=LOADED, history=history)
+        chat.integrations = (server,)
+        await run(chat.send("x"))
+    sent = fake.requests_to(NATIVE)[-1].json_body["integrations"][0]["headers"]
+    assert sent == {"Authorization": secret}
+    assert secret not in str(chat.entries[-1].request_json)
+    assert secret not in history.export(None, "json")
+    for suffix in ("", "-wal"):
+        stored = history.path.with_name(history.path.name + suffix)
+        assert not stored.exists() or secret.encode() not in stored.read_bytes()
+    assert secret not in repr(chat.integrations)
+
+
+async def test_continue_chains_from_the_reply_it_continues(fake: FakeServer) -> None:
+    from lmtui.services.chat import CONTINUE_PROMPT
+
+    native(fake).enqueue(NativeReply(text="Part one."))
+    native(fake).enqueue(NativeReply(text=" Part two."))
+    async with LMStudioClient(fake.base_url) as client:
+        chat = ChatSession(client, model=LOADED)
+        await run(chat.send("write"))
+        first_id = chat.entries[-1].extras.response_id
+        await run(chat.continue_reply())
+    body = fake.requests_to(NATIVE)[-1].json_body
+    assert body["previous_response_id"] == first_id and body["input"] == CONTINUE_PROMPT
+    reply = chat.entries[-1]
+    assert reply.content == "Part one. Part two."
+    assert reply.extras.response_id not in (None, first_id)

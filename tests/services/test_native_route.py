@@ -132,3 +132,22 @@ def test_troubleshooting_finds_an_answer_left_in_the_reasoning() -> None:
     ]
     assert "Raise max tokens" in findings[0].remedy
     assert answer_findings([None, None]) == []
+
+
+def test_applying_a_preset_sets_reasoning_and_its_integrations() -> None:
+    from lmtui.backend.native_chat import Integration
+    from lmtui.services.chat import ChatSession
+    from lmtui.services.presets_apply import apply_preset
+    from lmtui.store.presets import Preset
+
+    class _NoClient:
+        base_url = SERVER
+        capabilities = None
+
+    session = ChatSession(_NoClient(), model="m")  # type: ignore[arg-type]
+    playwright = Integration(plugin_id="mcp/playwright")
+    preset = Preset(name="Browse", reasoning="low", integrations=("playwright", "gone"))
+    reason = apply_preset(session, preset, [Model("m")], {"playwright": playwright})
+    assert session.reasoning == "low"
+    assert session.integrations == (playwright,)
+    assert "integration gone is not in the config" in reason

@@ -10,6 +10,7 @@ from textual.widgets import Collapsible
 
 from lmtui.backend.types import Model
 from lmtui.ui.app import LmtuiApp
+from lmtui.ui.load_dialog import LoadDialog
 from lmtui.ui.sidebar import ModelSidebar
 from tests.fake_server import FakeServer, Reply
 from tests.ui.conftest import send, wait_idle, wait_until
@@ -54,6 +55,9 @@ async def test_load_and_unload_requests_reach_the_server_and_refresh_the_list(
         target = next(m for m in app.sidebar.models if m.id == "deepseek-r1-distill-qwen-14b")
         assert target.loaded is False
         app.sidebar.post_message(ModelSidebar.LoadRequested(target))
+        # L opens the load dialog; Enter loads with LM Studio's defaults.
+        await wait_until(pilot, lambda: isinstance(app.screen, LoadDialog))
+        await pilot.press("enter")
 
         def loaded() -> Model | None:
             return next((m for m in app.sidebar.models if m.id == target.id and m.loaded), None)
@@ -62,6 +66,7 @@ async def test_load_and_unload_requests_reach_the_server_and_refresh_the_list(
         assert fake.requests_to("/api/v1/models/load")[-1].json["model"] == target.id
         now = loaded()
         assert now is not None
+        await pilot.press("escape")
         app.sidebar.post_message(ModelSidebar.UnloadRequested(now))
         await wait_until(
             pilot,

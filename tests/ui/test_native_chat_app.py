@@ -151,3 +151,11 @@ async def test_tool_calls_render_as_blocks_and_toggle(
         assert "output: Example Domain" in str(blocks[0].query_one(".tool-call-body").render())
         footer = str(widget.query_one(".meta").render())
         assert "2 tool call(s), 1 failed" in footer
+        # Reopened from history, the reply shows the same blocks.
+        assert app.session.conversation_id is not None
+        app.session.load(app.session.conversation_id)
+        await app.chat.show(app.session.entries)
+        await pilot.pause()
+        reopened = app.chat.widget_for(app.session.entries[-1])
+        assert reopened is not None and reopened is not widget
+        assert [b.title for b in reopened.query(ToolCallBlock)] == [b.title for b in blocks]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,12 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 
-from lmtui.backend.types import Model, ModelType
+from lmtui.backend.types import LoadConfig, Model, ModelInstance, ModelType
 from lmtui.ui.sidebar import (
     NO_MODELS,
     NONE_LOADED,
     ModelSidebar,
+    badges,
     group_of,
     grouped,
     human_size,
@@ -104,17 +106,19 @@ def static_text(app: App[None], selector: str) -> str:
 def test_group_rules() -> None:
     assert group_of(CODER) == "Loaded"
     assert group_of(MISTRAL) == "Not loaded"
-    assert group_of(VISION) == "Vision"
-    assert group_of(Model("llava", loaded=True, capabilities=("vision",))) == "Vision"
-    assert group_of(EMBED) == "Embedding"
+    # The kind is a badge, never a group: a loaded vision model stays under "Loaded".
+    assert group_of(VISION) == "Not loaded"
+    assert group_of(Model("llava", loaded=True, capabilities=("vision",))) == "Loaded"
+    assert group_of(EMBED) == "Loaded"
+    assert group_of(Model("big", loaded=False, loading=True)) == "Loaded"
     assert group_of(Model("plain-v1-model")) == "Available"
 
 
 def test_grouped_orders_groups_and_sorts_labels() -> None:
     groups = grouped(MODELS)
-    assert [name for name, _ in groups] == ["Loaded", "Not loaded", "Vision", "Embedding"]
+    assert [name for name, _ in groups] == ["Loaded", "Not loaded"]
     not_loaded = dict(groups)["Not loaded"]
-    assert [m.id for m in not_loaded] == [MISTRAL.id, PHI.id]
+    assert [m.id for m in not_loaded] == [MISTRAL.id, PHI.id, VISION.id]
 
 
 def test_grouped_filters_by_id_and_label() -> None:
@@ -140,6 +144,20 @@ def test_details_only_show_what_the_server_said() -> None:
         "Arch": "qwen2",
         "Caps": "tool_use",
     }
+    # An instance shows its own context and load config.
+    two = replace(
+        CODER,
+        instances=(
+            ModelInstance(CODER.id, LoadConfig(context_length=8192)),
+            ModelInstance(f"{CODER.id}:2", LoadConfig(16384, 512, True, None, False)),
+        ),
+    )
+    second = dict(model_details(two, two.instances[1], ttl=300))
+    assert second["Type"] == "llm · loaded ×2"
+    assert second["Inst"] == f"{CODER.id}:2"
+    assert second["Ctx"] == "16,384 / 32,768"
+    assert second["Load"] == "batch 512 · flash attention on · KV cache in RAM"
+    assert second["TTL"] == "300 s idle (preset)"
     assert model_details(Model("bare")) == [("Type", "llm")]
     assert dict(model_details(Model("m", max_context_length=4096)))["Ctx"] == "max 4,096"
 
@@ -150,15 +168,13 @@ async def test_lists_groups_with_active_and_loaded_markers() -> None:
         app.sidebar.set_models(MODELS, active=CODER.id)
         await pilot.pause()
         assert option_texts(app) == [
-            "Loaded 1",
+            "Loaded 2",
             "▸● qwen2.5-coder-7b-instruct",
-            "Not loaded 2",
+            " ● text-embedding-nomic-embed-text-v1.5 embed",
+            "Not loaded 3",
             " ○ mistral-7b-instruct-v0.3",
             " ○ phi-3.5-mini-instruct",
-            "Vision 1",
-            " ○ qwen2.5-vl-7b",
-            "Embedding 1",
-            " ● text-embedding-nomic-embed-text-v1.5",
+            " ○ qwen2.5-vl-7b vision",
         ]
         assert app.sidebar.outer_size.width == 28
         # The cursor starts on the active model, and its details are shown.
@@ -166,7 +182,7 @@ async def test_lists_groups_with_active_and_loaded_markers() -> None:
         details = static_text(app, "#sidebar-details")
         assert details.splitlines()[0] == CODER.id
         assert "Q4_K_M" in details and "8,192 / 32,768" in details and "4.7 GB" in details
-        assert "qwen2" in details and "tool_use" in details
+        assert "qwen2" in details and "tool-use" in details  # a badge never breaks
 
         app.sidebar.set_active(PHI.id)
         await pilot.pause()
@@ -179,7 +195,7 @@ async def test_headers_are_skipped_and_enter_selects() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         app.sidebar.set_models(MODELS, active=CODER.id)
         app.sidebar.focus_list()
-        await pilot.press("down")  # past the "Not loaded" header
+        await pilot.press("down", "down")  # past the embedder and the "Not loaded" header
         assert app.sidebar.highlighted_model == MISTRAL
         assert "mistralai/mistral-7b-instruct-v0.3" in static_text(app, "#sidebar-details")
         await pilot.press("enter")
@@ -193,16 +209,17 @@ async def test_load_unload_refresh_keys_post_requests() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         app.sidebar.set_models(MODELS, active=CODER.id)
         app.sidebar.focus_list()
-        await pilot.press("l")  # already loaded: nothing to ask
         await pilot.press("u")
-        await pilot.press("down", "u")  # mistral is not loaded: nothing to unload
+        await pilot.press("down", "down", "u")  # mistral is not loaded: nothing to unload
         await pilot.press("L")
+        await pilot.press("up", "up", "l")  # loaded: the dialog loads another instance
         await pilot.press("r")
         await pilot.pause()
         kinds = [(type(m).__name__, getattr(m, "model", None)) for m in app.posted]
         assert kinds == [
             ("UnloadRequested", CODER),
             ("LoadRequested", MISTRAL),
+            ("LoadRequested", CODER),
             ("RefreshRequested", None),
         ]
         unload = app.posted[0]
@@ -233,13 +250,13 @@ async def test_filter_narrows_the_list_and_keeps_focus_flow() -> None:
         assert option_texts(app) == [
             "Loaded 1",
             " ● qwen2.5-coder-7b-instruct",
-            "Vision 1",
-            " ○ qwen2.5-vl-7b",
+            "Not loaded 1",
+            " ○ qwen2.5-vl-7b vision",
         ]
         # Typing "l", "u" or "r" into the filter must not trigger the sidebar's keys.
         await pilot.press(*["backspace"] * 4, "v", "l")
         await pilot.pause()
-        assert option_texts(app) == ["Vision 1", " ○ qwen2.5-vl-7b"]
+        assert option_texts(app) == ["Not loaded 1", " ○ qwen2.5-vl-7b vision"]
         assert app.posted == []
         await pilot.press("enter")
         assert app.query_one("#sidebar-list", OptionList).has_focus
@@ -315,7 +332,7 @@ async def test_unreachable_state_shows_remedy_until_models_arrive() -> None:
         app.sidebar.set_models(MODELS)
         await pilot.pause()
         assert not app.query_one("#sidebar-notice").has_class("-error")
-        assert len(option_texts(app)) == 9
+        assert len(option_texts(app)) == 7
 
 
 async def test_busy_line() -> None:
@@ -341,3 +358,32 @@ async def test_many_models_refresh_without_mounting_widgets() -> None:
         await pilot.pause()
         assert len(list(app.sidebar.walk_children())) == before
         assert len(option_texts(app)) == 150 + 2
+
+
+def test_capability_badges_break_between_badges_only() -> None:
+    words = ("vision", "tool_use", "reasoning", "structured output", "long_context")
+    content = Content.assemble("Caps  ", badges(words))
+    for width in (20, 26, 40):
+        lines = [line.plain.strip() for line in content.wrap(width)]
+        # Every badge sits whole on one line (its inner spaces cannot break).
+        flat = [w.replace("_", "-").replace(" ", "-") for w in words]
+        for badge in flat:
+            assert sum(badge in line for line in lines) == 1, (width, lines)
+        assert len(lines) > 1 or width == 40
+
+
+async def test_loading_models_are_marked_and_stay_under_loaded() -> None:
+    app = SidebarHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        busy = Model("big/model", loaded=False, loading=True)
+        app.sidebar.set_models([busy, MISTRAL])
+        await pilot.pause()
+        assert option_texts(app)[:2] == ["Loaded 1", " ◐ model"]
+        # lmtui's own load marks a model loading until it ends.
+        app.sidebar.set_loading(MISTRAL.id, True)
+        await pilot.pause()
+        assert " ◐ mistral-7b-instruct-v0.3" in option_texts(app)
+        assert option_texts(app)[0] == "Loaded 2"
+        app.sidebar.set_loading(MISTRAL.id, False)
+        await pilot.pause()
+        assert " ○ mistral-7b-instruct-v0.3" in option_texts(app)

@@ -18,6 +18,7 @@ from lmtui.backend.types import ChatRequest, Message, Usage
 from lmtui.services.inspector import RequestLog
 from lmtui.ui.inspector_screen import InspectorScreen
 from lmtui.ui.troubleshoot import TroubleshootScreen
+from tests.fake_models_admin import set_jit
 from tests.fake_server import CONTEXT_OVERFLOW_LLAMACPP, FakeServer, Reply, model_not_found_body
 from tests.ui.conftest import wait_until
 
@@ -153,6 +154,7 @@ async def test_checks_on_demand(fake_server: FakeServer, client: LMStudioClient)
     app = Host(screen)
     async with app.run_test() as pilot:
         await checked(pilot, screen)
+        set_jit(fake_server, False)
         for model in fake_server.models:
             model.loaded = False
         await pilot.press("r")

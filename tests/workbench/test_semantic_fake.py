@@ -106,7 +106,7 @@ def test_fusion_rewards_agreement() -> None:
     assert fused[0].message_id == 22 and fused[0].snippet == "«beta»"
 
 
-async def test_a_too_long_message_is_retried_alone_and_shortened(
+async def test_a_too_long_message_is_retried_alone_and_split(
     fake_server: FakeServer, client: LMStudioClient, history: HistoryStore, vectors: VectorStore
 ) -> None:
     long_text = "word " * 300  # 1500 characters
@@ -120,10 +120,11 @@ async def test_a_too_long_message_is_retried_alone_and_shortened(
     assert [[len(s) for s in batch] for batch in _inputs(fake_server)] == [
         [1500, 11],  # the batch: overflow
         [1500],  # the long one alone: overflow
-        [375],  # a quarter of the length: fits
+        [375, 375, 375, 375],  # cut in quarters: fits, nothing is lost
         [11],
     ]
     assert vectors.count_indexed(EMBEDDER) == 2
+    assert vectors.count_rows(EMBEDDER) == (5, 5)
 
 
 async def test_a_model_that_cannot_embed_raises_and_stores_nothing(
