@@ -119,6 +119,9 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         )
         if setup.note and (args.verbose or setup.fallback):
             print(f"lmtui: {setup.note}", file=err)
+        note = structured.tools_note(setup.preset_name)
+        if note:
+            print(f"lmtui: note: {note}", file=err)
         if images:
             from lmtui.cli.structured import check_vision
 

@@ -78,3 +78,19 @@ def finish_structured(
         print("  remedy: retry, lower the temperature, or pick a stronger model.", file=err)
     data = check.to_json() | {"value": check.value}
     return code, data
+
+
+def tools_note(preset_name: str | None) -> str | None:
+    """A note when the preset defines tools, which ``lmtui ask`` does not offer."""
+    if not preset_name:
+        return None
+    from lmtui.store.presets import load_presets
+
+    preset = load_presets().get(preset_name)
+    if preset is None or not preset.tools:
+        return None
+    names = ", ".join(t.name for t in preset.tools)
+    return (
+        f"preset '{preset.name}' defines tools ({names}); lmtui ask does not offer them: "
+        "use the app's F8 → Structured output and custom tools"
+    )

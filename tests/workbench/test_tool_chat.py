@@ -14,6 +14,7 @@ from lmtui.services.tool_chat import ToolCallsPending, ToolConversation
 from lmtui.services.tool_commands import ToolCommandError, build_argv, run_command
 from lmtui.store.preset_tools import PresetTool
 from lmtui.store.presets import read_preset_file, save_preset
+from tests.conftest import RunLmtui
 from tests.fake_server import FakeServer, Reply
 
 CHAT = "qwen2.5-7b-instruct"
@@ -253,3 +254,17 @@ async def test_calls_and_answers_are_kept_in_history_searchable_and_exported(
         assert [h.conversation_id for h in hits] == [chat.conversation_id]
         exported = to_json([(summary, records)])
     assert "minus four and snowing" in exported and "get_weather" in exported
+
+
+def test_ask_says_a_presets_tools_are_not_offered(
+    fake_server: FakeServer, run_lmtui: RunLmtui
+) -> None:
+    from lmtui.store import paths
+
+    directory = paths.presets_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "w.toml").write_text('name = "W"\n[[tools]]\nname = "get_weather"\n', "utf-8")
+    done = run_lmtui("ask", "--base-url", fake_server.base_url, "--no-save", "--preset", "W", "hi")
+    assert done.returncode == 0, done.stderr
+    assert "defines tools (get_weather); lmtui ask does not offer them" in done.stderr
+    assert "tools" not in fake_server.requests_to("/v1/chat/completions")[0].json_body
