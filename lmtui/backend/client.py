@@ -23,7 +23,9 @@ from lmtui.backend.downloads import DownloadJob, parse_download
 from lmtui.backend.errors import (
     LmtuiError,
     MalformedResponse,
+    ModelLoading,
     NotSupported,
+    ServerError,
     ServerUnreachable,
     StreamInterrupted,
     classify_error,
@@ -58,7 +60,12 @@ from lmtui.backend.types import (
     UsageReport,
     opt_int,
 )
-from lmtui.backend.urls import DEFAULT_BASE_URL, normalize_base_url
+from lmtui.backend.urls import DEFAULT_BASE_URL, display_url, normalize_base_url, split_userinfo
+
+# Bounds on what lmtui reads from one answer: a hostile or broken server cannot make
+# it hold a 400 MB page in memory. Streams are read event by event and not bounded here.
+MAX_BODY_BYTES = 64 * 1_048_576
+MAX_ERROR_BODY_BYTES = 1_048_576
 
 if TYPE_CHECKING:
     from lmtui.backend.native_chat import NativeChatRequest
@@ -106,14 +113,18 @@ class LMStudioClient:
         read_timeout: float = 300.0,
         on_exchange: ExchangeHook | None = None,
     ) -> None:
-        self.base_url = normalize_base_url(base_url)
+        # Credentials in the URL (``http://user:pw@host``) go on the wire as Basic auth;
+        # ``base_url``, which every message, log and history row shows, never holds them.
+        self.base_url, userinfo = split_userinfo(normalize_base_url(base_url))
         self.read_timeout = read_timeout
         self._token = token or None
+        self._secrets = tuple(s for s in (self._token, userinfo and userinfo[1]) if s)
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
+            auth=httpx.BasicAuth(*userinfo) if userinfo else None,
             headers=headers,
             # Building the TLS context costs ~20 ms at start-up; a plain-HTTP base URL never
             # uses it (redirects are not followed), so skip it there.
@@ -139,7 +150,15 @@ class LMStudioClient:
 
     # ---- low-level ------------------------------------------------------------
 
-    def _unreachable(self, exc: Exception) -> ServerUnreachable:
+    def _unreachable(self, exc: Exception) -> LmtuiError:
+        if isinstance(exc, httpx.ReadTimeout | httpx.WriteTimeout):
+            # The connection was made: the server is there, it just did not answer.
+            return ServerError(
+                f"The server at {self.base_url} accepted the request but sent no answer "
+                f"within {self.read_timeout:g} s.",
+                "It may be busy or still loading a model: retry, or raise read_timeout "
+                "in config.toml.",
+            )
         if isinstance(exc, httpx.TimeoutException):
             what = "did not answer in time"
         elif isinstance(exc, httpx.ConnectError) and "Name or service" in str(exc):
@@ -164,8 +183,8 @@ class LMStudioClient:
             kwargs: dict[str, Any] = {}
             if timeout is not None:
                 kwargs["timeout"] = timeout
-            resp = await self._http.request(method, path, json=body, **kwargs)
-            raw = await resp.aread()
+            async with self._http.stream(method, path, json=body, **kwargs) as resp:
+                raw = await self._read_body(resp, path)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             err = self._unreachable(exc)
             self._record(ex, started, error=err)
@@ -180,15 +199,22 @@ class LMStudioClient:
             )
             self._record(ex, started, error=err2)
             raise err2 from None
+        except LmtuiError as exc:  # the body passed its bound
+            self._record(ex, started, error=exc)
+            raise
         ex.status = resp.status_code
         decoded = parse_body(raw) if raw else None
         ex.response = decoded
         if resp.status_code >= 400 or extract_error(decoded) is not None:
-            err3 = classify_error(
+            err3 = self._classify(
                 resp.status_code if resp.status_code >= 400 else None, decoded, model=model
             )
             self._record(ex, started, error=err3)
             raise err3
+        if 300 <= resp.status_code < 400:
+            err5 = self._redirected(resp, path)
+            self._record(ex, started, error=err5)
+            raise err5
         if not isinstance(decoded, dict | list):
             err4 = MalformedResponse(
                 f"The server at {self.base_url} answered {path} with something that is not JSON."
@@ -201,10 +227,10 @@ class LMStudioClient:
     def _record(self, ex: Exchange, started: float, *, error: LmtuiError | None = None) -> None:
         # A server may echo the token back in an error body: it must reach no message,
         # log, history row or inspector view. ``error`` is the object about to be raised.
-        if error is not None:
-            error.redact(self._token)
-        if self._token is not None:
-            ex.response = redact_value(ex.response, self._token)
+        for secret in self._secrets:
+            if error is not None:
+                error.redact(secret)
+            ex.response = redact_value(ex.response, secret)
         if self.on_exchange is None:
             return
         ex.duration_s = time.monotonic() - started
@@ -216,22 +242,70 @@ class LMStudioClient:
     async def _probe(self, path: str) -> object | None:
         """GET a path, returning its JSON or None when the server lacks it."""
         try:
-            resp = await self._http.get(path)
+            async with self._http.stream("GET", path) as resp:
+                raw = await self._read_body(resp, path)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise self._unreachable(exc) from None
         except httpx.TimeoutException as exc:
             raise self._unreachable(exc) from None
+        except httpx.HTTPError as exc:
+            raise MalformedResponse(f"The connection to {self.base_url} failed: {exc}.") from None
         if resp.status_code in (401, 403):
-            err = classify_error(resp.status_code, resp.content)
-            err.redact(self._token)
-            raise err
+            raise self._classify(resp.status_code, parse_body(raw))
+        if 300 <= resp.status_code < 400:
+            raise self._redirected(resp, path)
+        if resp.status_code == 503:
+            # llama.cpp answers every path with 503 "Loading model" while it loads.
+            err = self._classify(resp.status_code, parse_body(raw))
+            if isinstance(err, ModelLoading):
+                raise err
         if resp.status_code != 200:
             return None
-        try:
-            data: object = resp.json()
-        except ValueError:
-            return None
-        return data
+        data = parse_body(raw)
+        return data if isinstance(data, dict | list) else None
+
+    async def _read_body(self, resp: httpx.Response, path: str) -> bytes:
+        """The body of ``resp``, or :class:`MalformedResponse` once it passes the bound."""
+        limit = MAX_BODY_BYTES if resp.status_code < 300 else MAX_ERROR_BODY_BYTES
+        declared = resp.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise self._too_large(path, limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in resp.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise self._too_large(path, limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, path: str, limit: int) -> MalformedResponse:
+        return MalformedResponse(
+            f"The server's answer to {path} is larger than {limit // 1_048_576} MB; "
+            "lmtui stopped reading it."
+        )
+
+    def _classify(self, status: int | None, body: object, model: str | None = None) -> LmtuiError:
+        """``classify_error`` on a body whose secrets are blanked out first.
+
+        Redacting before the message is cut to length means no part of an echoed token
+        survives at the cut.
+        """
+        for secret in self._secrets:
+            body = redact_value(body, secret)
+        err = classify_error(status, body, model=model)
+        for secret in self._secrets:
+            err.redact(secret)
+        return err
+
+    def _redirected(self, resp: httpx.Response, path: str) -> ServerError:
+        where = display_url(resp.headers.get("location", "")) or "an address it did not give"
+        return ServerError(
+            f"The server redirected {path} to {where} (HTTP {resp.status_code}); "
+            "lmtui does not follow redirects.",
+            "If that is where the server lives, use it as --base-url (or base_url in config.toml).",
+            status=resp.status_code,
+        )
 
     # ---- capabilities -----------------------------------------------------------
 
@@ -495,12 +569,14 @@ class LMStudioClient:
                 ex.status = resp.status_code
                 ctype = resp.headers.get("content-type", "")
                 if resp.status_code >= 400 or "text/event-stream" not in ctype:
-                    raw = await resp.aread()
+                    raw = await self._read_body(resp, path)
                     decoded = parse_body(raw) if raw else None
                     ex.response = decoded
                     if resp.status_code >= 400 or extract_error(decoded) is not None:
                         status = resp.status_code if resp.status_code >= 400 else None
-                        raise classify_error(status, decoded, model=model)
+                        raise self._classify(status, decoded, model=model)
+                    if 300 <= resp.status_code < 400:
+                        raise self._redirected(resp, path)
                     if isinstance(decoded, dict) and isinstance(decoded.get("choices"), list):
                         # The server ignored stream=true and sent a whole answer.
                         result = _result_from_json(decoded, started, completion=completion)
@@ -516,7 +592,7 @@ class LMStudioClient:
                 try:
                     async for sse in EventSource(resp).aiter_sse():
                         if sse.event == "error":
-                            raise classify_error(None, parse_body(sse.data), model=model)
+                            raise self._classify(None, parse_body(sse.data), model=model)
                         for event in assembler.feed(sse.data):
                             if isinstance(event, ContentDelta | ReasoningDelta):
                                 deltas += 1

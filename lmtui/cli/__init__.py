@@ -13,7 +13,8 @@ import sys
 from collections.abc import Sequence
 
 from lmtui import __version__
-from lmtui.cli.common import add_connection_args, fail
+from lmtui.cli.common import add_connection_args, fail, not_utf8
+from lmtui.cli.output import OutputFailed, warn
 
 # Subcommand modules, each with ``register(subparsers)``. Order is the help order.
 SUBCOMMANDS = ("ask", "models", "doctor", "presets", "history", "batch", "local", "servers")
@@ -50,25 +51,89 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lmtui`` console script."""
+    import os
+
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     try:
+        problem = not_utf8(args, os.environ)
+        if problem is not None:
+            raise problem
         if handler is None:
             from lmtui.cli.tui import run_tui
 
             return run_tui(args)
+        _interrupt_on_hangup()
         result: int = handler(args)
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
         return result
     except KeyboardInterrupt:
-        print("lmtui: interrupted", file=sys.stderr)
+        warn("lmtui: interrupted")
         return 130
     except BrokenPipeError:
         # The reader went away (`lmtui ask ... | head`): not an error worth a trace.
+        _detach_stdout()
         return 0
+    except OSError as exc:
+        if not _is_output_failure(exc):
+            return _internal_error(exc, args)
+        _detach_stdout()
+        return fail(
+            OutputFailed(
+                f"Cannot write the output: {exc.strerror or exc}.",
+                "Check the disk (or the device) standard output goes to.",
+            )
+        )
     except Exception as exc:
         from lmtui.backend.errors import LmtuiError
 
         if isinstance(exc, LmtuiError):
             return fail(exc, json_output=bool(getattr(args, "json", False)))
-        raise
+        return _internal_error(exc, args)
+
+
+def _interrupt_on_hangup() -> None:
+    """SIGTERM and SIGHUP (a dropped SSH session) stop a command the way Ctrl+C does.
+
+    The partial reply is then saved as stopped instead of the process dying mid-write.
+    """
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            signal.signal(sig, interrupt)
+
+
+def _is_output_failure(exc: OSError) -> bool:
+    """True when standard output itself failed (ENOSPC on /dev/full, EIO on a gone tty)."""
+    import errno
+
+    return exc.errno in (errno.ENOSPC, errno.EIO, errno.EPIPE, errno.EDQUOT, errno.EFBIG)
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null so Python's final flush cannot fail (and print) again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def _internal_error(exc: BaseException, args: object) -> int:
+    """The last guard of "never a traceback": one line, and how to see the details."""
+    import os
+
+    if os.environ.get("LMTUI_DEBUG"):
+        raise exc
+    warn(f"lmtui: internal error: {type(exc).__name__}: {exc}")
+    warn("  remedy: run again with LMTUI_DEBUG=1 for the details, and report it.")
+    return 70

@@ -7,12 +7,20 @@ shell pipeline pays for little more than the HTTP client.
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
 import sys
 from typing import Any
 
 from lmtui.cli import structured
-from lmtui.cli.common import SUPPRESS, add_subcommand, load_effective_config, local_server_if_asked
+from lmtui.cli.common import (
+    SUPPRESS,
+    add_subcommand,
+    checked_params,
+    load_effective_config,
+    local_server_if_asked,
+    read_stdin_text,
+)
+from lmtui.cli.output import print_json, warn
 
 
 def register(sub: Any) -> None:
@@ -67,7 +75,7 @@ def read_prompt(args: argparse.Namespace) -> str:
     """PROMPT words, with piped stdin in front of them."""
     parts: list[str] = []
     if not sys.stdin.isatty():
-        piped = sys.stdin.read()
+        piped = read_stdin_text()
         if piped.strip():
             parts.append(piped.rstrip("\n"))
     if args.prompt:
@@ -84,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         raise LmtuiError(
             "Nothing to ask: give a prompt or pipe one in.", 'Example: lmtui ask "Say hello"'
         )
+    _overrides(args)  # -t nan or --top-p 5 fails here, before any connection
     import asyncio
 
     cfg = load_effective_config(args)
@@ -118,10 +127,10 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             client, cfg, cli_overrides=_overrides(args), explicit_model=getattr(args, "model", None)
         )
         if setup.note and (args.verbose or setup.fallback):
-            print(f"lmtui: {setup.note}", file=err)
+            warn(f"lmtui: {setup.note}")
         note = structured.tools_note(setup.preset_name)
         if note:
-            print(f"lmtui: note: {note}", file=err)
+            warn(f"lmtui: note: {note}")
         if images:
             from lmtui.cli.structured import check_vision
 
@@ -133,7 +142,7 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         if not args.no_save and cfg.save_history:
             history, problem = open_history()
             if problem:
-                print(f"lmtui: {problem}", file=err)
+                warn(f"lmtui: {problem}")
         session = ChatSession(
             client,
             model=setup.model,
@@ -141,7 +150,7 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             params=setup.params,
             preset=setup.preset_name,
             history=history,
-            server_label=cfg.base_url,
+            server_label=client.base_url,  # never the URL's credentials
         )
         session.native_mode = args.native or cfg.native_chat
         session.reasoning = args.think or setup.reasoning
@@ -152,20 +161,24 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         finish: Finish | None = None
         paced = PacedWriter(out)
         try:
+            # aclosing: when stdout fails mid-reply (`| head -c 100`, a full disk) the
+            # generators close here, innermost last, not at loop shutdown in any order.
             quiet = args.json or schema is not None  # a schema reply is printed once, checked
-            async for event in _ended_line(session.send(prompt, images), session, quiet, out):
-                if isinstance(event, ContentDelta):
-                    if not quiet:
-                        display.before_answer()
-                        paced.write(inert(event.text) if inert else event.text)
-                elif isinstance(event, ReasoningDelta):
-                    if not quiet:
-                        paced.flush()  # keep the two streams in order on one terminal
-                        display.reasoning(event.text)
-                elif isinstance(event, Finish):
-                    finish = event
-                else:
-                    display.progress(event)
+            events = _ended_line(session.send(prompt, images), session, quiet, out)
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    if isinstance(event, ContentDelta):
+                        if not quiet:
+                            display.before_answer()
+                            paced.write(inert(event.text) if inert else event.text)
+                    elif isinstance(event, ReasoningDelta):
+                        if not quiet:
+                            paced.flush()  # keep the two streams in order on one terminal
+                            display.reasoning(event.text)
+                    elif isinstance(event, Finish):
+                        finish = event
+                    else:
+                        display.progress(event)
         finally:
             paced.flush()
             display.end()
@@ -178,7 +191,7 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             out.write(inert(check.answer) if inert else check.answer)
             entry.content = check.answer
         if session.history_error:
-            print(f"lmtui: {session.history_error}", file=err)
+            warn(f"lmtui: {session.history_error}")
         schema_code = 0
         checked: dict[str, Any] | None = None
         if schema is not None and finish is not None:
@@ -189,7 +202,7 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             )
         if args.json:
             data = _entry_json(entry) | ({"schema": checked} if checked is not None else {})
-            print(json.dumps(data, indent=2, ensure_ascii=False))
+            print_json(data)
         elif schema is None and entry.content and not entry.content.endswith("\n"):
             out.write("\n")
             out.flush()
@@ -197,21 +210,20 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             _report(entry, err)
         if finish is not None and finish.reason is FinishReason.INTERRUPTED:
             exc = StreamInterrupted(f"Interrupted: {finish.detail or 'the reply was cut off'}.")
-            print(f"lmtui: {exc.message}", file=err)
-            print(f"  remedy: {exc.remedy}", file=err)
+            warn(f"lmtui: {exc.message}")
+            warn(f"  remedy: {exc.remedy}")
             return exc.exit_code
         if check.only_reasoning and finish is not None:
             exc2 = AnswerOnlyInReasoning(f"The {check.note}.")
-            print(f"lmtui: {exc2.message}", file=err)
-            print(f"  remedy: {exc2.remedy}", file=err)
+            warn(f"lmtui: {exc2.message}")
+            warn(f"  remedy: {exc2.remedy}")
             return exc2.exit_code
         if check.note and not args.json:
-            print(f"lmtui: {check.note}.", file=err)
+            warn(f"lmtui: {check.note}.")
         if finish is not None and finish.reason is FinishReason.LENGTH and not args.json:
-            print(
+            warn(
                 "lmtui: the reply was cut at the max_tokens limit (finish reason: length); "
-                "raise --max-tokens for more.",
-                file=err,
+                "raise --max-tokens for more."
             )
         return schema_code
 
@@ -225,8 +237,9 @@ async def _ended_line(events: Any, session: Any, json_output: bool, out: Any) ->
     from lmtui.backend.errors import LmtuiError
 
     try:
-        async for event in events:
-            yield event
+        async with contextlib.aclosing(events):
+            async for event in events:
+                yield event
     except LmtuiError:
         text = session.entries[-1].content if session.entries else ""
         if text and not text.endswith("\n") and not json_output:
@@ -248,7 +261,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         from lmtui.cli.structured import schema_overrides
 
         values.update(schema_overrides(args))
-    return {k: v for k, v in values.items() if v is not None}
+    given = {k: v for k, v in values.items() if v is not None}
+    checked_params(given)
+    return given
 
 
 def _entry_json(entry: Any) -> dict[str, Any]:
@@ -299,4 +314,4 @@ def _report(entry: Any, err: Any) -> None:
 
         figures = ", ".join(f"{k} {v}" for k, v in stats_figures(extras.server_stats))
         parts.append(f"LM Studio: {figures}")
-    print("lmtui: " + " · ".join(parts), file=err)
+    warn("lmtui: " + " · ".join(parts))

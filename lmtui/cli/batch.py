@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from lmtui.cli.common import SUPPRESS, add_subcommand, load_effective_config
+from lmtui.cli.common import SUPPRESS, add_subcommand, checked_params, load_effective_config
+from lmtui.cli.output import warn
 
 
 def register(sub: Any) -> None:
@@ -65,7 +65,6 @@ async def _batch(args: argparse.Namespace, cfg: Any) -> int:
     from contextlib import AsyncExitStack
 
     from lmtui.backend.errors import ConfigError
-    from lmtui.backend.types import SamplingParams
     from lmtui.cli.batch_progress import progress_display
     from lmtui.services.batch import BatchSettings, read_rows, run_batch
     from lmtui.services.batch_pool import (
@@ -78,6 +77,9 @@ async def _batch(args: argparse.Namespace, cfg: Any) -> int:
     from lmtui.services.schemas import load_schema_arg
 
     rows = read_rows(Path(args.input), prompt_column=args.prompt_column)
+    from lmtui.services.batch import check_batch_output
+
+    check_batch_output(Path(args.out))  # before any request: a refused --out costs nothing
     if args.concurrency is not None and args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1.")
     if args.retries < 0:
@@ -94,9 +96,7 @@ async def _batch(args: argparse.Namespace, cfg: Any) -> int:
         servers = []
         for name, server_cfg in _server_configs(args, cfg):
             client = await stack.enter_async_context(client_for(server_cfg))
-            resolve = await _row_resolver(
-                client, server_cfg, args, rows, SamplingParams.from_mapping(overrides)
-            )
+            resolve = await _row_resolver(client, server_cfg, args, rows, checked_params(overrides))
             slots, source = await server_slots(client, args.concurrency)
             servers.append(PoolServer(name, client, resolve, slots, source))
         pool = ServerPool(servers, retries=args.retries, max_failures=args.max_failures)
@@ -112,12 +112,11 @@ async def _batch(args: argparse.Namespace, cfg: Any) -> int:
                 asker=pool.ask,
             )
     for line in pool.summary():
-        print(f"lmtui: {line}", file=sys.stderr)
+        warn(f"lmtui: {line}")
     invalid = f"{state.invalid} invalid, " if schema or state.invalid else ""
-    print(
+    warn(
         f"lmtui: {state.done} done, {invalid}{state.failed} failed, "
-        f"{state.skipped} already done → {args.out}",
-        file=sys.stderr,
+        f"{state.skipped} already done → {args.out}"
     )
     return 0 if state.failed == 0 and state.invalid == 0 else 1
 
@@ -152,7 +151,7 @@ async def _row_resolver(
     client: Any, cfg: Any, args: argparse.Namespace, rows: list[Any], overrides: Any
 ) -> Any:
     """Per-row model, system prompt and parameters: the row's own, else the run's."""
-    from lmtui.backend.errors import ConfigError, NoModelLoaded
+    from lmtui.backend.errors import NoModelLoaded
     from lmtui.backend.types import SamplingParams
     from lmtui.services.models import list_models
 
@@ -172,9 +171,7 @@ async def _row_resolver(
         preset = None
         if name:
             assert presets is not None
-            preset = presets.get(name)
-            if preset is None:
-                raise ConfigError(f"No preset named '{name}'.")
+            preset = presets.require(name)
         params = (preset.params if preset else SamplingParams()).merged(overrides)
         system = (
             args.system if args.system is not None else (preset.system_prompt if preset else "")
@@ -189,7 +186,7 @@ async def _row_resolver(
                 raise NoModelLoaded(choice.reason)
             if choice.fallback and choice.reason not in notes:
                 notes.add(choice.reason)
-                print(f"lmtui: {choice.reason}", file=sys.stderr)
+                warn(f"lmtui: {choice.reason}")
             model = choice.model_id
         return model, system, params
 

@@ -34,9 +34,11 @@ def bar(done: int, total: int, width: int = 40) -> str:
 
 
 def server_line(server: Any) -> str:
-    """One server's state in one line."""
+    """One server's state in one line (inert: the reason a server is out is its own text)."""
+    from lmtui.services.terminal_text import make_inert
+
     state = f"OUT ({server.down_reason})" if server.down else f"{server.busy}/{server.slots} busy"
-    return (
+    return make_inert(
         f"{server.name}: {server.done} rows, {server.rows_per_second:.2f} rows/s, {state}, "
         f"slots {server.slots} ({server.slots_source})"
     )
@@ -60,7 +62,9 @@ class PlainProgress:
         servers = ""
         if len(self.pool.servers) > 1:
             servers = " · " + "; ".join(f"{s.name} {s.done}" for s in self.pool.servers)
-        print(summary_line(p) + servers, file=self.stream, flush=True)
+        from lmtui.services.terminal_text import make_inert
+
+        print(make_inert(summary_line(p) + servers), file=self.stream, flush=True)
 
 
 class LiveProgress:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from lmtui.backend.errors import LmtuiError
+from lmtui.cli.output import print_json as print_json  # subcommands import it from here
+from lmtui.cli.output import warn
 
 SUPPRESS = argparse.SUPPRESS
 
@@ -62,9 +63,7 @@ def load_effective_config(args: argparse.Namespace) -> Any:
             args.local = True
         problem = cfg.profiles()[cfg.server].token_problem
         if problem:
-            print(
-                f"lmtui: warning: server '{cfg.server}': no token sent, {problem}.", file=sys.stderr
-            )
+            warn(f"lmtui: warning: server '{cfg.server}': no token sent, {problem}.")
     cfg = cfg.with_overrides(
         base_url=getattr(args, "base_url", None),
         model=getattr(args, "model", None),
@@ -75,7 +74,7 @@ def load_effective_config(args: argparse.Namespace) -> Any:
 
         warning = insecure_token_warning(profile_of(cfg))
         if warning:
-            print(f"lmtui: warning: {warning}", file=sys.stderr)
+            warn(f"lmtui: warning: {warning}")
     return cfg
 
 
@@ -97,16 +96,61 @@ def local_server_if_asked(args: argparse.Namespace, cfg: Any) -> Iterator[Any]:
         yield cfg.with_overrides(base_url=server.base_url, model=model)
 
 
+def read_stdin_text() -> str:
+    """Standard input as text; ConfigError (not a traceback) when it is not UTF-8."""
+    from lmtui.backend.errors import ConfigError
+
+    raw = sys.stdin.buffer.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"Standard input is not UTF-8 text (byte 0x{raw[exc.start]:02X} at {exc.start}).",
+            "Convert it first, e.g. `iconv -f latin1 -t utf-8 FILE | lmtui ask ...`.",
+        ) from None
+
+
+def not_utf8(args: argparse.Namespace, environ: Mapping[str, str]) -> LmtuiError | None:
+    """An error for the first argument or lmtui variable that is not UTF-8, if any.
+
+    Python keeps such bytes as lone surrogates; passed on they would fail later, deep in
+    the HTTP client or the history database.
+    """
+    from lmtui.backend.errors import ConfigError
+
+    def bad(text: str) -> bool:
+        return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+    for name, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and bad(v) for v in values):
+            flag = name.replace("_", "-")
+            return ConfigError(
+                f"The {flag} argument is not UTF-8 text.",
+                "Pass UTF-8 (convert with iconv), or pipe the text in as UTF-8.",
+            )
+    for name, value in environ.items():
+        if (name.startswith("LMTUI_") or name == "LM_API_TOKEN") and bad(value):
+            return ConfigError(f"{name} is not UTF-8 text.", f"Set {name} to UTF-8 text.")
+    return None
+
+
+def checked_params(values: dict[str, Any]) -> Any:
+    """``values`` (from flags) as SamplingParams; ConfigError for ``-t nan``, ``--top-p 5``…"""
+    from lmtui.backend.errors import ConfigError
+    from lmtui.backend.params import validate_params
+
+    try:
+        return validate_params(values)
+    except ValueError as exc:
+        raise ConfigError(f"{exc}.", "See the ranges with --help.") from None
+
+
 def fail(exc: LmtuiError, *, json_output: bool = False) -> int:
     """Report an error in one line plus its remedy; return its exit code."""
     if json_output:
-        print(json.dumps({"ok": False, **exc.to_json()}, indent=2))
-    print(f"lmtui: {exc.message}", file=sys.stderr)
+        print_json({"ok": False, **exc.to_json()})
+    warn(f"lmtui: {exc.message}")
     if exc.remedy:
-        print(f"  remedy: {exc.remedy}", file=sys.stderr)
+        warn(f"  remedy: {exc.remedy}")
     return exc.exit_code
-
-
-def print_json(data: object) -> None:
-    """Print JSON to stdout, indented for people and still easy for jq."""
-    print(json.dumps(data, indent=2, ensure_ascii=False))

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from lmtui.backend.urls import display_url
 from lmtui.cli.common import (
     add_subcommand,
     load_effective_config,
     local_server_if_asked,
     print_json,
 )
+from lmtui.cli.output import say
 
 _MARK = {"ok": "ok  ", "info": "info", "warn": "WARN", "error": "FAIL"}
 
@@ -40,12 +42,12 @@ async def _doctor(args: argparse.Namespace, cfg: Any) -> int:
     if args.json:
         print_json(diag.to_json())
     else:
-        print(f"lmtui doctor — {cfg.base_url}")
+        say(f"lmtui doctor — {display_url(cfg.base_url)}")
         for f in diag.findings:
-            print(f"  [{_MARK[f.severity]}] {f.title}")
+            say(f"  [{_MARK[f.severity]}] {f.title}")
             if f.detail:
-                print(f"         {f.detail}")
+                say(f"         {f.detail}")
             if f.remedy and not f.ok:
-                print(f"         remedy: {f.remedy}")
-        print("healthy" if diag.healthy else "problems found")
+                say(f"         remedy: {f.remedy}")
+        say("healthy" if diag.healthy else "problems found")
     return 0 if diag.healthy else 1

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lmtui.cli.common import add_connection_args, add_subcommand, print_json
+from lmtui.cli.common import add_connection_args, add_subcommand
+from lmtui.cli.output import print_json, say, warn, write
+from lmtui.services.terminal_text import for_stream
 
 if TYPE_CHECKING:
     from lmtui.store.history import ConversationSummary, HistoryStore
@@ -56,7 +58,7 @@ def register(sub: Any) -> None:
     a = actions.add_parser("export", help="export one or all conversations")
     a.add_argument("id", type=int, nargs="?", help="conversation id (default: all)")
     a.add_argument("--format", choices=("md", "json"), default="md", help="default: md")
-    a.add_argument("--out", help="file to write (created 0600); default: standard output")
+    a.add_argument("--out", help="file to write (created 0600; - or none: standard output)")
     a.add_argument("--force", action="store_true", help="replace the --out file if it exists")
 
     a = actions.add_parser("import", help="import JSON Lines or an lmtui JSON export")
@@ -90,14 +92,17 @@ def run(args: argparse.Namespace) -> int:
         return action(store, args)
 
 
+_BOLD_ON, _BOLD_OFF = "\ue000", "\ue001"
+
+
 def _limit(value: int) -> int | None:
     return None if value <= 0 else value
 
 
 def _when(ts: float) -> str:
-    import time
+    from lmtui.store.history_export import when
 
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+    return when(ts)
 
 
 def _summary_json(s: ConversationSummary) -> dict[str, Any]:
@@ -120,7 +125,7 @@ def _list(store: HistoryStore, args: argparse.Namespace) -> int:
         print_json({"conversations": [_summary_json(s) for s in convs]})
         return 0
     if not convs:
-        print("The trash is empty." if args.trash else "No saved conversations yet.")
+        say("The trash is empty." if args.trash else "No saved conversations yet.")
         return 0
     rows = [("ID", "UPDATED", "MSGS", "MODEL", "TITLE")]
     rows += [
@@ -128,14 +133,16 @@ def _list(store: HistoryStore, args: argparse.Namespace) -> int:
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
+        say("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
     return 0
 
 
 def _search(store: HistoryStore, args: argparse.Namespace) -> int:
     query = " ".join(args.query)
-    tty = sys.stdout.isatty()
-    marks = ("\x1b[1m", "\x1b[22m") if tty and not args.json else ("«", "»")
+    # On a terminal the match is bold: private-use marks survive the output layer and
+    # become the escapes after it, so only lmtui's own escapes reach the terminal.
+    tty = sys.stdout.isatty() and not args.json
+    marks = (_BOLD_ON, _BOLD_OFF) if tty else ("«", "»")
     hits = store.search(query, limit=_limit(args.limit), marks=marks)
     if args.json:
         print_json(
@@ -155,11 +162,12 @@ def _search(store: HistoryStore, args: argparse.Namespace) -> int:
         )
         return 0
     if not hits:
-        print(f"No conversation contains: {query}")
+        say(f"No conversation contains: {query}")
         return 0
     for h in hits:
-        print(f"{h.conversation_id:>6}  {_when(h.updated)}  {h.title}")
-        print(f"        {h.snippet}")
+        say(f"{h.conversation_id:>6}  {_when(h.updated)}  {h.title}")
+        line = for_stream(f"        {h.snippet}", sys.stdout)
+        sys.stdout.write(line.replace(_BOLD_ON, "\x1b[1m").replace(_BOLD_OFF, "\x1b[22m") + "\n")
     return 0
 
 
@@ -175,51 +183,51 @@ def _show(store: HistoryStore, args: argparse.Namespace) -> int:
             }
         )
         return 0
-    sys.stdout.write(store.export([args.id], "md"))
+    write(store.export([args.id], "md"))
     return 0
 
 
 def _export(store: HistoryStore, args: argparse.Namespace) -> int:
     ids = None if args.id is None else [args.id]
-    if args.out is None:
-        sys.stdout.write(store.export(ids, args.format))
+    if args.out in (None, "-"):
+        write(store.export(ids, args.format))
         return 0
     from lmtui.services.history_files import check_export_path, export_to_file
 
     path = check_export_path(args.out, force=args.force)
     export_to_file(store, ids, args.format, path, force=args.force)
-    print(f"Exported to {path}", file=sys.stderr)
+    warn(f"Exported to {path}")
     return 0
 
 
 def _import(store: HistoryStore, args: argparse.Namespace) -> int:
     count = store.import_file(Path(args.file))
-    print(f"Imported {count} conversation{'s' if count != 1 else ''} from {args.file}")
+    say(f"Imported {count} conversation{'s' if count != 1 else ''} from {args.file}")
     return 0
 
 
 def _rm(store: HistoryStore, args: argparse.Namespace) -> int:
     store.delete_conversation(args.id)
-    print(f"Moved conversation {args.id} to the trash (undo: lmtui history restore {args.id})")
+    say(f"Moved conversation {args.id} to the trash (undo: lmtui history restore {args.id})")
     return 0
 
 
 def _restore(store: HistoryStore, args: argparse.Namespace) -> int:
     store.restore_conversation(args.id)
-    print(f"Restored conversation {args.id}")
+    say(f"Restored conversation {args.id}")
     return 0
 
 
 def _purge(store: HistoryStore, args: argparse.Namespace) -> int:
     count = store.purge_deleted()
-    print(f"Deleted {count} conversation{'s' if count != 1 else ''} for good")
+    say(f"Deleted {count} conversation{'s' if count != 1 else ''} for good")
     return 0
 
 
 def _rename(store: HistoryStore, args: argparse.Namespace) -> int:
     title = " ".join(args.title)
     store.rename(args.id, title)
-    print(f"Renamed conversation {args.id}")
+    say(f"Renamed conversation {args.id}")
     return 0
 
 

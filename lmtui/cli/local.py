@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import signal
-import sys
 import threading
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from lmtui.cli.common import SUPPRESS, add_subcommand, load_effective_config
+from lmtui.cli.output import say, warn
 
 if TYPE_CHECKING:
     from lmtui.services.local_server import LocalServer
@@ -50,27 +50,27 @@ def run(args: argparse.Namespace) -> int:
     if args.parallel < 1:
         raise ConfigError("--parallel must be at least 1.", "Try --parallel 4.")
     choice = choose_model(getattr(args, "gguf", None), cfg.local.gguf)
-    print(f"lmtui: starting llama.cpp with {choice.path} ({choice.source})…", file=sys.stderr)
+    warn(f"lmtui: starting llama.cpp with {choice.path} ({choice.source})…")
 
     with LocalServer.start(
         choice.path, port=port, context_length=ctx, parallel=args.parallel
     ) as server:
         _print_usage(server)
         _serve_until_stopped(server, LocalServerFailed)
-    print("lmtui: the embedded server stopped.", file=sys.stderr)
+    warn("lmtui: the embedded server stopped.")
     return 0
 
 
 def _print_usage(server: LocalServer) -> None:
     url = server.base_url
-    print(f"Serving {server.model_id} at {url}")
-    print(f"  model id:  {server.model_id}")
-    print(f"  context:   {server.context_length} tokens, {server.parallel} slots")
-    print(f"  log:       {server.log_path}")
-    print(f'  lmtui:     lmtui --base-url {url} ask "Say hello"')
-    print(f"             LMTUI_BASE_URL={url} lmtui")
-    print(f"  curl:      curl {url}/v1/models")
-    print("Press Ctrl+C to stop.", flush=True)
+    say(f"Serving {server.model_id} at {url}")
+    say(f"  model id:  {server.model_id}")
+    say(f"  context:   {server.context_length} tokens, {server.parallel} slots")
+    say(f"  log:       {server.log_path}")
+    say(f'  lmtui:     lmtui --base-url {url} ask "Say hello"')
+    say(f"             LMTUI_BASE_URL={url} lmtui")
+    say(f"  curl:      curl {url}/v1/models")
+    say("Press Ctrl+C to stop.", flush=True)
 
 
 def _serve_until_stopped(server: LocalServer, failed: type[Exception]) -> None:

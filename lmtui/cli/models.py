@@ -12,6 +12,7 @@ from lmtui.cli.common import (
     print_json,
 )
 from lmtui.cli.models_admin import instance_rows, register_children, run_action
+from lmtui.cli.output import say
 
 
 def register(sub: Any) -> None:
@@ -51,7 +52,7 @@ async def _models(args: argparse.Namespace, cfg: Any) -> int:
     if args.json:
         print_json(
             {
-                "base_url": cfg.base_url,
+                "base_url": client.base_url,
                 "server_kind": caps.kind.value if caps else None,
                 "api_levels": [lv.value for lv in caps.levels] if caps else [],
                 "models": [asdict(m) | {"type": m.type.value, "state": m.state} for m in models],
@@ -59,7 +60,7 @@ async def _models(args: argparse.Namespace, cfg: Any) -> int:
         )
         return 0
     if not models:
-        print(
+        say(
             "No models listed. Download one (`lmtui models download <id>` on LM Studio 0.4, "
             "or `lms get <model>`); if models are downloaded, LM Studio lists only loaded ones "
             "while JIT loading is off."
@@ -79,5 +80,5 @@ async def _models(args: argparse.Namespace, cfg: Any) -> int:
         rows.extend(instance_rows(m))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        say("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     return 0

@@ -8,7 +8,6 @@ Registered under ``lmtui models`` by :mod:`lmtui.cli.models`; ``lmtui models`` a
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
@@ -117,6 +116,13 @@ def run_action(args: argparse.Namespace, cfg: Any) -> int:
         raise
 
 
+def json_text(data: object, *, indent: int | None = 2) -> str:
+    """JSON through the output layer: C1 and bidi controls escaped."""
+    from lmtui.services.terminal_text import json_text as encode
+
+    return encode(data, indent=indent)
+
+
 def _inert(text: str) -> str:
     from lmtui.services.terminal_text import make_inert
 
@@ -160,12 +166,12 @@ async def _load(args: argparse.Namespace, cfg: Any, _watch: dict[str, str]) -> i
         return 0
     print(_inert(outcome.headline()))
     if outcome.applied is not None:
-        print(f"  applied: {describe_config(outcome.applied)}")
+        print(_inert(f"  applied: {describe_config(outcome.applied)}"))
     else:
         print("  applied: (the server did not echo its config)")
     asked = describe_config(options)
     if asked:
-        print(f"  asked:   {asked}")
+        print(_inert(f"  asked:   {asked}"))
     return 0
 
 
@@ -229,7 +235,7 @@ async def _download(args: argparse.Namespace, cfg: Any, watch: dict[str, str]) -
         width = 0
         async for job in follow_download(client, started, interval=args.poll):
             if as_json and status_changed(last, job):
-                print(json.dumps({"event": "status", **job.to_json()}), flush=True)
+                print(json_text({"event": "status", **job.to_json()}, indent=None), flush=True)
             elif as_json:
                 pass
             elif live:
@@ -247,7 +253,7 @@ async def _download(args: argparse.Namespace, cfg: Any, watch: dict[str, str]) -
             models = await client.list_models()
             listed = next((m.id for m in models if m.id == job.model), None)
     if as_json:
-        print(json.dumps({"event": "done", **job.to_json(), "listed_as": listed}))
+        print(json_text({"event": "done", **job.to_json(), "listed_as": listed}, indent=None))
     elif job.succeeded:
         where = (
             f"listed as {listed}" if listed else "see `lmtui models` for the key LM Studio gave it"
@@ -256,6 +262,6 @@ async def _download(args: argparse.Namespace, cfg: Any, watch: dict[str, str]) -
     if not job.succeeded:
         if not as_json:
             print(f"lmtui: {_inert(state_line(job))}", file=sys.stderr)
-            print(f"  remedy: {failure_remedy(job)}", file=sys.stderr)
+            print(_inert(f"  remedy: {failure_remedy(job)}"), file=sys.stderr)
         return 10
     return 0

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import TYPE_CHECKING, Any
 
 from lmtui.cli.common import SUPPRESS, add_subcommand, print_json
+from lmtui.cli.output import say, warn
 
 if TYPE_CHECKING:
     from lmtui.store.presets import Preset, PresetSet
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     presets = load_presets()
     for error in presets.errors:
-        print(f"lmtui: {error.message}", file=sys.stderr)
+        warn(f"lmtui: {error.message}")
     if getattr(args, "presets_action", None) == "show":
         return _show(args, presets)
     if args.json:
@@ -54,22 +54,15 @@ def run(args: argparse.Namespace) -> int:
             }
         )
         return 0
-    print(f"Presets (user files in {paths.presets_dir()}):")
+    say(f"Presets (user files in {paths.presets_dir()}):")
     for preset in presets:
-        print()
+        say()
         _print_preset(preset, presets, full=False)
     return 0
 
 
 def _show(args: argparse.Namespace, presets: PresetSet) -> int:
-    from lmtui.backend.errors import ConfigError
-
-    preset = presets.get(args.name)
-    if preset is None:
-        raise ConfigError(
-            f"No preset named '{args.name}'.",
-            f"Presets: {', '.join(presets.names())}.",
-        )
+    preset = presets.require(args.name)
     if args.json:
         print_json(preset_json(preset, presets))
     else:
@@ -102,10 +95,9 @@ def _source(preset: Preset, presets: PresetSet) -> str:
 
 def _print_preset(preset: Preset, presets: PresetSet, *, full: bool) -> None:
     from lmtui.backend.params import format_param
-    from lmtui.services.terminal_text import make_inert
 
     def out(text: str) -> None:
-        print(make_inert(text))
+        say(text)
 
     out(f"{preset.name}  ({_source(preset, presets)})")
     if preset.description:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
+from lmtui.backend.urls import display_url
 from lmtui.cli.common import add_subcommand, load_effective_config, print_json
+from lmtui.cli.output import say, warn
 
 DEFAULT_TIMEOUT_S = 1.5
 
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _warn(message: str) -> None:
-    print(f"lmtui: warning: {message}", file=sys.stderr)
+    warn(f"lmtui: warning: {message}")
 
 
 async def _servers(args: argparse.Namespace, cfg: Any) -> int:
@@ -87,14 +88,14 @@ async def _servers(args: argparse.Namespace, cfg: Any) -> int:
         token = "-"
         if p.token_source:
             token = p.token_source + (" (unset)" if p.token_problem else "")
-        url = p.base_url or "(started on demand)"
+        url = display_url(p.base_url) or "(started on demand)"
         mark = "*" if p.name == active else ""
         rows.append((mark, p.name, state, latency, kind, api, models, url, token, p.notes))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+        say("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     if problems:
-        print()
-        print("\n".join(problems))
-    print("\nMODELS is loaded/available (just a count when the server does not say).")
+        say()
+        say("\n".join(problems))
+    say("\nMODELS is loaded/available (just a count when the server does not say).")
     return 0

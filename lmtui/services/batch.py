@@ -15,11 +15,18 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import AuthRequired, ConfigError, LmtuiError, ServerUnreachable
 from lmtui.backend.types import ChatRequest, ChatResult, Message, SamplingParams
+from lmtui.store.safe_files import (
+    UnsafeFile,
+    check_output_path,
+    lines_of,
+    open_append,
+    replace_file,
+)
 
 # Failures that would fail every row alike: stop the run instead of writing them all.
 FATAL = (ServerUnreachable, AuthRequired)
@@ -166,6 +173,35 @@ def _csv_rows(path: Path, text: str, column: str) -> Iterable[BatchRow]:
         )
 
 
+def check_batch_output(out: Path) -> None:
+    """Refuse an ``--out`` that is not a regular file or holds lines that are not batch rows.
+
+    lmtui rewrites its output (compaction), so a file that is someone else's would lose
+    every line that is not a row. Only the last line may be cut (a crash mid-write).
+    """
+    if not check_output_path(out):
+        return
+    last_bad: int | None = None
+    for n, line in enumerate(lines_of(out), 1):
+        if last_bad is not None:
+            break
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            last_bad = n
+            continue
+        if not (isinstance(obj, dict) and isinstance(obj.get("index"), int)):
+            last_bad = n
+    else:
+        return  # at most the last line was cut
+    raise UnsafeFile(
+        f"{out}: line {last_bad} is not an lmtui batch row; lmtui will not rewrite this file.",
+        "Choose another --out file (rerunning with the same one resumes a batch).",
+    )
+
+
 def done_indexes(out: Path) -> set[int]:
     """Indexes of rows the output already holds without an error."""
     done: set[int] = set()
@@ -200,11 +236,12 @@ def compact_output(out: Path) -> None:
             idx = obj["index"]
             if idx not in rows or rows[idx].get("error") is not None:
                 rows[idx] = obj
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
+
+    def write(fh: BinaryIO) -> None:
         for idx in sorted(rows):
-            fh.write(json.dumps(rows[idx], ensure_ascii=False) + "\n")
-    os.replace(tmp, out)
+            fh.write((json.dumps(rows[idx], ensure_ascii=False) + "\n").encode())
+
+    replace_file(out, write)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +269,7 @@ async def run_batch(
     ``asker`` (a server pool, :mod:`lmtui.services.batch_pool`) replaces asking
     ``client`` directly: it gets each row and returns its output record.
     """
+    check_batch_output(out)
     already = done_indexes(out)
     pending = [r for r in rows if r.index not in already]
     state = BatchProgress(total=len(rows), skipped=len(rows) - len(pending))
@@ -259,7 +297,7 @@ async def run_batch(
     lock = asyncio.Lock()
     fatal: list[LmtuiError] = []
     _end_with_newline(out)
-    with out.open("a", encoding="utf-8") as fh:
+    with open_append(out) as fh:
 
         async def one(row: BatchRow, how: tuple[str, str, SamplingParams] | LmtuiError) -> None:
             async with sem:
@@ -274,7 +312,7 @@ async def run_batch(
                     fatal.append(exc)
                     return
             async with lock:
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                fh.write((json.dumps(record, ensure_ascii=False) + "\n").encode())
                 fh.flush()
                 if record["error"] is None:
                     state.done += 1
@@ -296,11 +334,11 @@ async def run_batch(
 
 def _end_with_newline(out: Path) -> None:
     """After a crash mid-write, start the next row on a line of its own."""
-    if not out.exists() or out.stat().st_size == 0:
+    if not out.exists():
         return
-    with out.open("rb+") as fh:
-        fh.seek(-1, os.SEEK_END)
-        if fh.read(1) != b"\n":
+    with open_append(out) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size and os.pread(fh.fileno(), 1, size - 1) != b"\n":
             fh.write(b"\n")
 
 

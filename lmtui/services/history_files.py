@@ -7,13 +7,12 @@ whole or not at all (a temporary file renamed over the target).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Literal
 
 from lmtui.store.history import HistoryInputError, HistoryStore
+from lmtui.store.safe_files import check_output_path, write_new
 
 ExportFormat = Literal["md", "json"]
 
@@ -44,32 +43,13 @@ def check_export_path(path_text: str, *, force: bool = False) -> Path:
 def write_private(path: Path, text: str, *, force: bool = False) -> None:
     """Write ``text`` to ``path`` as a 0600 file; an existing file only when ``force``.
 
-    Raises :class:`HistoryInputError` when the file exists (and not ``force``) or
-    cannot be written.
+    Through :mod:`lmtui.store.safe_files`: a symlink, a device or a FIFO is refused
+    even with ``force`` and never followed or replaced. Raises :class:`HistoryInputError`
+    when the file exists (and not ``force``), :class:`UnsafeFile` for any other refusal.
     """
-    try:
-        if not force:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-            with os.fdopen(os.open(path, flags, 0o600), "w", encoding="utf-8") as fh:
-                fh.write(text)
-            return
-        # mkstemp creates the file 0600; the rename makes it replace the old one whole.
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(temp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
-    except FileExistsError:
-        raise HistoryInputError(f"{path} already exists.", EXISTS_REMEDY) from None
-    except OSError as exc:
-        raise HistoryInputError(
-            f"Cannot write {path}: {exc.strerror or exc}.",
-            "Choose a file in a directory you can write to.",
-        ) from None
+    if not force and check_output_path(path):
+        raise HistoryInputError(f"{path} already exists.", EXISTS_REMEDY)
+    write_new(path, text.encode("utf-8"), force=force)
 
 
 def export_to_file(

@@ -8,12 +8,14 @@ environment, and any ``Authorization`` value is replaced by a placeholder.
 from __future__ import annotations
 
 import json
+import pprint
 import shlex
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
 from lmtui.backend.client import Exchange
+from lmtui.backend.urls import display_url
 
 REDACTED = "«redacted»"
 TOKEN_ENV = "LMTUI_API_TOKEN"
@@ -61,27 +63,63 @@ def pretty(value: Any) -> str:
     return json.dumps(redact(value), indent=2, ensure_ascii=False)
 
 
-def as_curl(base_url: str, path: str, body: dict[str, Any], *, with_token: bool) -> str:
-    """A curl command that repeats the request."""
-    lines = [f"curl {shlex.quote(base_url.rstrip('/') + path)}"]
+def token_env_name(token_source: str | None) -> str:
+    """The variable a snippet reads the token from: where it really came from.
+
+    ``env:LM_API_TOKEN`` gives ``LM_API_TOKEN``; a token from config.toml is in no
+    variable, so snippets name ``LMTUI_API_TOKEN`` (and say to set it).
+    """
+    if token_source and token_source.startswith("env:"):
+        return token_source.removeprefix("env:")
+    return TOKEN_ENV
+
+
+def _from_config_note(token_env: str, comment: str, token_source: str | None) -> str:
+    if token_source == "config":
+        return f"{comment} The token is api_token in config.toml: export {token_env} first.\n"
+    return ""
+
+
+def as_curl(
+    base_url: str,
+    path: str,
+    body: dict[str, Any],
+    *,
+    with_token: bool,
+    token_source: str | None = None,
+) -> str:
+    """A curl command that repeats the request (the token read from its real variable)."""
+    token_env = token_env_name(token_source)
+    lines = [f"curl {shlex.quote(display_url(base_url).rstrip('/') + path)}"]
     lines.append("  -H 'Content-Type: application/json'")
     if with_token:
-        lines.append(f'  -H "Authorization: Bearer ${TOKEN_ENV}"')
+        lines.append(f'  -H "Authorization: Bearer ${token_env}"')
     if body.get("stream"):
         lines.append("  -N")
     lines.append(f"  -d {shlex.quote(json.dumps(redact(body), ensure_ascii=False))}")
-    return " \\\n".join(lines)
+    note = _from_config_note(token_env, "#", token_source) if with_token else ""
+    return note + " \\\n".join(lines)
 
 
-def as_python(base_url: str, path: str, body: dict[str, Any], *, with_token: bool) -> str:
-    """A Python (httpx) snippet that repeats the request."""
-    payload = json.dumps(redact(body), indent=4, ensure_ascii=False)
+def as_python(
+    base_url: str,
+    path: str,
+    body: dict[str, Any],
+    *,
+    with_token: bool,
+    token_source: str | None = None,
+) -> str:
+    """A Python (httpx) snippet that repeats the request; it parses and runs as written."""
+    token_env = token_env_name(token_source)
+    # A Python literal, not JSON: JSON's true/false/null are NameErrors in Python.
+    payload = pprint.pformat(redact(body), indent=4, sort_dicts=False, width=88)
     headers = (
-        f'{{"Authorization": f"Bearer {{os.environ[\'{TOKEN_ENV}\']}}"}}' if with_token else "{}"
+        f'{{"Authorization": f"Bearer {{os.environ[{token_env!r}]}}"}}' if with_token else "{}"
     )
-    url = base_url.rstrip("/") + path
+    url = json.dumps(display_url(base_url).rstrip("/") + path)[1:-1]
+    note = _from_config_note(token_env, "#", token_source) if with_token else ""
     if body.get("stream"):
-        return (
+        return note + (
             "import json\nimport os\n\nimport httpx\nfrom httpx_sse import connect_sse\n\n"
             f"body = {payload}\n\n"
             "with httpx.Client(timeout=300) as client:\n"
@@ -93,7 +131,7 @@ def as_python(base_url: str, path: str, body: dict[str, Any], *, with_token: boo
             '            for choice in chunk.get("choices", []):\n'
             '                print(choice["delta"].get("content") or "", end="", flush=True)\n'
         )
-    return (
+    return note + (
         "import os\n\nimport httpx\n\n"
         f"body = {payload}\n\n"
         f'resp = httpx.post("{url}", json=body, headers={headers}, timeout=300)\n'
@@ -102,11 +140,19 @@ def as_python(base_url: str, path: str, body: dict[str, Any], *, with_token: boo
     )
 
 
-def as_typescript(base_url: str, path: str, body: dict[str, Any], *, with_token: bool) -> str:
+def as_typescript(
+    base_url: str,
+    path: str,
+    body: dict[str, Any],
+    *,
+    with_token: bool,
+    token_source: str | None = None,
+) -> str:
     """A TypeScript (fetch) snippet that repeats the request."""
+    token_env = token_env_name(token_source)
     payload = json.dumps(redact(body), indent=2, ensure_ascii=False)
-    auth = f"\n    Authorization: `Bearer ${{process.env.{TOKEN_ENV}}}`," if with_token else ""
-    url = base_url.rstrip("/") + path
+    auth = f"\n    Authorization: `Bearer ${{process.env.{token_env}}}`," if with_token else ""
+    url = display_url(base_url).rstrip("/") + path
     read = (
         "const reader = response.body!.getReader();\n"
         "const decoder = new TextDecoder();\n"

@@ -53,10 +53,7 @@ async def choose_chat_setup(
         from lmtui.store.presets import load_presets
 
         presets = load_presets()
-        preset = presets.get(cfg.preset)
-        if preset is None:
-            names = ", ".join(p.name for p in presets.all())
-            raise ConfigError(f"No preset named '{cfg.preset}'.", f"Presets: {names}.")
+        preset = presets.require(cfg.preset)
     params = preset.params.merged(overrides) if preset else overrides
     system_prompt = preset.system_prompt if preset else ""
     preset_name = preset.name if preset else None

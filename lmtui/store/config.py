@@ -7,6 +7,7 @@ line and column and is never rewritten.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -18,10 +19,11 @@ from typing import Any
 
 from lmtui.backend.errors import ConfigError
 from lmtui.backend.native_chat import Integration
-from lmtui.backend.urls import DEFAULT_BASE_URL, normalize_base_url
+from lmtui.backend.urls import DEFAULT_BASE_URL, display_url, normalize_base_url, url_problem
 from lmtui.store import paths
 from lmtui.store.integrations import parse_integrations, parse_native_mode
 from lmtui.store.profiles import DEFAULT, LOCAL, ServerProfile, local_profile, parse_profiles
+from lmtui.store.safe_files import read_bounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,7 @@ class Config:
         """A copy with every non-None value replaced."""
         clean = {k: v for k, v in values.items() if v is not None}
         if "base_url" in clean:
-            clean["base_url"] = normalize_base_url(clean["base_url"])
+            clean["base_url"] = checked_base_url(clean["base_url"], "--base-url")
         return replace(self, **clean)
 
     def profiles(self) -> dict[str, ServerProfile]:
@@ -101,6 +103,18 @@ class Config:
             model=profile.model,
             preset=profile.preset or self.preset,
         )
+
+
+def checked_base_url(url: str, where: str) -> str:
+    """``url`` normalised, or :class:`ConfigError` saying ``where`` it came from and why not."""
+    normalized = normalize_base_url(url)
+    problem = url_problem(normalized)
+    if problem:
+        raise ConfigError(
+            f"{where} is not a usable server URL ({problem}): {display_url(url)!r}.",
+            'Write it like "http://192.168.1.20:1234" (with or without /v1).',
+        )
+    return normalized
 
 
 def default_profile(cfg: Config) -> ServerProfile:
@@ -142,7 +156,7 @@ def _decode_error_location(exc: tomllib.TOMLDecodeError) -> str:
 def read_toml(path: Path) -> dict[str, Any]:
     """Read a TOML file or raise :class:`ConfigError` naming the file and line."""
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path)  # a FIFO or /dev/zero is refused, not waited on or read
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}.") from None
     try:
@@ -176,7 +190,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
         cfg = _apply_file(cfg, path, read_toml(path), env)
     base = env.get("LMTUI_BASE_URL")
     if base:
-        cfg = replace(cfg, base_url=normalize_base_url(base))
+        cfg = replace(cfg, base_url=checked_base_url(base, "LMTUI_BASE_URL"))
     for name in ("LMTUI_API_TOKEN", "LM_API_TOKEN"):
         token = env.get(name)
         if token:
@@ -213,15 +227,20 @@ def _apply_file(cfg: Config, path: Path, data: dict[str, Any], env: Mapping[str,
             )
         values[key] = value
     if "base_url" in values:
-        values["base_url"] = normalize_base_url(values["base_url"])
+        values["base_url"] = checked_base_url(
+            values["base_url"], f"{path}: {_line_of(path, 'base_url')}: 'base_url'"
+        )
     if "native_chat" in values:
         parse_native_mode(values["native_chat"], f"{path}: {_line_of(path, 'native_chat')}")
     if "integrations" in data:
         values["integrations"] = parse_integrations(path, data["integrations"], env)
     for key in ("connect_timeout", "read_timeout"):
         if key in values:
-            if values[key] <= 0:
-                raise ConfigError(f"{path}: {_line_of(path, key)}: '{key}' must be positive.")
+            # NaN compares false both ways: accept only a finite positive number.
+            if not 0 < values[key] < math.inf:
+                raise ConfigError(
+                    f"{path}: {_line_of(path, key)}: '{key}' must be a positive number of seconds."
+                )
             values[key] = float(values[key])
     if "api_token" in values:
         mode = stat.S_IMODE(path.stat().st_mode)

@@ -9,6 +9,7 @@ raises :class:`HistoryUnavailable` and callers carry on without history.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import enum
 import json
@@ -24,6 +25,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from lmtui.backend.errors import LmtuiError
+from lmtui.backend.urls import display_url
 from lmtui.store.history_export import (
     ConversationData,
     ImportFormatError,
@@ -49,7 +51,8 @@ from lmtui.store.history_schema import (
     drop_insert_triggers,
     migrate,
 )
-from lmtui.store.paths import ensure_private_dir, history_db, private_file_opener
+from lmtui.store.paths import close_down, ensure_private_dir, history_db, private_file_opener
+from lmtui.store.safe_files import MAX_IMPORT_BYTES, read_bounded
 
 __all__ = [
     "ConversationNotFound",
@@ -155,6 +158,11 @@ def _remedy(reason: str, path: Path) -> str:
     if "newer" in low:
         return "Upgrade lmtui: this history was written by a newer version."
     return f"Make {path.parent} writable by you, or set XDG_DATA_HOME to a writable place."
+
+
+def _url(server: str | None) -> str | None:
+    """A server URL as it may be stored: ``user:password@`` never reaches the database."""
+    return display_url(server) if server else server
 
 
 def _json(value: object) -> str | None:
@@ -264,8 +272,7 @@ class HistoryStore:
         # Create the file 0600 ourselves: sqlite would honour the umask instead.
         with open(self.path, "ab", opener=private_file_opener):
             pass
-        with contextlib.suppress(OSError):
-            os.chmod(self.path, 0o600)
+        close_down(self.path)
         conn = sqlite3.connect(
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
@@ -278,8 +285,7 @@ class HistoryStore:
             conn.close()
             raise
         for suffix in ("-wal", "-shm"):
-            with contextlib.suppress(OSError):
-                os.chmod(f"{self.path}{suffix}", 0o600)
+            close_down(f"{self.path}{suffix}")
         return conn
 
     def _recover_interrupted(self) -> int:
@@ -392,7 +398,14 @@ class HistoryStore:
             cur = conn.execute(
                 "INSERT INTO conversations (title, created, updated, model, preset, server) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
-                (" ".join((title or "").split()) or UNTITLED, now, now, model, preset, server),
+                (
+                    " ".join((title or "").split()) or UNTITLED,
+                    now,
+                    now,
+                    model,
+                    preset,
+                    _url(server),
+                ),
             )
             return int(cur.lastrowid or 0)
 
@@ -443,7 +456,7 @@ class HistoryStore:
                     finish_reason,
                     _json(usage),
                     _json(timings),
-                    server,
+                    _url(server),
                     now,
                     state,
                     error,
@@ -805,7 +818,7 @@ class HistoryStore:
         All or nothing: a bad line raises :class:`HistoryInputError` and nothing is kept.
         """
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_bounded(path, MAX_IMPORT_BYTES).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise HistoryInputError(
                 f"Cannot read {path}: {exc}", "Give a readable UTF-8 file."
@@ -843,7 +856,7 @@ class HistoryStore:
                         conv.updated if conv.updated is not None else created,
                         conv.model,
                         conv.preset,
-                        conv.server,
+                        _url(conv.server),
                     ),
                 )
                 cid = cur.lastrowid
@@ -865,7 +878,7 @@ class HistoryStore:
                             m.finish_reason,
                             _json(m.usage),
                             _json(m.timings),
-                            m.server,
+                            _url(m.server),
                             m.created if m.created is not None else created,
                             m.state,
                             m.error,
@@ -934,6 +947,7 @@ class ReplyWriter:
         self._model_used: str | None = None
         self._dirty = False
         self._last_write = clock()
+        self._timer: asyncio.TimerHandle | None = None
 
     @property
     def content(self) -> str:
@@ -956,6 +970,30 @@ class ReplyWriter:
             self._reasoning.append(reasoning)
             self._dirty = True
         if self._dirty and self.clock() - self._last_write >= self.flush_interval:
+            self.flush()
+        elif self._dirty:
+            self._flush_later()
+
+    def _flush_later(self) -> None:
+        """Write what is buffered ``flush_interval`` after the last write, deltas or not.
+
+        A stream that stalls (only keep-alives, or nothing) sends no further append: the
+        text it already sent is saved by this timer, at most ``flush_interval`` behind,
+        so a process killed during the stall loses none of it. Without a running event
+        loop (a synchronous caller) the next append or finish writes it.
+        """
+        if self._timer is not None or self.finished:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        delay = max(0.0, self.flush_interval - (self.clock() - self._last_write))
+        self._timer = loop.call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._dirty and not self.finished:
             self.flush()
 
     def content_was_reasoning(self) -> None:
@@ -1000,6 +1038,9 @@ class ReplyWriter:
         if state == "streaming":
             raise ValueError("finish() needs a final state, not 'streaming'")
         self.finished = True
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         final = {
             "state": state,
             "finish_reason": finish_reason,

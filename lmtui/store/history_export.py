@@ -8,6 +8,7 @@ JSON) and say what is wrong.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -114,8 +115,15 @@ def to_json(conversations: Iterable[Conversation]) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
-def _when(ts: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+def when(ts: float) -> str:
+    """A stored time as local ``YYYY-MM-DD HH:MM``; "?" for one no calendar can show."""
+    try:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
+    except (OverflowError, ValueError, OSError):  # a database poisoned before imports were checked
+        return "?"
+
+
+_when = when
 
 
 def _fence(text: str) -> str:
@@ -184,10 +192,28 @@ def to_markdown(conversations: Iterable[Conversation]) -> str:
 # ---- import -----------------------------------------------------------------------
 
 
+# Every imported value is checked here, so nothing stored can break a later list or
+# export: times within years 1970-9999, text that is valid Unicode, bounded nesting.
+LATEST_TIME = 253_402_300_799.0  # 9999-12-31T23:59:59Z: time.localtime still works
+MAX_DEPTH = 32
+
+
+def _text_ok(value: str, where: str, key: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ImportFormatError(
+            f'{where}: "{key}" is not valid Unicode (it holds a lone surrogate)'
+        ) from None
+    return value
+
+
 def _str(obj: dict[str, Any], key: str, where: str, *, default: str | None = None) -> str | None:
     value = obj.get(key, default)
-    if value is None or isinstance(value, str):
+    if value is None:
         return value
+    if isinstance(value, str):
+        return _text_ok(value, where, key)
     raise ImportFormatError(f'{where}: "{key}" must be a string')
 
 
@@ -197,14 +223,54 @@ def _num(obj: dict[str, Any], key: str, where: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ImportFormatError(f'{where}: "{key}" must be a number (Unix time)')
+    if isinstance(value, int) and not 0 <= value <= LATEST_TIME:
+        value = -1.0  # huge integers never reach float(), which would overflow
+    if not 0 <= value <= LATEST_TIME:  # NaN and infinities fail this too
+        raise ImportFormatError(
+            f'{where}: "{key}" must be a Unix time between 1970 and 9999, not {str(value)[:20]}'
+        )
     return float(value)
+
+
+def _plain(value: object, where: str, key: str, depth: int = 0) -> None:
+    """Check a free-form JSON value (params, usage, timings) can be stored and shown."""
+    if depth > MAX_DEPTH:
+        raise ImportFormatError(f'{where}: "{key}" is nested more than {MAX_DEPTH} levels deep')
+    if isinstance(value, str):
+        _text_ok(value, where, key)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ImportFormatError(f'{where}: "{key}" holds {value}, which is not a number')
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:
+        raise ImportFormatError(f'{where}: "{key}" holds an integer too large to store')
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _text_ok(k, where, key)
+            _plain(v, where, key, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _plain(v, where, key, depth + 1)
 
 
 def _obj(obj: dict[str, Any], key: str, where: str) -> dict[str, Any] | None:
     value = obj.get(key)
-    if value is None or isinstance(value, dict):
+    if value is None:
+        return value
+    if isinstance(value, dict):
+        _plain(value, where, key)
         return value
     raise ImportFormatError(f'{where}: "{key}" must be an object')
+
+
+def _loads(text: str, where: str) -> object:
+    """``json.loads`` whose every failure is an :class:`ImportFormatError` naming ``where``."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImportFormatError(f"{where}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise ImportFormatError(f"{where}: nested too deeply to be a conversation") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise ImportFormatError(f"{where}: not usable JSON ({exc})") from None
 
 
 def _message(raw: object, where: str) -> MessageData:
@@ -221,6 +287,9 @@ def _message(raw: object, where: str) -> MessageData:
         attachments and not all(isinstance(a, str) for a in attachments)
     ):
         raise ImportFormatError(f'{where}: "attachments" must be a list of strings')
+    _text_ok(content, where, "content")
+    for a in attachments:
+        _text_ok(a, where, "attachments")
     state = raw.get("state") or "complete"
     if state not in STATES:
         raise ImportFormatError(f'{where}: "state" must be one of {", ".join(STATES)}')
@@ -306,17 +375,14 @@ def parse_import(text: str) -> list[ConversationData]:
     if stripped.startswith("{"):
         try:
             whole = json.loads(text)
-        except ValueError:
-            whole = None  # several lines: JSON Lines
+        except (ValueError, RecursionError):
+            whole = None  # several lines (JSON Lines), or a bad line reported below
         if isinstance(whole, dict) and "lmtui_export" in whole:
             return _lmtui_export(whole)
     out: list[ConversationData] = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ImportFormatError(f"line {number}: not valid JSON ({exc.msg})") from None
+        raw = _loads(line, f"line {number}")
         out.append(_conversation(raw, f"line {number}"))
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from pathlib import Path
 
 from platformdirs import user_config_dir, user_data_dir, user_state_dir
@@ -49,12 +50,27 @@ def history_db() -> Path:
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) readable by the user alone (0700)."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # Not ours to change on e.g. a shared mount; the files inside are still 0600.
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o700)
+    # Close it down, never open it up: a directory the user made read-only stays so
+    # (and history reports it cannot write). Not ours to change on e.g. a shared mount.
+    close_down(path, 0o700)
     return path
 
 
 def private_file_opener(path: str, flags: int) -> int:
     """An ``open(opener=...)`` that creates files 0600."""
     return os.open(path, flags, 0o600)
+
+
+def close_down(path: Path | str, private: int = 0o600) -> None:
+    """Take group and other permissions off ``path``, never following a symlink.
+
+    Only ever removes bits (``private`` is the most it keeps): a file the user made
+    read-only stays read-only, and a symlink's target is not touched.
+    """
+    with contextlib.suppress(OSError):
+        st = os.lstat(path)
+        if stat.S_ISLNK(st.st_mode):
+            return
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & ~private:
+            os.chmod(path, mode & private)

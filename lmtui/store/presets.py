@@ -25,6 +25,7 @@ from lmtui.backend.params import validate_param
 from lmtui.backend.types import PARAMETER_NAMES, SamplingParams
 from lmtui.store import paths
 from lmtui.store.preset_tools import PresetTool, tools_from_data
+from lmtui.store.safe_files import read_bounded
 
 _TOP_KEYS = (
     "name",
@@ -99,6 +100,29 @@ class PresetSet:
         """The preset called ``name`` (any case), or None."""
         key = preset_key(name)
         return next((p for p in self.presets if p.key == key), None)
+
+    def require(self, name: str) -> Preset:
+        """The preset called ``name``, or a :class:`ConfigError` that says why not.
+
+        When the preset's own file is broken, the error names that file, its line and
+        the problem, instead of "no preset named"; otherwise it lists the presets and
+        says how many files could not be read.
+        """
+        found = self.get(name)
+        if found is not None:
+            return found
+        key = preset_key(name)
+        for error in self.errors:
+            path = Path(error.message.split(": ", 1)[0])
+            if preset_key(path.stem) == key:
+                raise ConfigError(f"Preset '{name}' cannot be used: {error.message}", error.remedy)
+        broken = ""
+        if self.errors:
+            broken = f" ({len(self.errors)} preset file(s) could not be read; first: "
+            broken += f"{self.errors[0].message})"
+        raise ConfigError(
+            f"No preset named '{name}'.{broken}", f"Presets: {', '.join(self.names())}."
+        )
 
     def all(self) -> tuple[Preset, ...]:
         """Every preset: built-ins (or their user replacements) first, then user presets."""
@@ -181,7 +205,7 @@ def _preset_files(directory: Path) -> list[Path]:
 def read_preset_file(path: Path) -> Preset:
     """Read one preset file; :class:`ConfigError` naming the file and line when it is broken."""
     try:
-        raw = path.read_bytes()
+        raw = read_bounded(path)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}.") from None
     try:

@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
 from lmtui.backend.errors import ConfigError
-from lmtui.backend.urls import normalize_base_url
+from lmtui.backend.urls import display_url, normalize_base_url, url_problem
 
 DEFAULT = "default"
 LOCAL = "local"
@@ -111,21 +110,15 @@ def _fail(path: Path, name: str, key: str | None, what: str, remedy: str | None 
 
 def _check_url(path: Path, name: str, url: str) -> str:
     normalized = normalize_base_url(url)
-    parts = urlsplit(normalized)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    problem = url_problem(normalized)
+    if problem:
         _fail(
             path,
             name,
             "base_url",
-            f"'base_url' is not an http(s) URL: {url!r}.",
+            f"'base_url' is not a usable server URL ({problem}): {display_url(url)!r}.",
             'Write it like "http://192.168.1.20:1234" (with or without /v1).',
         )
-    try:
-        port_ok = parts.port is not None or not parts.netloc.endswith(":")
-    except ValueError:
-        port_ok = False
-    if not port_ok:
-        _fail(path, name, "base_url", f"'base_url' has a bad port: {url!r}.")
     return normalized
 
 
@@ -170,7 +163,11 @@ def parse_profile(
                 _fail(path, name, key, f"'{key}' must be a string, not {type(value).__name__}.")
             values[key] = value
         elif key in _TIMEOUTS:
-            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 < value < float("inf")
+            ):
                 _fail(path, name, key, f"'{key}' must be a positive number of seconds.")
             values[key] = float(value)
         else:

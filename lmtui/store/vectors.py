@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lmtui.store.history import HistoryUnavailable
-from lmtui.store.paths import ensure_private_dir, history_db, private_file_opener
+from lmtui.store.paths import close_down, ensure_private_dir, history_db, private_file_opener
 
 if TYPE_CHECKING:
     import numpy as np
@@ -177,8 +177,7 @@ class VectorStore:
                 conn.close()
                 raise
             self._conn = conn
-            with contextlib.suppress(OSError):
-                os.chmod(self.path, 0o600)
+            close_down(self.path)
 
     def close(self) -> None:
         """Close the database (idempotent)."""

@@ -38,6 +38,7 @@ from lmtui.ui.keymap import APP_ACTIONS, ActionsProvider, help_rows, known_key_i
 from lmtui.ui.message import MessageWidget
 from lmtui.ui.model_admin_ui import ModelAdmin
 from lmtui.ui.native_actions import NativeActions
+from lmtui.ui.notifications import InertNotifications
 from lmtui.ui.sidebar import ModelSidebar
 from lmtui.ui.status import StatusLine
 from lmtui.ui.stream_render import FRAME_SECONDS, StreamRenderer
@@ -80,7 +81,7 @@ MAIN_SCREEN_ACTIONS = frozenset(
 HISTORY_OFF = "History is off (save_history = false, or it could not be opened)."
 
 
-class LmtuiApp(NativeActions):
+class LmtuiApp(InertNotifications, NativeActions):
     """Keyboard-driven chat with an LM Studio or OpenAI-compatible server."""
 
     CSS_PATH = "app.tcss"

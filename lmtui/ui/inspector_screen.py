@@ -207,7 +207,11 @@ class InspectorScreen(ModalScreen[None]):
         """The request as ``curl``/``python``/``typescript`` code, or None without a body."""
         if self.request is None:
             return None
-        return SNIPPETS[kind](self.base_url, self.path, self.request, with_token=self.with_token)
+        # Name the variable the token really came from (LM_API_TOKEN, a profile's token_env).
+        source = getattr(getattr(self.app, "cfg", None), "token_source", None)
+        return SNIPPETS[kind](
+            self.base_url, self.path, self.request, with_token=self.with_token, token_source=source
+        )
 
     def sent_text(self) -> str:
         """The redacted, indented request body."""

@@ -100,5 +100,9 @@ def launch(args: argparse.Namespace, cfg: Config) -> int:
     """Run the terminal app until the user quits; return the exit code."""
     with ExitStack() as stack:
         plan = plan_launch(args, cfg, stack)
-        result = build_app(args, cfg, plan).run()
+        app = build_app(args, cfg, plan)
+        from lmtui.ui.signals import stop_on_hangup
+
+        stop_on_hangup(app)  # SIGTERM/SIGHUP: save and restore the terminal
+        result = app.run()
     return int(result or 0)

@@ -41,9 +41,9 @@ def describe_footer(entry: Entry, remedy: str | None = None) -> str:
     if model:
         parts.append(make_inert(model))
     if entry.state == ERROR:
-        text = f"✖ error: {entry.error or 'the request failed'}"
+        text = f"✖ error: {make_inert(entry.error or 'the request failed')}"
         if remedy:
-            text += f" — {remedy}"
+            text += f" — {make_inert(remedy)}"
         return " · ".join([*parts, text])
     if entry.state == STOPPED and not (entry.content or entry.reasoning):
         parts.append("■ stopped before any text came (nothing saved)")
@@ -53,7 +53,7 @@ def describe_footer(entry: Entry, remedy: str | None = None) -> str:
         why = entry.error or entry.detail or "the stream ended early"
         parts.append(f"⚠ interrupted: {make_inert(why)}")
         if remedy:
-            parts.append(remedy)
+            parts.append(make_inert(remedy))
     elif entry.finish_reason is not None:
         parts.append(f"finish: {entry.finish_reason.value}")
     tokens: int | None = None

@@ -1,0 +1,54 @@
+"""SIGTERM and SIGHUP in the terminal app: stop like Ctrl+C, save, restore the terminal.
+
+A dropped SSH session sends SIGHUP; ``kill`` and service managers send SIGTERM. By
+default either ends the process at once: the terminal is left in the alternate screen
+with mouse tracking on and the cursor hidden, the reply being streamed stays marked
+"streaming" and the draft's last keystrokes are lost. Here each is handled the way the
+stop and quit keys are: the reply is stopped (saved, marked stopped), the draft saved,
+and the app exits through Textual, which restores the terminal. A second signal while
+that runs exits at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from types import FrameType
+
+from textual.app import App
+
+HANGUP_SIGNALS = tuple(
+    s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s
+)
+
+
+def stop_on_hangup(app: App[object]) -> None:
+    """Handle SIGTERM and SIGHUP for ``app`` (call before ``app.run()``)."""
+    pending: list[asyncio.Task[None]] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # the app is not running (yet, or any more)
+            raise SystemExit(128 + signum) from None
+        if pending:  # asked twice: do not wait any longer
+            loop.call_soon_threadsafe(app.exit, None, 128 + signum)
+            return
+        loop.call_soon_threadsafe(lambda: pending.append(loop.create_task(_leave(app, signum))))
+
+    for sig in HANGUP_SIGNALS:
+        signal.signal(sig, handler)
+
+
+async def _leave(app: App[object], signum: int) -> None:
+    """Stop the reply and wait for it to be saved, then quit as the quit key does."""
+    with contextlib.suppress(Exception):
+        await app.run_action("stop")
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(app.workers.wait_for_complete(), timeout=5)
+    try:
+        await app.run_action("quit")  # saves the draft
+    finally:
+        if app.is_running:
+            app.exit(None, 128 + signum)
