@@ -222,8 +222,8 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             warn(f"lmtui: {exc2.message}")
             warn(f"  remedy: {exc2.remedy}")
             return exc2.exit_code
-        if entry.answer_note and not args.json:
-            warn(f"lmtui: {entry.answer_note}.")
+        if entry.answer_note and not args.json and schema is None:
+            warn(f"lmtui: {entry.answer_note}.")  # with a schema, the check's note says it
         if finish is not None and finish.reason is FinishReason.LENGTH and not args.json:
             warn(
                 "lmtui: the reply was cut at the max_tokens limit (finish reason: length); "

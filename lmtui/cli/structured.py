@@ -56,10 +56,13 @@ def finish_structured(
     Returns the exit code (0 valid, 20 invalid) and the check as a mapping for
     ``--json`` output. Errors and notes go to stderr.
     """
+    from lmtui.services.reply_extras import JSON_IN_REASONING
     from lmtui.services.schemas import SchemaInvalid, check_reply
     from lmtui.services.terminal_text import make_inert
 
-    check = check_reply(entry.content, entry.reasoning, schema)
+    # The session may have copied a JSON answer out of the reasoning: check it where it came.
+    moved = getattr(entry, "answer_note", None) == JSON_IN_REASONING
+    check = check_reply("" if moved else entry.content, entry.reasoning, schema)
     if check.note:
         print(f"lmtui: note: {check.note}", file=err)
     if not json_output and check.source != "none":
