@@ -37,9 +37,9 @@ class ConfirmCommand(ModalScreen[bool]):
     ConfirmCommand Horizontal { height: auto; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Run it", show=True),
-        Binding("n", "answer(False)", "Don't run", show=True),
-        Binding("escape", "answer(False)", "Cancel", show=True),
+        Binding("y", "answer(True)", "Run it", show=True, id="tool_confirm.run"),
+        Binding("n", "answer(False)", "Don't run", show=True, id="tool_confirm.refuse"),
+        Binding("escape", "answer(False)", "Cancel", show=True, id="tool_confirm.cancel"),
     ]
 
     def __init__(self, tool: str, argv: tuple[str, ...]) -> None:

@@ -85,9 +85,9 @@ class StructuredScreen(WorkbenchScreen):
     CSS_PATH = Path(__file__).with_name("workbench.tcss")
     TITLE = "Structured output and tools"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+t", "retry", "Retry", show=True),
-        Binding("ctrl+g", "canned", "Canned result", show=True),
-        Binding("ctrl+o", "run_command", "Run command", show=True),
+        Binding("ctrl+t", "retry", "Retry", show=True, id="structured.retry"),
+        Binding("ctrl+g", "canned", "Canned result", show=True, id="structured.canned"),
+        Binding("ctrl+o", "run_command", "Run command", show=True, id="structured.run_command"),
     ]
 
     def __init__(
