@@ -55,6 +55,7 @@ from lmtui.services.reply_extras import answer_check, extras_from_facts, facts_o
 
 if TYPE_CHECKING:
     from lmtui.store.history import HistoryStore, MessageRecord, ReplyWriter
+    from lmtui.store.write_worker import WriteJob, WriteWorker
 
 REPEATING = "⚠ this reply is repeating itself — Esc stops it"
 REPEATING_STOPPED = "stopped automatically: the reply was repeating itself"
@@ -201,6 +202,8 @@ class ChatSession:
         self.conversation_id: int | None = None
         self.title: str | None = None
         self.history_error: str | None = None
+        #: Where writes to existing messages go (a thread); None: written inline.
+        self.writes: WriteWorker | None = None
         #: LM Studio's /api/v1/chat: "auto" uses it when the server offers it.
         self.native_mode: NativeMode = "auto"
         #: off / low / medium / high / on, or None for the model's default.
@@ -221,6 +224,18 @@ class ChatSession:
         except OSError as exc:  # the store should wrap these; belt and braces
             self.history_error = f"history is not being saved: {what}: {exc}"
         return None
+
+    def _history_write(self, what: str, message_id: int, job: WriteJob) -> None:
+        """Write to one stored message: on the worker when there is one, else now.
+
+        Jobs for the same message share a key, so a newer one replaces one still waiting.
+        """
+        if self.history is None:
+            return
+        if self.writes is None:
+            self._history_call(what, job, self.history)
+            return
+        self.writes.submit(what, job, key=("message", message_id))
 
     def _ensure_conversation(self, first_prompt: str) -> None:
         if self.conversation_id is not None or self.history is None:
@@ -305,9 +320,8 @@ class ChatSession:
         self._drop_from(index + 1)
         old_text, entry.content = entry.content, text
         if entry.message_id is not None and self.history is not None:
-            self._history_call(
-                "save edit", self.history.update_message, entry.message_id, content=text
-            )
+            mid = entry.message_id
+            self._history_write("save edit", mid, lambda s: s.update_message(mid, content=text))
         self._retitle_after_edit(entry, old_text)
         return self._reply(self.build_request())
 
@@ -370,7 +384,8 @@ class ChatSession:
         """Remove one message from the conversation (and history)."""
         entry = self.entries.pop(index)
         if entry.message_id is not None and self.history is not None:
-            self._history_call("delete", self.history.delete_message, entry.message_id)
+            mid = entry.message_id
+            self._history_write("delete", mid, lambda s: s.delete_message(mid))
 
     def _drop_from(self, index: int) -> None:
         while len(self.entries) > index:
@@ -423,8 +438,9 @@ class ChatSession:
         if self.history is not None and self.conversation_id is not None:
             if continuing and entry.message_id is not None:
                 # Continuing: the continuation goes into the same stored message.
-                self._history_call(
-                    "continue", self.history.update_message, entry.message_id, state=STREAMING
+                mid = entry.message_id
+                self._history_write(
+                    "continue", mid, lambda s: s.update_message(mid, state=STREAMING)
                 )
             else:
                 writer = self._history_call(
@@ -435,6 +451,7 @@ class ChatSession:
                     preset=self.preset,
                     params=request.params.to_json(),
                     server=self.server_label,
+                    worker=self.writes,
                 )
                 if writer is not None:
                     entry.message_id = writer.message_id
@@ -555,7 +572,8 @@ class ChatSession:
     def _forget_reply(self, entry: Entry, writer: ReplyWriter | None) -> None:
         if writer is not None and self.history is not None:
             writer.finished = True
-            self._history_call("drop empty reply", self.history.delete_message, writer.message_id)
+            mid = writer.message_id
+            self._history_write("drop empty reply", mid, lambda s: s.delete_message(mid))
         entry.message_id = None
 
     def _persist_end(self, entry: Entry, writer: ReplyWriter | None) -> None:
@@ -574,25 +592,23 @@ class ChatSession:
             if writer.error:
                 self.history_error = writer.error
         elif entry.message_id is not None and self.history is not None:
-            self._history_call(
-                "finish reply",
-                self.history.update_message,
-                entry.message_id,
-                content=entry.content,
-                reasoning=entry.reasoning,
-                state=entry.state,
-                finish_reason=reason,
-                usage=usage,
-                timings=entry.timings_json(),
-                error=entry.error,
-            )
+            mid = entry.message_id
+            values: dict[str, Any] = {
+                "content": entry.content,
+                "reasoning": entry.reasoning,
+                "state": entry.state,
+                "finish_reason": reason,
+                "usage": usage,
+                "timings": entry.timings_json(),
+                "error": entry.error,
+            }
+            self._history_write("finish reply", mid, lambda s: s.update_message(mid, **values))
         if entry.message_id is not None and self.history is not None:
-            self._history_call(
-                "save reply details",
-                self.history.save_reply_facts,
-                entry.message_id,
-                facts_of(entry.extras, entry.response_server),
-            )
+            mid, facts = entry.message_id, facts_of(entry.extras, entry.response_server)
+            if self.writes is None:
+                self._history_call("save reply details", self.history.save_reply_facts, mid, facts)
+            else:  # not keyed: it must follow the reply's own write, not replace it
+                self.writes.submit("save reply details", lambda s: s.save_reply_facts(mid, facts))
 
 
 def _nothing_arrived(entry: Entry) -> bool:

@@ -19,11 +19,11 @@ import sqlite3
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from lmtui.backend.errors import LmtuiError
 from lmtui.backend.urls import display_url
@@ -66,6 +66,7 @@ __all__ = [
     "MessageRecord",
     "ReplyWriter",
     "SearchHit",
+    "WriteQueue",
     "fts_query",
     "make_title",
 ]
@@ -82,6 +83,15 @@ FLUSH_BUSY_TIMEOUT_MS = 250
 INTERRUPTED_NOTE = "lmtui stopped before this reply finished"
 # A title match counts this many times a message match in a search's ranking.
 TITLE_WEIGHT = 2.0
+
+
+class WriteQueue(Protocol):
+    """Where a :class:`ReplyWriter` hands its saves (``store.write_worker.WriteWorker``)."""
+
+    def submit(
+        self, what: str, job: Callable[[HistoryStore], object], key: Hashable | None = None
+    ) -> None:
+        """Queue ``job`` to run with a store of its own; a waiting job of ``key`` is replaced."""
 
 
 class HistoryUnavailable(LmtuiError):
@@ -597,8 +607,13 @@ class HistoryStore:
         params: dict[str, Any] | None = None,
         server: str | None = None,
         flush_interval: float = 1.0,
+        worker: WriteQueue | None = None,
     ) -> ReplyWriter:
-        """Insert an assistant message in state ``streaming`` and return its writer."""
+        """Insert an assistant message in state ``streaming`` and return its writer.
+
+        With ``worker`` the writer's saves run on that worker's thread (see
+        :class:`ReplyWriter`); the insert itself runs here, as its id is needed now.
+        """
         message_id = self.add_message(
             conversation_id,
             "assistant",
@@ -609,7 +624,7 @@ class HistoryStore:
             server=server,
             state="streaming",
         )
-        return ReplyWriter(self, message_id, flush_interval)
+        return ReplyWriter(self, message_id, flush_interval, worker=worker)
 
     def _write_reply(
         self,
@@ -960,6 +975,9 @@ class ReplyWriter:
     Text is buffered and written at most once per ``flush_interval`` seconds and
     at :meth:`finish`. A write that fails never raises: the first failure is kept
     in :attr:`error`, the text stays in memory and later writes try again.
+    With a ``worker`` each save is a snapshot handed to it (the caller never waits
+    on the database); the worker reports and retries what fails, and a newer
+    snapshot replaces one still waiting.
     """
 
     def __init__(
@@ -969,8 +987,10 @@ class ReplyWriter:
         flush_interval: float = 1.0,
         *,
         clock: Callable[[], float] = time.monotonic,
+        worker: WriteQueue | None = None,
     ) -> None:
         self.store = store
+        self.worker = worker
         self.message_id = message_id
         self.flush_interval = flush_interval
         #: Replaceable for tests and replays; seconds, monotonic.
@@ -1046,8 +1066,11 @@ class ReplyWriter:
             self._dirty = True
 
     def flush(self) -> None:
-        """Write the buffered text now."""
+        """Write the buffered text now (with a worker: hand it a snapshot to write)."""
         self._last_write = self.clock()
+        if self.worker is not None:
+            self._submit(None)
+            return
         try:
             self.store._write_reply(self.message_id, self.content, self.reasoning, self._model_used)
         except LmtuiError as exc:
@@ -1085,6 +1108,9 @@ class ReplyWriter:
             "timings": _json(timings),
             "error": error,
         }
+        if self.worker is not None:
+            self._submit(final)
+            return
         try:
             self.store._write_reply(
                 self.message_id, self.content, self.reasoning, self._model_used, final=final
@@ -1095,3 +1121,20 @@ class ReplyWriter:
             return
         self._dirty = False
         self.writes += 1
+
+    def _submit(self, final: dict[str, Any] | None) -> None:
+        """Queue a snapshot of the reply on the worker (same key: a newer one replaces it)."""
+        assert self.worker is not None
+        mid, content, reasoning, model = (
+            self.message_id,
+            self.content,
+            self.reasoning,
+            self._model_used,
+        )
+
+        def job(store: HistoryStore) -> None:
+            store._write_reply(mid, content, reasoning, model, final=final)
+            self.writes += 1
+
+        self.worker.submit("save reply", job, key=("message", mid))
+        self._dirty = False

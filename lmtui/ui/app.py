@@ -25,6 +25,7 @@ from lmtui.services.setup import capped, open_history
 from lmtui.store.config import Config
 from lmtui.store.profiles import DEFAULT, LOCAL
 from lmtui.ui.chat_screen import ChatScreen
+from lmtui.ui.history_writes import EXIT_WAIT, start_history_writes
 from lmtui.ui.keymap import GLOBAL_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.notices import notify_text
 from lmtui.ui.notifications import InertNotifications
@@ -33,6 +34,7 @@ from lmtui.ui.themes import apply_theme, default_theme_for_env, register_themes
 
 if TYPE_CHECKING:
     from lmtui.store.history import HistoryStore
+    from lmtui.store.write_worker import WriteWorker
     from lmtui.ui.workbench.common import OpenConversation
 
 
@@ -91,6 +93,7 @@ class LmtuiApp(InertNotifications):
         self._history_arg = history
         self.history: HistoryStore | None = None
         self.history_problem: str | None = None
+        self._writes: WriteWorker | None = None  # history writes off the loop: on_mount
         self.request_log = RequestLog()
         self._warnings: list[str] = []
         self.registry = ServerRegistry.from_config(
@@ -155,6 +158,8 @@ class LmtuiApp(InertNotifications):
             self.history, self.history_problem = open_history()
 
     def on_mount(self) -> None:
+        self._writes = start_history_writes(self, self.history, self._history_notice)
+        self.chat_screen.session.writes = self._writes
         self._apply_keymap()
         theme_error = apply_theme(self, self.cfg.theme or default_theme_for_env(os.environ))
         for problem in [*self._theme_errors, *([theme_error] if theme_error else [])]:
@@ -167,10 +172,24 @@ class LmtuiApp(InertNotifications):
         await self.registry.close_all()
         if self._own_client is not None:
             await self._own_client.aclose()
+        writes = self._writes
+        if writes is not None:
+            # What is still queued after EXIT_WAIT stays "streaming" in the database and
+            # is marked interrupted at the next start, with the text of its last save.
+            writes.close(timeout=EXIT_WAIT)
         if self.history is not None:
             close = getattr(self.history, "close", None)
             if callable(close):
                 close()
+
+    def _history_notice(self, text: str, failing: bool) -> None:
+        """The history writer's news: writes failing (and retried), or saved again."""
+        notify_text(self, text, severity="warning" if failing else "information", timeout=10)
+        status = self.chat_screen.status
+        if failing:
+            status.set(warning=text)
+        elif status.warning.endswith(")") and "retrying (" in status.warning:
+            status.set(warning="")
 
     def _apply_keymap(self) -> None:
         if not self.keymap:

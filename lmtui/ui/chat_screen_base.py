@@ -161,11 +161,19 @@ class ChatScreenBase(Screen[None]):
             self.composer.set_text(text)
 
     def _save_draft(self, text: str, key: str | None = None) -> None:
-        history = self.session.history
+        history, writes = self.session.history, self.session.writes
         if history is None:
             return
+        draft_key = key or self._draft_key
+        if (
+            writes is not None and not writes.closed
+        ):  # off the loop: a newer text for the same draft replaces it
+            writes.submit(
+                "save draft", lambda s: s.save_draft(draft_key, text), ("draft", draft_key)
+            )
+            return
         try:
-            history.save_draft(key or self._draft_key, text)
+            history.save_draft(draft_key, text)
         except (LmtuiError, OSError) as exc:
             self.status.set(warning=f"draft not saved: {exc}")
 
@@ -195,6 +203,7 @@ class ChatScreenBase(Screen[None]):
         session.native_mode = old.native_mode
         session.reasoning = old.reasoning
         session.integrations = old.integrations
+        session.writes = old.writes
         return session
 
     async def open_conversation(self, conversation_id: int) -> None:

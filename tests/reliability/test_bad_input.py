@@ -127,22 +127,37 @@ async def test_a_full_data_dir_mid_session_keeps_the_chat_and_the_draft(
         await send(pilot, "one")
         await wait_idle(pilot)
         assert app.history is not None and app.chat_screen.status.warning == ""
-        conn = app.history._conn
-        assert conn is not None
-        pages = conn.execute("PRAGMA page_count").fetchone()[0]
-        conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is now full
+        writes = app._writes
+        assert writes is not None and writes.drain(10) and writes._store is not None
+        # The loop's connection and the history writer's: the disk is now full for both.
+        conns = [app.history._conn, writes._store._conn]
+        pages = [c.execute("PRAGMA page_count").fetchone()[0] for c in conns if c]
+        for conn, count in zip(conns, pages, strict=True):
+            assert conn is not None
+            conn.execute(f"PRAGMA max_page_count = {count}")
         await send(pilot, "two")
         await wait_idle(pilot)
         assert app.chat_screen.session.entries[-1].content == "word " * 50_000
-        assert "full" in app.chat_screen.status.warning
+        await wait_until(pilot, lambda: "full" in app.chat_screen.status.warning)
+        assert "retrying" in app.chat_screen.status.warning
         draft = "draft that cannot be saved " * 2_000
         app.chat_screen.composer.insert(draft)
-        await wait_until(pilot, lambda: "draft not saved" in app.chat_screen.status.warning)
+        await pilot.pause()
         assert app.chat_screen.composer.text == draft  # kept in memory
         app.chat_screen.composer.clear()
         await send(pilot, "three")
         await wait_idle(pilot)
         assert [e.content for e in app.chat_screen.session.entries][-1] == "third"
+        # Room again: the writer's retries save the long reply, nothing was dropped.
+        for conn in conns:
+            assert conn is not None
+            conn.execute("PRAGMA max_page_count = 1073741823")
+        await wait_until(pilot, lambda: writes.pending() == 0, steps=1000)
+        cid = app.chat_screen.session.conversation_id
+        assert cid is not None
+        stored = [m.content for m in app.history.messages(cid)]
+        assert "word " * 50_000 in stored
+        await wait_until(pilot, lambda: "retrying" not in app.chat_screen.status.warning)
 
 
 @pytest.fixture
