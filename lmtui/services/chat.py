@@ -593,6 +593,8 @@ class ChatSession:
                 entry.message_id,
                 facts_of(entry.extras, entry.response_server),
             )
+        if writer is not None and writer.unsaved and writer.error:
+            self.history_error = writer.error  # the reply itself matters more than its details
 
 
 def _nothing_arrived(entry: Entry) -> bool:
