@@ -270,6 +270,8 @@ class HistoryStore:
         self._conn: sqlite3.Connection | None = None
         #: True when the file is read-only to this user: reads work, writes fail clearly.
         self.read_only = False
+        #: The data directory when it is read-only to this user (``chmod 555``).
+        self.read_only_dir: Path | None = None
         #: Finished replies a write could not save (full disk), by message id: each
         #: callable saves one again and is tried before the next write.
         self._unsaved: dict[int, Callable[[], None]] = {}
@@ -283,6 +285,18 @@ class HistoryStore:
             self.close()
             raise
 
+    @property
+    def read_only_note(self) -> str | None:
+        """One line saying history is read but not saved, and how to fix it; None if writable."""
+        if not self.read_only:
+            return None
+        where = self.read_only_dir or self.path
+        kind = "data directory" if self.read_only_dir is not None else "history file"
+        return (
+            f"history is not being saved: the {kind} {where} is read-only "
+            f"(make it writable: chmod u+w {where})"
+        )
+
     @staticmethod
     def auto_title(text: str) -> str:
         """A title from a first prompt: its first non-blank line, trimmed to ~60 characters."""
@@ -292,6 +306,11 @@ class HistoryStore:
 
     def _open(self) -> sqlite3.Connection:
         ensure_private_dir(self.path.parent)
+        if self.path.is_file() and not os.access(self.path.parent, os.W_OK, effective_ids=True):
+            # SQLite cannot make its -wal/-shm files here; nobody can write the file
+            # through this directory either, so it is read as an immutable snapshot.
+            self.read_only_dir = self.path.parent
+            return self._open_read_only(immutable=True)
         # Create the file 0600 ourselves: sqlite would honour the umask instead.
         try:
             with open(self.path, "ab", opener=private_file_opener):
@@ -316,13 +335,17 @@ class HistoryStore:
             close_down(f"{self.path}{suffix}")
         return conn
 
-    def _open_read_only(self) -> sqlite3.Connection:
+    def _open_read_only(self, *, immutable: bool = False) -> sqlite3.Connection:
         """Open a read-only history for reading: list, search, show and export still work.
 
-        Writes then fail with a remedy that names the file.
+        Writes then fail with a remedy that names the file (or its directory).
+        ``immutable`` reads without the -shm file SQLite cannot create in a
+        read-only directory.
         """
         self.read_only = True
         uri = f"file:{urllib.parse.quote(str(self.path))}?mode=ro"
+        if immutable:
+            uri += "&immutable=1"
         conn = sqlite3.connect(
             uri, uri=True, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
@@ -403,6 +426,12 @@ class HistoryStore:
                     f"{lead}: the disk is full: free space at {self.path.parent}",
                     "Free some disk space; lmtui keeps what it could not save "
                     "and saves it at the next write.",
+                ) from exc
+            if self.read_only_dir is not None and write:
+                where = self.read_only_dir
+                raise HistoryUnavailable(
+                    f"{lead}: {what}: the data directory {where} is read-only",
+                    f"Make it writable (chmod u+w {where}) to save history again.",
                 ) from exc
             raise HistoryUnavailable(
                 f"{lead}: {what}: {reason}", _remedy(reason, self.path)
