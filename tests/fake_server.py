@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import hashlib
 import http.server
 import json
@@ -41,6 +42,10 @@ try:
     from tests import fake_models_admin as admin
 except ModuleNotFoundError:  # run as a script: tests/ is on sys.path, the repo root is not
     import fake_models_admin as admin  # type: ignore[no-redef]
+try:
+    from tests import fake_workbench
+except ModuleNotFoundError:  # run as a script, as above
+    import fake_workbench  # type: ignore[no-redef]
 
 JSON = dict[str, Any]
 ModelKind = Literal["llm", "vlm", "embeddings"]
@@ -258,6 +263,7 @@ class Reply:
     stall_seconds: float = 10.0  # upper bound: the server thread always ends
     content: str | None = None  # alias of ``text``
     delay: float | None = None  # alias of ``delta_delay``
+    tool_calls: list[JSON] = field(default_factory=list)  # see tests/fake_workbench.py
 
     def __post_init__(self) -> None:
         if self.content is not None and self.text is None:
@@ -440,6 +446,9 @@ class FakeServer:
         embeddings_enabled: bool = True,
         llamacpp_listing: bool = False,
         default_reply: Reply | None = None,
+        tokens_per_second: float | None = None,
+        slots: int | None = None,
+        strict_vision: bool = False,
         native_chat: bool = False,
     ) -> None:
         self.models: list[FakeModel] = default_models() if models is None else models
@@ -453,6 +462,11 @@ class FakeServer:
         self.embedding_dims = EMBEDDING_DIMENSIONS  # 768 to stand in for nomic-embed-text
         self.llamacpp_listing = llamacpp_listing  # add llama.cpp's top-level "models" list
         self.default_reply = default_reply
+        # Batch pools (tests/fake_workbench.py): per-delta pace and parallel slots.
+        self.tokens_per_second = tokens_per_second
+        self.slots = slots
+        self._slot_sem = threading.BoundedSemaphore(slots) if slots else None
+        self.strict_vision = strict_vision  # refuse images for a model that is not a VLM
         self.admin = admin.AdminState()  # instances, downloads, JIT listing: fake_models_admin
         # LM Studio 0.4's POST /api/v1/chat (tests/fake_native_chat.py); off: "Unexpected endpoint".
         self.native_chat = native_chat
@@ -631,9 +645,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             ("POST", "/api/v1/models/load"): self._load,
             ("POST", "/api/v1/models/unload"): self._unload,
             ("POST", "/api/v1/models/download"): self._download,
-            ("POST", "/v1/chat/completions"): self._generate,
-            ("POST", "/v1/completions"): self._generate,
+            ("POST", "/v1/chat/completions"): self._generate_in_slot,
+            ("POST", "/v1/completions"): self._generate_in_slot,
             ("POST", "/v1/embeddings"): self._embeddings,
+            ("GET", "/props"): self._props,
             ("POST", "/api/v1/chat"): self._native_chat,
         }
         handler = routes.get((rec.method, path))
@@ -642,12 +657,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         native_off = (
             (path.startswith("/api/v1/") and not fake.native_v1)
             or (path.startswith("/api/v0/") and not fake.native_v0)
+            or (path == "/props" and not fake.llamacpp_listing)
             or (path == "/api/v1/chat" and not fake.native_chat)
         )
         if handler is None or native_off:
             self._missing(rec)
             return
-        scripted = fake._next_reply(path) if handler != self._generate else None
+        scripted = fake._next_reply(path) if handler != self._generate_in_slot else None
         if scripted is not None:
             self._scripted_simple(scripted)
             return
@@ -716,6 +732,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body["models"] = [{"name": d["id"], "model": d["id"]} for d in data]
         self._json(200, body)
 
+    def _props(self, rec: RecordedRequest) -> None:
+        """llama.cpp's ``/props`` (only when the fake plays llama.cpp)."""
+        self._json(200, fake_workbench.llamacpp_props(self.fake.slots))
+
     def _v0_models(self, rec: RecordedRequest) -> None:
         fake = self.fake
         with fake.lock:
@@ -725,6 +745,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _v1_models(self, rec: RecordedRequest) -> None:
         with self.fake.lock:
             models = [_v1_entry(self.fake, m) for m in self.fake.models]
+        fake_workbench.add_parallel(models, self.fake.slots)
         self._json(200, {"models": models})
 
     # Loading, unloading and downloading live in fake_models_admin.
@@ -782,6 +803,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     # -- chat and completions
 
+    def _generate_in_slot(self, rec: RecordedRequest) -> None:
+        sem = self.fake._slot_sem
+        if sem is None:
+            self._generate(rec)
+            return
+        with sem:  # beyond its slots a server queues requests, as llama.cpp does
+            self._generate(rec)
+
     def _generate(self, rec: RecordedRequest) -> None:
         fake = self.fake
         completion = rec.path == "/v1/completions"
@@ -805,9 +834,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._json(*error)
                 return
         assert served is not None
+        served_model = fake.model(served) if fake.strict_vision else None
+        refusal = fake_workbench.vision_refusal(served_model.type if served_model else None, body)
+        if refusal is not None:
+            self._json(*refusal)
+            return
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         if reply is None:
+            structured = fake_workbench.structured_text(body)
+            if structured is not None:
+                reply = Reply(text=structured)
+        if reply is None:
             reply = fake.default_reply or _echo_reply(body, completion)
+        if fake.tokens_per_second and not reply.delta_delay:
+            reply = dataclasses.replace(reply, delta_delay=1.0 / fake.tokens_per_second)
         # A whole answer always carries usage; a scripted usage is sent even unasked.
         include_usage = include_usage or not stream or reply.usage is not None
         model_name = reply.model or served
@@ -1010,6 +1050,8 @@ def _whole_answer(
         message: JSON = {"role": "assistant", "content": content}
         if reasoning and reply.reasoning_mode != "think_tags":
             message[_reasoning_key(reply)] = reasoning
+        if reply.tool_calls:
+            message["tool_calls"] = fake_workbench.tool_call_message(reply.tool_calls)
         choice["message"] = message
     answer: JSON = {
         "id": "cmpl-fake" if completion else "chatcmpl-fake",
@@ -1079,6 +1121,9 @@ def _stream_ops(
             sent_content += text
     if _fault(reply, len(items), ops, chunk):
         return ops
+    for tool_delta in [] if completion else fake_workbench.tool_call_deltas(reply.tool_calls):
+        tool_choice: JSON = {"index": 0, "delta": tool_delta, "logprobs": None}
+        ops.append(_delta_frame(chunk([tool_choice | {"finish_reason": None}])))
     usage = None
     if include_usage and reply.usage_on != "none":
         usage = _usage(reply, body, completion, sent_content, sent_reasoning)
@@ -1160,6 +1205,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--first-token-delay", type=float, default=0.0)
     parser.add_argument("--no-native", action="store_true", help="no /api/v0 or /api/v1")
     parser.add_argument("--token", help="require this Bearer token")
+    parser.add_argument("--tokens-per-second", type=float, help="pace every reply's deltas")
+    parser.add_argument("--slots", type=int, help="replies generated at once (more queue)")
     parser.add_argument(
         "--native-chat",
         action="store_true",
@@ -1191,6 +1238,8 @@ def main(argv: list[str] | None = None) -> int:
         native_v0=not args.no_native,
         token=args.token,
         default_reply=default,
+        tokens_per_second=args.tokens_per_second,
+        slots=args.slots,
         native_chat=args.native_chat,
     )
     if args.load_seconds > 0:

@@ -18,6 +18,7 @@ from lmtui.backend.types import (
     ServerTimings,
     StreamEvent,
     TimingsReport,
+    ToolCallFragments,
     Usage,
     UsageReport,
 )
@@ -185,6 +186,10 @@ class StreamAssembler:
             content = delta.get("content")
             if isinstance(content, str) and content:
                 events.extend(self._think.feed(content))
+            tool_calls = delta.get("tool_calls")
+            if tool_calls:  # custom tools: pieces assembled by backend/tool_calls.py
+                pieces = tool_calls if isinstance(tool_calls, list) else [tool_calls]
+                events.append(ToolCallFragments(tuple(pieces)))
         reason = choice.get("finish_reason")
         if reason:
             self.finish_reason = FinishReason.parse(reason)

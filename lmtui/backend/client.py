@@ -372,6 +372,29 @@ class LMStudioClient:
         latency = (time.monotonic() - started) * 1000.0
         return Health(self.base_url, True, latency, caps)
 
+    async def parallel_slots(self) -> int | None:
+        """How many replies the server generates at once, when it says; None otherwise.
+
+        llama.cpp says ``total_slots`` in ``/props``; LM Studio may say ``parallel``
+        (``lms load --parallel``) in a loaded instance's config on ``/api/v1/models``.
+        """
+        caps = await self.detect()
+        found: list[int] = []
+        if caps.kind is ServerKind.LLAMACPP:
+            props = await self._probe("/props")
+            if isinstance(props, dict):
+                found.append(opt_int(props.get("total_slots")) or 0)
+        v1 = self._raw_models.get(ApiLevel.NATIVE_V1)
+        for entry in v1.get("models") or [] if isinstance(v1, dict) else []:
+            instances = entry.get("loaded_instances") if isinstance(entry, dict) else None
+            for inst in instances if isinstance(instances, list) else []:
+                config = inst.get("config") if isinstance(inst, dict) else None
+                if isinstance(config, dict):
+                    for key in ("parallel", "max_parallel_predictions", "n_parallel"):
+                        found.append(opt_int(config.get(key)) or 0)
+        best = max(found, default=0)
+        return best if best > 0 else None
+
     # ---- models -----------------------------------------------------------------
 
     async def list_models(self, *, refresh: bool = True) -> list[Model]:

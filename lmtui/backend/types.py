@@ -444,9 +444,16 @@ class Finish:
     malformed_lines: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class ToolCallFragments:
+    """A ``delta.tool_calls`` value as streamed; see :mod:`lmtui.backend.tool_calls`."""
+
+    fragments: tuple[Any, ...]
+
+
 StreamEvent: TypeAlias = (
     "ContentDelta | ReasoningDelta | ContentWasReasoning | ModelUsed | UsageReport | "
-    "TimingsReport | Finish | NativeEvent"
+    "TimingsReport | Finish | NativeEvent | ToolCallFragments"
 )
 
 

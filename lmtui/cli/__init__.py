@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from lmtui import __version__
-from lmtui.cli.common import add_connection_args, fail, not_utf8
+from lmtui.cli.common import add_connection_args, fail, not_utf8, record_id
 from lmtui.cli.output import OutputFailed, warn
 
 # Subcommand modules, each with ``register(subparsers)``. Order is the help order.
@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="start the embedded llama.cpp server and use it",
     )
     parser.add_argument("--gguf", help="with --local: the GGUF model file to serve")
-    parser.add_argument("--open", type=int, metavar="ID", help="open conversation ID from history")
+    parser.add_argument(
+        "--open", type=record_id, metavar="ID", help="open conversation ID from history"
+    )
     parser.add_argument(
         "--new",
         action="store_true",

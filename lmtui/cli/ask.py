@@ -11,6 +11,7 @@ import contextlib
 import sys
 from typing import Any
 
+from lmtui.cli import structured
 from lmtui.cli.common import (
     SUPPRESS,
     add_subcommand,
@@ -66,6 +67,7 @@ def register(sub: Any) -> None:
     p.add_argument("--no-save", action="store_true", help="do not record this exchange in history")
     p.add_argument("--local", action="store_true", default=SUPPRESS, help="use the embedded server")
     p.add_argument("--gguf", default=SUPPRESS, help="with --local: the GGUF file to serve")
+    structured.add_arguments(p)
     p.set_defaults(handler=run)
 
 
@@ -116,6 +118,11 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
 
         inert = make_inert
     async with client_for(cfg) as client:
+        images: tuple[str, ...] = ()
+        if args.image:
+            from lmtui.cli.structured import read_images
+
+            images = read_images(args)
         setup = await choose_chat_setup(
             client,
             cfg,
@@ -125,6 +132,16 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         )
         if setup.note and (args.verbose or setup.fallback):
             warn(f"lmtui: {setup.note}")
+        note = structured.tools_note(setup.preset_name)
+        if note:
+            warn(f"lmtui: note: {note}")
+        if images:
+            from lmtui.cli.structured import check_vision
+
+            await check_vision(client, setup.model)
+        from lmtui.store.schema_files import schema_of
+
+        schema = schema_of(setup.params.response_format)
         history = None
         if not args.no_save and cfg.save_history:
             history, problem = open_history()
@@ -153,16 +170,18 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         try:
             # aclosing: when stdout fails mid-reply (`| head -c 100`, a full disk) the
             # generators close here, innermost last, not at loop shutdown in any order.
-            events = _ended_line(session.send(prompt), session, args.json, out)
+            quiet = args.json or schema is not None  # a schema reply is printed once, checked
+            events = _ended_line(session.send(prompt, images), session, quiet, out)
             async with contextlib.aclosing(events):
                 async for event in events:
                     if isinstance(event, ContentDelta):
-                        if not args.json:
+                        if not quiet:
                             display.before_answer()
                             paced.write(inert(event.text) if inert else event.text)
                     elif isinstance(event, ReasoningDelta):
-                        paced.flush()  # keep the two streams in order on one terminal
-                        display.reasoning(event.text)
+                        if not quiet:
+                            paced.flush()  # keep the two streams in order on one terminal
+                            display.reasoning(event.text)
                     elif isinstance(event, Finish):
                         finish = event
                     else:
@@ -174,14 +193,24 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
                 history.close()
         entry = session.entries[-1]
         only_reasoning = entry.answer_note == ONLY_REASONING
-        if entry.answer_note == JSON_IN_REASONING and not args.json:
+        if entry.answer_note == JSON_IN_REASONING and not args.json and schema is None:
             # The session took the JSON answer out of the reasoning: it was never streamed.
+            # (With a schema, finish_structured below prints the checked JSON once.)
             out.write(inert(entry.content) if inert else entry.content)
         if session.history_error:
             warn(f"lmtui: {session.history_error}")
+        schema_code = 0
+        checked: dict[str, Any] | None = None
+        if schema is not None and finish is not None:
+            from lmtui.cli.structured import finish_structured
+
+            schema_code, checked = finish_structured(
+                entry, schema, json_output=args.json, out=out, err=err
+            )
         if args.json:
-            print_json(_entry_json(entry))
-        elif entry.content and not entry.content.endswith("\n"):
+            data = _entry_json(entry) | ({"schema": checked} if checked is not None else {})
+            print_json(data)
+        elif schema is None and entry.content and not entry.content.endswith("\n"):
             out.write("\n")
             out.flush()
         if args.verbose:
@@ -196,14 +225,14 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             warn(f"lmtui: {exc2.message}")
             warn(f"  remedy: {exc2.remedy}")
             return exc2.exit_code
-        if entry.answer_note and not args.json:
-            warn(f"lmtui: {entry.answer_note}.")
+        if entry.answer_note and not args.json and schema is None:
+            warn(f"lmtui: {entry.answer_note}.")  # with a schema, the check's note says it
         if finish is not None and finish.reason is FinishReason.LENGTH and not args.json:
             warn(
                 "lmtui: the reply was cut at the max_tokens limit (finish reason: length); "
                 "raise --max-tokens for more."
             )
-        return 0
+        return schema_code
 
 
 async def _ended_line(events: Any, session: Any, json_output: bool, out: Any) -> Any:
@@ -235,6 +264,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "stop": tuple(args.stop) if args.stop else None,
     }
+    if getattr(args, "schema", None):
+        from lmtui.cli.structured import schema_overrides
+
+        values.update(schema_overrides(args))
     given = {k: v for k, v in values.items() if v is not None}
     checked_params(given)
     return given

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,27 @@ def register(sub: Any) -> None:
         "--out", "-o", required=True, help="output JSONL file (appended, then compacted)"
     )
     p.add_argument("--preset", default=SUPPRESS, help="preset for every row without its own")
-    p.add_argument("--concurrency", "-j", type=int, default=2, help="requests at once (default 2)")
+    p.add_argument(
+        "--concurrency",
+        "-j",
+        type=int,
+        help="requests at once per server (default: what the server says, else 2)",
+    )
+    p.add_argument(
+        "--servers",
+        metavar="A,B,C",
+        help="spread the rows over these server profiles (or URLs); default: the one server",
+    )
+    p.add_argument("--schema", metavar="FILE", help="JSON Schema every reply must follow")
+    p.add_argument(
+        "--retries", type=int, default=0, help="ask again this often when a reply breaks the schema"
+    )
+    p.add_argument(
+        "--max-failures",
+        type=int,
+        default=3,
+        help="failures in a row before a server is taken out of the pool (default 3)",
+    )
     p.add_argument("--system", help="system prompt for every row")
     p.add_argument("--temperature", "-t", type=float, help="sampling temperature")
     p.add_argument("--max-tokens", "-n", type=int, help="most tokens per reply")
@@ -43,45 +62,89 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _batch(args: argparse.Namespace, cfg: Any) -> int:
+    from contextlib import AsyncExitStack
+
     from lmtui.backend.errors import ConfigError
-    from lmtui.services.batch import BatchProgress, BatchSettings, read_rows, run_batch
+    from lmtui.cli.batch_progress import progress_display
+    from lmtui.services.batch import BatchSettings, read_rows, run_batch
+    from lmtui.services.batch_pool import (
+        PoolServer,
+        ServerPool,
+        check_pool_vision,
+        server_slots,
+    )
     from lmtui.services.clients import client_for
+    from lmtui.services.schemas import load_schema_arg
 
     rows = read_rows(Path(args.input), prompt_column=args.prompt_column)
     from lmtui.services.batch import check_batch_output
 
     check_batch_output(Path(args.out))  # before any request: a refused --out costs nothing
-    if args.concurrency < 1:
+    if args.concurrency is not None and args.concurrency < 1:
         raise ConfigError("--concurrency must be at least 1.")
+    if args.retries < 0:
+        raise ConfigError("--retries must be 0 or more.")
     overrides = {
         k: v
         for k, v in {"temperature": args.temperature, "max_tokens": args.max_tokens}.items()
         if v is not None
     }
-    tty = sys.stderr.isatty()
-
-    def show(p: BatchProgress) -> None:
-        eta = f"{p.eta_s:.0f}s" if p.eta_s is not None else "?"
-        line = (
-            f"[{p.done + p.failed + p.skipped}/{p.total}] done {p.done}, failed {p.failed}, "
-            f"skipped {p.skipped} · ETA {eta} · {p.tokens_per_second:.1f} tok/s"
-        )
-        # Only lmtui's own counters here: no server text, so the \r may pass.
-        print(("\r" + line) if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
-
-    async with client_for(cfg) as client:
-        resolve_row = await _row_resolver(client, cfg, args, rows, checked_params(overrides))
-        settings = BatchSettings(cfg.model, args.system or "", concurrency=args.concurrency)
-        state = await run_batch(
-            client, rows, Path(args.out), settings, resolve_row=resolve_row, progress=show
-        )
-    if tty:
-        print(file=sys.stderr)
+    schema = load_schema_arg(args.schema)
+    if schema is not None:
+        overrides["response_format"] = schema.response_format
+    async with AsyncExitStack() as stack:
+        servers = []
+        for name, server_cfg in _server_configs(args, cfg):
+            client = await stack.enter_async_context(client_for(server_cfg))
+            resolve = await _row_resolver(client, server_cfg, args, rows, checked_params(overrides))
+            slots, source = await server_slots(client, args.concurrency)
+            servers.append(PoolServer(name, client, resolve, slots, source))
+        pool = ServerPool(servers, retries=args.retries, max_failures=args.max_failures)
+        await check_pool_vision(pool, rows)
+        settings = BatchSettings(cfg.model, args.system or "", concurrency=pool.total_slots)
+        with progress_display(pool, len(rows)) as display:
+            state = await run_batch(
+                servers[0].client,
+                rows,
+                Path(args.out),
+                settings,
+                progress=display.update,
+                asker=pool.ask,
+            )
+    for line in pool.summary():
+        warn(f"lmtui: {line}")
+    invalid = f"{state.invalid} invalid, " if schema or state.invalid else ""
     warn(
-        f"lmtui: {state.done} done, {state.failed} failed, "
+        f"lmtui: {state.done} done, {invalid}{state.failed} failed, "
         f"{state.skipped} already done → {args.out}"
     )
-    return 0 if state.failed == 0 else 1
+    return 0 if state.failed == 0 and state.invalid == 0 else 1
+
+
+def _server_configs(args: argparse.Namespace, cfg: Any) -> list[tuple[str, Any]]:
+    """(name, config) of every server the batch uses: ``--servers`` or the one configured."""
+    from dataclasses import replace
+
+    from lmtui.backend.errors import ConfigError
+
+    if not args.servers:
+        return [(cfg.base_url if cfg.server == "default" else cfg.server, cfg)]
+    names = [n.strip() for n in args.servers.split(",") if n.strip()]
+    if len(set(names)) != len(names):
+        raise ConfigError("--servers names a server twice.", "List each server once.")
+    found = []
+    for name in names:
+        if name == "local":
+            raise ConfigError(
+                "The embedded server cannot be part of --servers.",
+                "Start it with `lmtui local` and list its URL instead.",
+            )
+        if "://" in name:
+            # A bare URL gets no token: a configured token belongs to its own server only.
+            found.append((name, replace(cfg.with_overrides(base_url=name), api_token=None)))
+        else:
+            found.append((name, cfg.with_server(name)))
+    return found
 
 
 async def _row_resolver(

@@ -33,6 +33,27 @@ def add_connection_args(parser: argparse.ArgumentParser, *, sub: bool = False) -
     )
 
 
+SQLITE_MAX_INT = 2**63 - 1
+
+
+def record_id(text: str) -> int:
+    """An argparse type for a history id: an integer SQLite can hold, else a usage error.
+
+    Args:
+        text: the argument as typed.
+
+    Returns:
+        The id as an int (1 to 2**63 - 1).
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an id: {text!r}") from None
+    if not 1 <= value <= SQLITE_MAX_INT:
+        raise argparse.ArgumentTypeError(f"no such id: {text} (ids are 1 to {SQLITE_MAX_INT})")
+    return value
+
+
 def add_subcommand(
     sub: Any, name: str, help_text: str, *, description: str | None = None
 ) -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lmtui.cli.common import add_connection_args, add_subcommand
+from lmtui.cli.common import add_connection_args, add_subcommand, record_id
 from lmtui.cli.output import print_json, say, warn, write
 from lmtui.services.terminal_text import for_stream
 
@@ -52,11 +52,11 @@ def register(sub: Any) -> None:
     add_connection_args(a, sub=True)
 
     a = actions.add_parser("show", help="print one conversation")
-    a.add_argument("id", type=int, help="conversation id (see `lmtui history list`)")
+    a.add_argument("id", type=record_id, help="conversation id (see `lmtui history list`)")
     a.add_argument("--json", action="store_true", help="machine-readable output")
 
     a = actions.add_parser("export", help="export one or all conversations")
-    a.add_argument("id", type=int, nargs="?", help="conversation id (default: all)")
+    a.add_argument("id", type=record_id, nargs="?", help="conversation id (default: all)")
     a.add_argument("--format", choices=("md", "json"), default="md", help="default: md")
     a.add_argument("--out", help="file to write (created 0600; - or none: standard output)")
     a.add_argument("--force", action="store_true", help="replace the --out file if it exists")
@@ -65,15 +65,15 @@ def register(sub: Any) -> None:
     a.add_argument("file", help='one {"title", "messages": [{"role", "content"}]} per line')
 
     a = actions.add_parser("rm", help="move a conversation to the trash")
-    a.add_argument("id", type=int)
+    a.add_argument("id", type=record_id)
 
     a = actions.add_parser("restore", help="bring a conversation back from the trash")
-    a.add_argument("id", type=int)
+    a.add_argument("id", type=record_id)
 
     actions.add_parser("purge", help="delete the trash for good")
 
     a = actions.add_parser("rename", help="give a conversation a new title")
-    a.add_argument("id", type=int)
+    a.add_argument("id", type=record_id)
     a.add_argument("title", nargs="+", help="the new title")
 
     p.set_defaults(handler=run)

@@ -12,7 +12,7 @@ import csv
 import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -42,6 +42,7 @@ class BatchRow:
     model: str | None = None
     preset: str | None = None
     id: str | None = None
+    images: tuple[Path, ...] = ()  # sent with the last user message; read when asked
 
 
 @dataclass(slots=True)
@@ -52,18 +53,26 @@ class BatchProgress:
     skipped: int
     done: int = 0
     failed: int = 0
+    invalid: int = 0  # answered, but not following the schema (after every retry)
     tokens: int = 0
     started: float = field(default_factory=time.monotonic)
 
     @property
     def remaining(self) -> int:
         """Rows still to run."""
-        return self.total - self.skipped - self.done - self.failed
+        return self.total - self.skipped - self.done - self.failed - self.invalid
+
+    @property
+    def rows_per_second(self) -> float:
+        """Rows finished (any outcome) per second over the whole run."""
+        elapsed = time.monotonic() - self.started
+        finished = self.done + self.failed + self.invalid
+        return finished / elapsed if elapsed > 0 else 0.0
 
     @property
     def eta_s(self) -> float | None:
         """Seconds left at the pace so far."""
-        finished = self.done + self.failed
+        finished = self.done + self.failed + self.invalid
         if not finished:
             return None
         return (time.monotonic() - self.started) / finished * self.remaining
@@ -132,8 +141,22 @@ def _jsonl_rows(path: Path, text: str) -> Iterable[BatchRow]:
             model=model if isinstance(model, str) else None,
             preset=preset if isinstance(preset, str) else None,
             id=str(row_id) if row_id is not None else None,
+            images=_row_images(path, lineno, obj),
         )
         index += 1
+
+
+def _row_images(path: Path, lineno: int, obj: dict[str, Any]) -> tuple[Path, ...]:
+    """A row's ``image``/``images`` paths, relative to the input file's folder."""
+    raw = obj.get("images", obj.get("image"))
+    if raw is None:
+        return ()
+    names = [raw] if isinstance(raw, str) else raw
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise ConfigError(
+            f"{path}: line {lineno}: 'image' must be a path and 'images' a list of paths."
+        )
+    return tuple(path.parent / Path(n).expanduser() for n in names)
 
 
 def _csv_rows(path: Path, text: str, column: str) -> Iterable[BatchRow]:
@@ -239,8 +262,13 @@ async def run_batch(
     *,
     resolve_row: Callable[[BatchRow], tuple[str, str, SamplingParams]] | None = None,
     progress: ProgressCallback | None = None,
+    asker: Callable[[BatchRow], Awaitable[dict[str, Any]]] | None = None,
 ) -> BatchProgress:
-    """Run the rows not yet in ``out``, appending one JSON line per finished row."""
+    """Run the rows not yet in ``out``, appending one JSON line per finished row.
+
+    ``asker`` (a server pool, :mod:`lmtui.services.batch_pool`) replaces asking
+    ``client`` directly: it gets each row and returns its output record.
+    """
     check_batch_output(out)
     already = done_indexes(out)
     pending = [r for r in rows if r.index not in already]
@@ -261,6 +289,8 @@ async def run_batch(
         except LmtuiError as exc:
             planned.append((row, exc))
     # Group by model (the guide's tip: keep models loaded), input order within a group.
+    if asker is not None:
+        planned = [(row, LmtuiError("unused")) for row in pending]  # the pool plans per server
     planned.sort(key=lambda p: (p[1][0] if isinstance(p[1], tuple) else "", p[0].index))
     out.parent.mkdir(parents=True, exist_ok=True)
     sem = asyncio.Semaphore(max(1, settings.concurrency))
@@ -274,7 +304,10 @@ async def run_batch(
                 if fatal:
                     return
                 try:
-                    record = await _ask_row(client, row, how)
+                    if asker is not None:
+                        record = await asker(row)
+                    else:
+                        record = await _ask_row(client, row, how)
                 except FATAL as exc:
                     fatal.append(exc)
                     return
@@ -285,6 +318,8 @@ async def run_batch(
                     state.done += 1
                     usage = record.get("usage") or {}
                     state.tokens += int(usage.get("completion_tokens") or 0)
+                elif record.get("valid") is False:
+                    state.invalid += 1
                 else:
                     state.failed += 1
                 if progress is not None:
@@ -319,6 +354,8 @@ async def _ask_row(
         messages = (Message("system", system_prompt), *messages)
     result = ChatResult()
     try:
+        if row.images:
+            messages = _with_images(messages, row.images)
         async for event in client.stream_chat(ChatRequest(model, messages, params)):
             result.apply(event)
     except FATAL:
@@ -329,6 +366,7 @@ async def _ask_row(
             "output": result.content or None,
             "finish_reason": None,
             "error": exc.message,
+            "error_kind": exc.kind,
             "remedy": exc.remedy,
         }
     timings = asdict(result.client_timings) if result.client_timings else None
@@ -341,4 +379,20 @@ async def _ask_row(
         "usage": asdict(result.usage) if result.usage else None,
         "timings": timings,
         "error": f"interrupted: {result.detail}" if interrupted else None,
+        **({"error_kind": "interrupted"} if interrupted else {}),
     }
+
+
+def _with_images(messages: tuple[Message, ...], images: tuple[Path, ...]) -> tuple[Message, ...]:
+    """``messages`` with the row's images read into its last user message."""
+    from dataclasses import replace
+
+    from lmtui.services.images import load_images
+
+    urls = load_images(images)
+    last = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
+    if last is None:
+        return messages
+    out = list(messages)
+    out[last] = replace(out[last], images=out[last].images + urls)
+    return tuple(out)

@@ -24,6 +24,7 @@ from lmtui.backend.errors import ConfigError
 from lmtui.backend.params import validate_param
 from lmtui.backend.types import PARAMETER_NAMES, SamplingParams
 from lmtui.store import paths
+from lmtui.store.preset_tools import PresetTool, tools_from_data
 from lmtui.store.safe_files import read_bounded
 
 _TOP_KEYS = (
@@ -33,6 +34,8 @@ _TOP_KEYS = (
     "model",
     "models",
     "params",
+    "schema",
+    "tools",
     "reasoning",
     "integrations",
 )
@@ -54,6 +57,9 @@ class Preset:
     params: SamplingParams = field(default_factory=SamplingParams)
     builtin: bool = False
     path: Path | None = None
+    # ``schema = "file.json"`` as written; the schema itself is in params.response_format.
+    schema_file: str | None = None
+    tools: tuple[PresetTool, ...] = ()  # custom tools offered to the model
     reasoning: str | None = None  # off/low/medium/high/on for LM Studio; None: the model's own
     integrations: tuple[str, ...] = ()  # names of [integrations.NAME] in the config
 
@@ -61,6 +67,20 @@ class Preset:
     def key(self) -> str:
         """The name as compared: case-insensitive."""
         return preset_key(self.name)
+
+    def response_format_matches_schema_file(self) -> bool:
+        """True when ``schema_file`` still holds the schema the preset sends."""
+        from lmtui.store.schema_files import read_schema_file, schema_of
+
+        if self.schema_file is None or self.path is None:
+            return False
+        target = Path(self.schema_file).expanduser()
+        if not target.is_absolute():
+            target = self.path.parent / target
+        try:
+            return read_schema_file(target) == schema_of(self.params.response_format)
+        except ConfigError:
+            return False
 
 
 def preset_key(name: str) -> str:
@@ -226,6 +246,16 @@ def _preset_from_data(data: dict[str, Any], path: Path) -> Preset:
         if not isinstance(value, str):
             raise _Problem(key, f"'{key}' must be a string")
         texts[key] = value
+    params = _params_from_data(data.get("params", {}))
+    schema_file = None
+    if "schema" in data:
+        params, schema_file = _schema_from_data(data["schema"], name.strip(), params, path)
+    tools: tuple[PresetTool, ...] = ()
+    if "tools" in data:
+        try:
+            tools = tools_from_data(data["tools"])
+        except ValueError as exc:
+            raise _Problem("tools", str(exc)) from None
     reasoning = data.get("reasoning")
     if reasoning is not None and reasoning not in REASONING_CHOICES:
         raise _Problem("reasoning", f"'reasoning' must be one of {', '.join(REASONING_CHOICES)}")
@@ -237,12 +267,42 @@ def _preset_from_data(data: dict[str, Any], path: Path) -> Preset:
         description=texts["description"],
         system_prompt=texts["system_prompt"],
         models=_models_from_data(data),
-        params=_params_from_data(data.get("params", {})),
+        params=params,
         builtin=False,
         path=path,
+        schema_file=schema_file,
+        tools=tools,
         reasoning=reasoning,
         integrations=tuple(integrations),
     )
+
+
+def _schema_from_data(
+    raw: object, name: str, params: SamplingParams, path: Path
+) -> tuple[SamplingParams, str | None]:
+    """Fold ``schema`` (inline table or path to .json) into ``params.response_format``."""
+    from lmtui.store.schema_files import check_schema, read_schema_file, response_format_for
+
+    if params.response_format is not None:
+        raise _Problem("schema", "give either 'schema' or params.response_format, not both")
+    schema_file: str | None = None
+    if isinstance(raw, str):
+        if not raw.strip():
+            raise _Problem("schema", "'schema' must be a table or the path of a .json file")
+        schema_file = raw.strip()
+        target = Path(schema_file).expanduser()
+        if not target.is_absolute():
+            target = path.parent / target
+        try:
+            schema = read_schema_file(target)
+        except ConfigError as exc:
+            raise _Problem("schema", exc.message.rstrip(".")) from None
+    else:
+        try:
+            schema = check_schema(raw)
+        except ValueError as exc:
+            raise _Problem("schema", f"'schema': {exc}") from None
+    return replace(params, response_format=response_format_for(schema, name)), schema_file
 
 
 def _models_from_data(data: dict[str, Any]) -> tuple[str, ...]:
@@ -316,8 +376,14 @@ def preset_to_toml(preset: Preset) -> str:
     elif preset.models:
         data["models"] = list(preset.models)
     params = preset.params.to_json()
+    schema = _schema_for_file(preset)
+    if schema is not None:
+        params.pop("response_format", None)
+        data["schema"] = schema
     if params:
         data["params"] = params
+    if preset.tools:
+        data["tools"] = [t.to_toml() for t in preset.tools]
     if preset.reasoning:
         data["reasoning"] = preset.reasoning
     if preset.integrations:
@@ -332,6 +398,20 @@ def preset_to_toml(preset: Preset) -> str:
             f"Preset '{preset.name}' cannot be written as TOML: {exc}.",
             "TOML has no null: remove null values from response_format.",
         ) from None
+
+
+def _schema_for_file(preset: Preset) -> str | dict[str, Any] | None:
+    """How the preset's schema is written: its file path if unchanged, else inline."""
+    from lmtui.store.schema_files import response_format_for, schema_of
+
+    schema = schema_of(preset.params.response_format)
+    if schema is None:
+        return None
+    if preset.response_format_matches_schema_file():
+        return preset.schema_file
+    if preset.params.response_format != response_format_for(schema, preset.name):
+        return None  # a hand-written response_format (other name or strict): keep it as is
+    return schema
 
 
 def _has_carriage_return(value: object) -> bool:

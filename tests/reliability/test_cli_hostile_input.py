@@ -232,6 +232,9 @@ def test_stdout_on_a_full_device_is_one_line_and_exit_15(
         ([b"--base-url", b"http://h:99999", b"models"], b"", {}, "bad port"),
         ([b"--base-url", b"http://a b", b"models"], b"", {}, "space"),
         ([b"--base-url", b"http://[::1", b"models"], b"", {}, "host is not valid"),
+        # An id past SQLite's INTEGER range once ended in "internal error: OverflowError".
+        ([b"history", b"show", b"99999999999999999999"], b"", {}, "no such id"),
+        ([b"history", b"rm", b"-5"], b"", {}, "no such id"),
     ],
 )
 def test_named_hostile_inputs_are_one_line_exit_2(

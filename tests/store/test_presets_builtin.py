@@ -11,6 +11,7 @@ from lmtui.backend.types import Model
 from lmtui.services.model_choice import model_matches
 from lmtui.store.builtin_presets import BUILTIN_PRESETS
 from lmtui.store.presets import read_preset_file, save_preset
+from lmtui.store.schema_files import check_schema
 from tests.seed_prompts import SEED_CODE, SEED_CONTENT, SEED_METADATA
 
 # The guide's "Model Selection by Task" table (the embedding row is not a chat preset).
@@ -53,9 +54,14 @@ def test_template_metadata_asks_for_a_strict_json_schema() -> None:
     assert schema["required"] == fields
     assert list(schema["properties"]) == fields
     assert schema["additionalProperties"] is False
+    props = schema["properties"]
+    assert props["category"]["enum"] == ["wedding", "birthday", "baby_shower", "other"]
+    assert props["style"]["enum"] == ["modern", "elegant", "rustic", "minimalist", "playful"]
     for array_field in ("color_palette", "keywords"):
-        assert schema["properties"][array_field]["type"] == "array"
-        assert schema["properties"][array_field]["items"] == {"type": "string"}
+        assert props[array_field]["type"] == "array"
+        assert props[array_field]["items"]["type"] == "string"
+        assert props[array_field]["maxItems"] >= props[array_field]["minItems"] == 1
+    check_schema(schema)  # a valid JSON Schema, as jsonschema reads it
     assert validate_param("response_format", fmt) == fmt
 
 

@@ -22,6 +22,7 @@ from lmtui.ui.workbench.compare import CompareScreen
 from lmtui.ui.workbench.completions import CompletionsScreen
 from lmtui.ui.workbench.embeddings import EmbeddingsScreen
 from lmtui.ui.workbench.search import SemanticSearchScreen
+from lmtui.ui.workbench.structured import StructuredScreen
 
 __all__ = [
     "BatchScreen",
@@ -30,6 +31,7 @@ __all__ = [
     "EmbeddingsScreen",
     "OpenConversation",
     "SemanticSearchScreen",
+    "StructuredScreen",
     "workbench_screens",
 ]
 
@@ -49,6 +51,7 @@ def workbench_screens() -> dict[str, tuple[str, ScreenFactory]]:
         "semantic_search": ("Workbench: semantic search over history", SemanticSearchScreen),
         "compare": ("Workbench: compare models side by side", CompareScreen),
         "batch": ("Workbench: batch run a file of prompts", BatchScreen),
+        "structured": ("Workbench: structured output and custom tools", StructuredScreen),
     }
 
 

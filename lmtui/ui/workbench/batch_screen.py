@@ -22,9 +22,12 @@ from lmtui.services.batch import (
     read_rows,
     run_batch,
 )
-from lmtui.services.clients import Client
+from lmtui.services.batch_pool import PoolServer, ServerPool
+from lmtui.services.clients import Client, client_for
 from lmtui.services.model_choice import resolve_model
+from lmtui.services.terminal_text import make_inert
 from lmtui.store.presets import Preset, PresetSet, load_presets
+from lmtui.store.profiles import ServerProfile
 from lmtui.ui.workbench.base import WorkbenchScreen
 from lmtui.ui.workbench.common import model_select, selected
 
@@ -37,12 +40,23 @@ def default_output(input_path: Path) -> Path:
 
 
 def progress_line(p: BatchProgress) -> str:
-    """Rows done, failed and skipped, ETA and speed, in one line."""
+    """Rows valid (done), invalid, failed and skipped, ETA and speed, in one line."""
     eta = "?" if p.eta_s is None else f"{p.eta_s:.0f}s"
+    finished = p.done + p.failed + p.invalid + p.skipped
     return (
-        f"{p.done + p.failed + p.skipped}/{p.total} · done {p.done} · failed {p.failed} · "
-        f"already done {p.skipped} · ETA {eta} · {p.tokens_per_second:.1f} tok/s"
+        f"{finished}/{p.total} · valid {p.done} · invalid {p.invalid} · failed {p.failed} · "
+        f"already done {p.skipped} · {p.rows_per_second:.2f} rows/s · ETA {eta} · "
+        f"{p.tokens_per_second:.1f} tok/s"
     )
+
+
+def servers_text(pool: ServerPool) -> str:
+    """One line per server of the run: rows, rows/s, busy slots, or why it is out."""
+    lines = []
+    for s in pool.servers:
+        state = f"OUT: {s.down_reason}" if s.down else f"{s.busy}/{s.slots} slots busy"
+        lines.append(f"{s.name}: {s.done} rows · {s.rows_per_second:.2f} rows/s · {state}")
+    return make_inert("\n".join(lines))
 
 
 def row_resolver(
@@ -120,9 +134,13 @@ class BatchScreen(WorkbenchScreen):
             with Horizontal(classes="batch-row"):
                 yield Label("Concurrency", classes="batch-label")
                 yield Input("2", id="concurrency", type="integer")
+            with Horizontal(classes="batch-row"):
+                yield Label("Also on", classes="batch-label")
+                yield Input(placeholder="other server profiles: a,b (optional)", id="servers")
             yield Static("", id="plan", classes="wb-status", markup=False)
             yield ProgressBar(id="progress", show_eta=False)
             yield Static("", id="status", classes="wb-status", markup=False)
+            yield Static("", id="servers-status", classes="wb-status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -172,11 +190,18 @@ class BatchScreen(WorkbenchScreen):
         model = selected(self.query_one("#model", Select))
         preset_name = selected(self.query_one("#preset", Select))
         preset = self.presets.get(preset_name) if preset_name else None
-        self.job = self._run(source, out, model, preset, concurrency)
+        names = [n.strip() for n in self.query_one("#servers", Input).value.split(",")]
+        self.job = self._run(source, out, model, preset, concurrency, [n for n in names if n])
 
     @work(exclusive=True, group="batch", exit_on_error=False)
     async def _run(
-        self, source: Path, out: Path, model: str | None, preset: Preset | None, concurrency: int
+        self,
+        source: Path,
+        out: Path,
+        model: str | None,
+        preset: Preset | None,
+        concurrency: int,
+        extra_servers: list[str],
     ) -> None:
         bar = self.query_one("#progress", ProgressBar)
         try:
@@ -186,12 +211,26 @@ class BatchScreen(WorkbenchScreen):
             return
         self.query_one("#plan", Static).update(_plan_text(len(rows), rows, out))
         bar.update(total=max(len(rows), 1), progress=0)
-        settings = BatchSettings(model=model, concurrency=concurrency)
+        resolve = row_resolver(self.models, model, preset, self.presets)
+        servers = [PoolServer(self.client.base_url, self.client, resolve, concurrency, "form")]
+        extra: list[Client] = []
+        try:
+            for name, profile in _profiles(extra_servers):
+                extra.append(client_for(profile))
+                servers.append(PoolServer(name, extra[-1], resolve, concurrency, "form"))
+        except LmtuiError as exc:
+            self._status(exc.message)
+            for c in extra:
+                await c.aclose()
+            return
+        pool = ServerPool(servers)
+        settings = BatchSettings(model=model, concurrency=pool.total_slots)
 
         def show(p: BatchProgress) -> None:
             self.progress = p
-            bar.update(total=max(p.total, 1), progress=p.done + p.failed + p.skipped)
+            bar.update(total=max(p.total, 1), progress=p.done + p.failed + p.invalid + p.skipped)
             self._status(progress_line(p))
+            self.query_one("#servers-status", Static).update(servers_text(pool))
 
         self._status(f"Running {source.name} → {out}… (Esc stops; rerun resumes)")
         try:
@@ -200,8 +239,8 @@ class BatchScreen(WorkbenchScreen):
                 rows,
                 out,
                 settings,
-                resolve_row=row_resolver(self.models, model, preset, self.presets),
                 progress=show,
+                asker=pool.ask,
             )
         except asyncio.CancelledError:
             self._status("Stopped. Finished rows are in the output: run again to resume.")
@@ -210,10 +249,17 @@ class BatchScreen(WorkbenchScreen):
             remedy = f" — {exc.remedy}" if exc.remedy else ""
             self._status(f"Batch stopped: {exc.message}{remedy} Rerun to resume.")
             return
+        finally:
+            for c in extra:
+                await c.aclose()
+        self.query_one("#servers-status", Static).update(servers_text(pool))
         self.progress = state
         bar.update(total=max(state.total, 1), progress=state.total)
         failed = f"; {state.failed} failed (rerun retries them)" if state.failed else ""
-        self._status(f"Finished: {state.done} done, {state.skipped} already done{failed} → {out}")
+        invalid = f"; {state.invalid} invalid (rerun retries them)" if state.invalid else ""
+        self._status(
+            f"Finished: {state.done} done, {state.skipped} already done{invalid}{failed} → {out}"
+        )
 
 
 def _plan_text(total: int, rows: list[BatchRow], out: Path) -> str:
@@ -222,3 +268,20 @@ def _plan_text(total: int, rows: list[BatchRow], out: Path) -> str:
         return f"{total} row(s); the output has none of them yet."
     left = total - len(already)
     return f"{total} row(s); {len(already)} already done in {out.name}: {left} to run."
+
+
+def _profiles(names: list[str]) -> list[tuple[str, ServerProfile]]:
+    """The server profiles named in the form (config file and environment as usual)."""
+    if not names:
+        return []
+    from lmtui.store.config import load_config
+
+    profiles = load_config().profiles()
+    found = []
+    for name in names:
+        profile = profiles.get(name)
+        if profile is None or name == "local":
+            known = ", ".join(p for p in profiles if p != "local")
+            raise ConfigError(f"No server profile '{name}' for the batch (profiles: {known}).")
+        found.append((name, profile))
+    return found
