@@ -147,6 +147,9 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
             history, problem = open_history()
             if problem:
                 warn(f"lmtui: {problem}")
+            if history is not None and history.read_only:
+                history.close()  # said once above; every write would fail the same way
+                history = None
         session = ChatSession(
             client,
             model=setup.model,

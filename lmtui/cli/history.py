@@ -89,7 +89,12 @@ def run(args: argparse.Namespace) -> int:
 
     with HistoryStore() as store:
         action = _ACTIONS[args.history_command]
+        if store.read_only_note and args.history_command in _READS:
+            warn(f"lmtui: {store.read_only_note}")  # a write says it in its own error
         return action(store, args)
+
+
+_READS = frozenset({"list", "search", "show", "export"})
 
 
 _BOLD_ON, _BOLD_OFF = "\ue000", "\ue001"

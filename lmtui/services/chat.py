@@ -609,6 +609,8 @@ class ChatSession:
                 self._history_call("save reply details", self.history.save_reply_facts, mid, facts)
             else:  # not keyed: it must follow the reply's own write, not replace it
                 self.writes.submit("save reply details", lambda s: s.save_reply_facts(mid, facts))
+        if writer is not None and writer.unsaved and writer.error:
+            self.history_error = writer.error  # the reply itself matters more than its details
 
 
 def _nothing_arrived(entry: Entry) -> bool:

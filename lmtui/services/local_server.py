@@ -207,7 +207,8 @@ def slot_count(parallel: int) -> int:
 def server_answers(base_url: str, timeout: float = 0.5, token: str | None = None) -> bool:
     """True when an OpenAI-compatible server answers ``GET /v1/models`` at ``base_url``.
 
-    A server that wants a token (401/403) counts as answering: it is there.
+    A server that wants a token (401/403) counts as answering: it is there. So does
+    one still loading its model (llama.cpp's 503 "Loading model"): the app waits for it.
     """
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     url = normalize_base_url(base_url) + "/v1/models"
@@ -216,6 +217,8 @@ def server_answers(base_url: str, timeout: float = 0.5, token: str | None = None
     except (httpx.HTTPError, ValueError):
         return False
     if resp.status_code in (401, 403):
+        return True
+    if resp.status_code == 503 and "loading" in resp.text[:2000].lower():
         return True
     if resp.status_code != 200:
         return False

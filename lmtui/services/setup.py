@@ -104,11 +104,16 @@ def resolve_integrations(cfg: Config, names: tuple[str, ...]) -> tuple[Integrati
 
 
 def open_history() -> tuple[HistoryStore | None, str | None]:
-    """Open the history store, or say why history is not being saved."""
+    """Open the history store, or say why history is not being saved.
+
+    Returns the store (None when it cannot be opened) and the one line to show the
+    user, if any: why it could not be opened, or that it is read but not saved.
+    """
     try:
         from lmtui.store.history import HistoryStore
 
-        return HistoryStore(), None
+        store = HistoryStore()
+        return store, store.read_only_note
     except LmtuiError as exc:
         return None, exc.message
     except OSError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import errno
 import json
 import os
 import socket
@@ -81,6 +82,7 @@ REMOTE_WRITER_STALE = 3600.0
 # busy database never stalls a stream; the text stays buffered and is retried.
 FLUSH_BUSY_TIMEOUT_MS = 250
 INTERRUPTED_NOTE = "lmtui stopped before this reply finished"
+SQLITE_FULL = 13  # sqlite3.SQLITE_FULL; the primary code a full disk gives
 # A title match counts this many times a message match in a search's ranking.
 TITLE_WEIGHT = 2.0
 
@@ -173,6 +175,16 @@ def _remedy(reason: str, path: Path) -> str:
     if "readonly" in low or "read-only" in low:
         return f"{path} is read-only; make it writable (chmod u+w {path}) to save history again."
     return f"Make {path.parent} writable by you, or set XDG_DATA_HOME to a writable place."
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """True when ``exc`` is a full disk: SQLite's SQLITE_FULL or the system's ENOSPC."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(exc, sqlite3.Error) and (
+        (code is not None and code & 0xFF == SQLITE_FULL) or "disk is full" in str(exc)
+    )
 
 
 def _url(server: str | None) -> str | None:
@@ -268,6 +280,12 @@ class HistoryStore:
         self._conn: sqlite3.Connection | None = None
         #: True when the file is read-only to this user: reads work, writes fail clearly.
         self.read_only = False
+        #: The data directory when it is read-only to this user (``chmod 555``).
+        self.read_only_dir: Path | None = None
+        #: Finished replies a write could not save (full disk), by message id: each
+        #: callable saves one again and is tried before the next write.
+        self._unsaved: dict[int, Callable[[], None]] = {}
+        self._retrying = False
         with self._guard("open"):
             self._conn = self._open()
         try:
@@ -276,6 +294,18 @@ class HistoryStore:
         except BaseException:
             self.close()
             raise
+
+    @property
+    def read_only_note(self) -> str | None:
+        """One line saying history is read but not saved, and how to fix it; None if writable."""
+        if not self.read_only:
+            return None
+        where = self.read_only_dir or self.path
+        kind = "data directory" if self.read_only_dir is not None else "history file"
+        return (
+            f"history is not being saved: the {kind} {where} is read-only "
+            f"(make it writable: chmod u+w {where})"
+        )
 
     @staticmethod
     def auto_title(text: str) -> str:
@@ -286,6 +316,11 @@ class HistoryStore:
 
     def _open(self) -> sqlite3.Connection:
         ensure_private_dir(self.path.parent)
+        if self.path.is_file() and not os.access(self.path.parent, os.W_OK, effective_ids=True):
+            # SQLite cannot make its -wal/-shm files here; nobody can write the file
+            # through this directory either, so it is read as an immutable snapshot.
+            self.read_only_dir = self.path.parent
+            return self._open_read_only(immutable=True)
         # Create the file 0600 ourselves: sqlite would honour the umask instead.
         try:
             with open(self.path, "ab", opener=private_file_opener):
@@ -310,13 +345,17 @@ class HistoryStore:
             close_down(f"{self.path}{suffix}")
         return conn
 
-    def _open_read_only(self) -> sqlite3.Connection:
+    def _open_read_only(self, *, immutable: bool = False) -> sqlite3.Connection:
         """Open a read-only history for reading: list, search, show and export still work.
 
-        Writes then fail with a remedy that names the file.
+        Writes then fail with a remedy that names the file (or its directory).
+        ``immutable`` reads without the -shm file SQLite cannot create in a
+        read-only directory.
         """
         self.read_only = True
         uri = f"file:{urllib.parse.quote(str(self.path))}?mode=ro"
+        if immutable:
+            uri += "&immutable=1"
         conn = sqlite3.connect(
             uri, uri=True, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
@@ -392,6 +431,18 @@ class HistoryStore:
         except (sqlite3.Error, OSError, NewerSchema) as exc:
             reason = str(exc) or type(exc).__name__
             lead = "history is not being saved" if write else "history is not available"
+            if _disk_full(exc):  # its own line: "make it writable" would send the user astray
+                raise HistoryUnavailable(
+                    f"{lead}: the disk is full: free space at {self.path.parent}",
+                    "Free some disk space; lmtui keeps what it could not save "
+                    "and saves it at the next write.",
+                ) from exc
+            if self.read_only_dir is not None and write:
+                where = self.read_only_dir
+                raise HistoryUnavailable(
+                    f"{lead}: {what}: the data directory {where} is read-only",
+                    f"Make it writable (chmod u+w {where}) to save history again.",
+                ) from exc
             raise HistoryUnavailable(
                 f"{lead}: {what}: {reason}", _remedy(reason, self.path)
             ) from exc
@@ -408,6 +459,8 @@ class HistoryStore:
     @contextlib.contextmanager
     def _write(self, what: str) -> Iterator[sqlite3.Connection]:
         """A write transaction taken with the write lock up front (no upgrade deadlocks)."""
+        with self._lock:
+            self._retry_unsaved()
         with self._lock, self._guard(what):
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
@@ -418,6 +471,21 @@ class HistoryStore:
                     conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+
+    def _retry_unsaved(self) -> None:
+        """Save again the finished replies a full disk kept out; stop at the first failure."""
+        if self._retrying or not self._unsaved:
+            return
+        self._retrying = True
+        try:
+            for message_id, save in list(self._unsaved.items()):
+                try:
+                    save()
+                except (LmtuiError, sqlite3.Error, OSError):
+                    return  # still no room: kept for the next write
+                self._unsaved.pop(message_id, None)
+        finally:
+            self._retrying = False
 
     def _touch(self, conn: sqlite3.Connection, conversation_id: int, now: float) -> None:
         conn.execute("UPDATE conversations SET updated = ? WHERE id = ?", (now, conversation_id))
@@ -999,6 +1067,10 @@ class ReplyWriter:
         #: Successful writes so far (not counting the insert at begin_reply).
         self.writes = 0
         self.finished = False
+        #: True while the finished reply is only in memory (its last write failed);
+        #: the store saves it again before its next write.
+        self.unsaved = False
+        self._final: dict[str, Any] | None = None
         self._content: list[str] = []
         self._reasoning: list[str] = []
         self._model_used: str | None = None
@@ -1108,18 +1180,26 @@ class ReplyWriter:
             "timings": _json(timings),
             "error": error,
         }
+        self._final = final
         if self.worker is not None:
-            self._submit(final)
+            self._submit(final)  # the worker retries a failed write itself
             return
         try:
-            self.store._write_reply(
-                self.message_id, self.content, self.reasoning, self._model_used, final=final
-            )
+            self._save_final()
         except LmtuiError as exc:
-            if self.error is None:
-                self.error = exc.message
-            return
+            # Said plainly, so the reply is not later taken for one lmtui stopped.
+            self.error = f"reply not saved: {exc.message}"
+            if isinstance(exc, HistoryUnavailable):  # a deleted message is not retried
+                self.unsaved = True
+                self.store._unsaved[self.message_id] = self._save_final
+
+    def _save_final(self) -> None:
+        """Write the whole reply with the state :meth:`finish` was given."""
+        self.store._write_reply(
+            self.message_id, self.content, self.reasoning, self._model_used, final=self._final
+        )
         self._dirty = False
+        self.unsaved = False
         self.writes += 1
 
     def _submit(self, final: dict[str, Any] | None) -> None:

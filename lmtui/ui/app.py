@@ -156,6 +156,8 @@ class LmtuiApp(InertNotifications):
             self.history = self._history_arg
         else:
             self.history, self.history_problem = open_history()
+            if self.history is not None and self.history_problem:
+                self._warnings.append(self.history_problem)  # read but not saved: a notice, once
 
     def on_mount(self) -> None:
         self._writes = start_history_writes(self, self.history, self._history_notice)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 
-from lmtui.backend.errors import LmtuiError, NoModelLoaded
+from lmtui.backend.errors import LmtuiError, ModelLoading, NoModelLoaded
 from lmtui.backend.types import ApiLevel, Model
 from lmtui.services.jit import read_jit
 from lmtui.services.models import list_models, model_after_switch
@@ -22,6 +22,7 @@ from lmtui.services.setup import choose_chat_setup
 from lmtui.ui.chat_screen_base import ChatScreenBase
 from lmtui.ui.model_admin_ui import ModelAdmin
 from lmtui.ui.notices import notify_error, notify_text
+from lmtui.ui.server_loading import LOADING_TEXT, LoadingRetry
 from lmtui.ui.sidebar import ModelSidebar
 
 if TYPE_CHECKING:
@@ -35,23 +36,66 @@ class ChatCommands(ChatScreenBase):
     """Models, servers, and the dialogs and tools of the chat screen."""
 
     _model_admin: ModelAdmin | None = None
+    _loading_retry: LoadingRetry | None = None
 
     # ---- models ---------------------------------------------------------------
 
+    @property
+    def loading_retry(self) -> LoadingRetry:
+        """The wait-and-retry state for a server still loading its model."""
+        if self._loading_retry is None:
+            self._loading_retry = LoadingRetry()
+        return self._loading_retry
+
     @work(group="models", exclusive=True, exit_on_error=False)
     async def refresh_models(self, choose: bool = False) -> None:
-        """List the server's models into the sidebar; optionally pick one to chat with."""
+        """List the server's models into the sidebar; optionally pick one to chat with.
+
+        A server still loading its model is asked again after a bounded backoff,
+        with the wait shown, until it answers.
+        """
+        retry = self.loading_retry
+        retry.cancel()
         try:
             models = await list_models(self.session.client)
-        except LmtuiError as exc:
-            self.sidebar.set_error(exc.message, exc.remedy)
-            self.status.set(server_ok=False)
-            notify_error(self.app, exc)
+        except ModelLoading as exc:
+            if not retry.exhausted:
+                self._wait_for_loading(retry, choose)
+                return
+            self._end_loading_wait()
+            self._show_models_error(exc)
             return
+        except LmtuiError as exc:
+            self._end_loading_wait()
+            self._show_models_error(exc)
+            return
+        self._end_loading_wait()
         self.status.set(server_ok=True)
         await self._show_models(models)
         if choose and (self.lmtui.cfg.preset or not self.session.model):
             await self._choose_setup()
+
+    def _show_models_error(self, exc: LmtuiError) -> None:
+        self.sidebar.set_error(exc.message, exc.remedy)
+        self.status.set(server_ok=False)
+        notify_error(self.app, exc)
+
+    def _wait_for_loading(self, retry: LoadingRetry, choose: bool) -> None:
+        """Show that the server is loading and ask again after the next backoff delay."""
+        delay = retry.next_delay()
+        self.sidebar.set_busy(LOADING_TEXT)
+        self.status.set(server_ok=False, warning=retry.status(delay))
+        retry.timer = self.set_timer(delay, lambda: self.refresh_models(choose=choose))
+
+    def _end_loading_wait(self) -> None:
+        """The server answered (or lmtui gave up): drop the loading state and its timer."""
+        retry = self.loading_retry
+        waited = retry.tries > 0
+        retry.reset()
+        if waited:
+            self.sidebar.set_busy(None)
+            if LOADING_TEXT in self.status.warning:
+                self.status.set(warning="")
 
     async def _show_models(self, models: list[Model]) -> None:
         """Put ``models`` in the sidebar with what the server offers (load over its API, JIT)."""

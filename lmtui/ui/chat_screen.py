@@ -43,7 +43,8 @@ class ChatScreen(NativeActions, ChatCommands):
             note=self._note,
         )
         if app.history_problem:
-            self.status.set(warning=f"history off: {app.history_problem}")
+            off = "history off: " if app.history is None else ""
+            self.status.set(warning=f"{off}{app.history_problem}")
         reopen = app.conversation_id or self.conversation_to_reopen()
         self._track_open = True
         if reopen is not None:
