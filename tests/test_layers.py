@@ -123,3 +123,43 @@ def test_store_has_no_import_cycle() -> None:
     }
     assert "lmtui.store.presets" in graph and "lmtui.store.history" in graph
     assert _cycle(graph) is None
+
+
+# ---- history changes go through lmtui.services.history_ops -------------------------
+
+# The store's mutating history methods; the UI and the CLI reach them only through the service.
+HISTORY_MUTATORS = frozenset(
+    {"rename", "delete_conversation", "restore_conversation", "purge_deleted", "import_file"}
+)
+
+
+def _method_calls(path: Path, names: frozenset[str]) -> list[str]:
+    """``attr@line`` for each call ``x.attr(...)`` in ``path`` whose ``attr`` is in ``names``."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in names
+        ):
+            found.append(f"{node.func.attr}@{node.lineno}")
+    return found
+
+
+def test_method_call_finder_sees_calls(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("def f(store):\n    store.history.rename(1, 'x')\n    rename(1)\n")
+    assert _method_calls(sample, HISTORY_MUTATORS) == ["rename@2"]
+
+
+def test_ui_and_cli_change_history_through_the_service() -> None:
+    # Path.rename and friends would match too: none is used in these packages today.
+    offenders = {
+        name: calls
+        for package in ("lmtui.ui", "lmtui.cli")
+        for name, path in _package_modules(package).items()
+        if (calls := _method_calls(path, HISTORY_MUTATORS))
+    }
+    assert offenders == {}

@@ -297,20 +297,24 @@ def _entry_json(entry: Any) -> dict[str, Any]:
 
 def _report(entry: Any, err: Any) -> None:
     from lmtui.services.explain import explain_finish
+    from lmtui.services.live_stats import reply_figures
 
-    ct = entry.client_timings
+    # The same figures as the TUI's footer under a reply.
+    measured = reply_figures(entry.usage, entry.client_timings, entry.server_timings)
     parts = [f"model: {entry.model_used or entry.model_requested}"]
     if entry.finish_reason:
         parts.append(f"finish: {entry.finish_reason.value} ({explain_finish(entry.finish_reason)})")
     if entry.usage:
         u = entry.usage
         parts.append(f"tokens: {u.prompt_tokens} in, {u.completion_tokens} out")
-    if ct and ct.time_to_first_token_s is not None:
-        parts.append(f"first token: {ct.time_to_first_token_s * 1000:.0f} ms")
-    if ct and ct.tokens_per_second:
-        parts.append(f"speed: {ct.tokens_per_second:.1f} tok/s")
-    if ct:
-        parts.append(f"total: {ct.total_s:.2f} s")
+    elif measured.tokens:
+        parts.append(f"tokens: {measured.tokens} out (counted by lmtui)")
+    if measured.first_token_s is not None:
+        parts.append(f"first token: {measured.first_token_s * 1000:.0f} ms")
+    if measured.tokens_per_second:
+        parts.append(f"speed: {measured.tokens_per_second:.1f} tok/s")
+    if measured.total_s is not None:
+        parts.append(f"total: {measured.total_s:.2f} s")
     extras = entry.extras
     if extras.route:
         parts.append(f"path: {extras.route}")

@@ -206,32 +206,42 @@ def _export(store: HistoryStore, args: argparse.Namespace) -> int:
 
 
 def _import(store: HistoryStore, args: argparse.Namespace) -> int:
-    count = store.import_file(Path(args.file))
+    from lmtui.services.history_ops import import_conversations
+
+    count = import_conversations(store, Path(args.file))
     say(f"Imported {count} conversation{'s' if count != 1 else ''} from {args.file}")
     return 0
 
 
 def _rm(store: HistoryStore, args: argparse.Namespace) -> int:
-    store.delete_conversation(args.id)
+    from lmtui.services.history_ops import delete_conversation
+
+    delete_conversation(store, args.id)
     say(f"Moved conversation {args.id} to the trash (undo: lmtui history restore {args.id})")
     return 0
 
 
 def _restore(store: HistoryStore, args: argparse.Namespace) -> int:
-    store.restore_conversation(args.id)
+    from lmtui.services.history_ops import restore_conversation
+
+    restore_conversation(store, args.id)
     say(f"Restored conversation {args.id}")
     return 0
 
 
 def _purge(store: HistoryStore, args: argparse.Namespace) -> int:
-    count = store.purge_deleted()
+    from lmtui.services.history_ops import purge_trash
+
+    count = purge_trash(store)
     say(f"Deleted {count} conversation{'s' if count != 1 else ''} for good")
     return 0
 
 
 def _rename(store: HistoryStore, args: argparse.Namespace) -> int:
     title = " ".join(args.title)
-    store.rename(args.id, title)
+    from lmtui.services.history_ops import rename_conversation
+
+    rename_conversation(store, args.id, title)
     say(f"Renamed conversation {args.id}")
     return 0
 

@@ -226,9 +226,9 @@ class LmtuiApp(InertNotifications):
 
     def action_help(self) -> None:
         """Show every key (F1), remaps included."""
-        from lmtui.ui.help import HelpScreen
+        from lmtui.ui.help import HelpScreen, live_keys
 
-        self.push_screen(HelpScreen(help_rows(self.keymap)))
+        self.push_screen(HelpScreen(help_rows(self.keymap, live_keys(self))))
 
     def action_toggle_mouse(self) -> None:
         """Turn mouse reporting off (the terminal then selects text) or on again (Alt+M)."""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from lmtui.backend.errors import LmtuiError
 from lmtui.services.history_files import export_to_file
+from lmtui.services.history_ops import rename_conversation
 from lmtui.store.history import make_title
 from lmtui.ui.history_prompts import ExportPrompt, ExportRequest, RenamePrompt
 from lmtui.ui.notices import notify_error, notify_text
@@ -40,7 +41,7 @@ def rename_current(screen: ChatScreenBase) -> None:
         if title is None:
             return
         try:
-            history.rename(cid, title)
+            rename_conversation(history, cid, title)
         except LmtuiError as exc:
             notify_error(screen.app, exc)
             return

@@ -59,6 +59,36 @@ def binding_rows(app: App[Any]) -> list[Row]:
     ]
 
 
+def live_keys(app: App[Any]) -> dict[str, str]:
+    """Binding id → the keys (``"ctrl+r,f5"``) the running ``app`` dispatches for it.
+
+    Read from the live bindings, the keymap applied as Textual applies it: first each
+    screen's public ``active_bindings`` (the focused chain and the app), then every
+    widget mounted on the screens, focused or not (through :mod:`textual_compat`).
+    Bindings without an id are left out.
+    """
+    keys: dict[str, list[str]] = {}
+
+    def add(binding: Binding) -> None:
+        if binding.id is None:
+            return
+        shown = keys.setdefault(binding.id, [])
+        for key in binding.key.split(","):
+            if key.strip() and key.strip() not in shown:
+                shown.append(key.strip())
+
+    for screen in app.screen_stack:
+        for active in screen.active_bindings.values():
+            add(active.binding)
+    nodes: list[DOMNode] = [app]
+    for screen in app.screen_stack:
+        nodes.extend(screen.walk_children(with_self=True))
+    for node in nodes:
+        for _key, binding in live_bindings(node):
+            add(binding)
+    return {binding_id: ",".join(shown) for binding_id, shown in keys.items()}
+
+
 def _described_screen(app: App[Any]) -> Screen[Any]:
     screens: list[Screen[Any]] = [s for s in app.screen_stack if not isinstance(s, HelpScreen)]
     return screens[-1] if screens else app.screen

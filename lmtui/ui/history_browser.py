@@ -29,6 +29,11 @@ from textual.worker import get_current_worker
 
 from lmtui.backend.errors import LmtuiError
 from lmtui.services.history_files import export_to_file
+from lmtui.services.history_ops import (
+    delete_conversation,
+    rename_conversation,
+    restore_conversation,
+)
 from lmtui.services.terminal_text import make_inert
 from lmtui.store.history import (
     ConversationSummary,
@@ -416,7 +421,7 @@ class HistoryBrowser(Screen[int | None]):
             if title is None:
                 return
             try:
-                self.store.rename(conversation_id, title)
+                rename_conversation(self.store, conversation_id, title)
             except LmtuiError as exc:
                 self._report("Not renamed", exc)
                 return
@@ -431,7 +436,7 @@ class HistoryBrowser(Screen[int | None]):
             return
         index = self.option_list.highlighted
         try:
-            self.store.delete_conversation(conversation_id)
+            delete_conversation(self.store, conversation_id)
         except LmtuiError as exc:
             self._report("Not deleted", exc)
             return
@@ -454,7 +459,7 @@ class HistoryBrowser(Screen[int | None]):
             return
         conversation_id = self.deleted[-1]
         try:
-            self.store.restore_conversation(conversation_id)
+            restore_conversation(self.store, conversation_id)
         except LmtuiError as exc:
             self._report("Not restored", exc)
             return

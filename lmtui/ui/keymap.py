@@ -1,9 +1,10 @@
 """The keys of the chat screen and its widgets: tables that make their bindings.
 
 Each binding has a stable ``id`` so ``[keys]`` in ``config.toml`` can remap it
-(``App.set_keymap``). Help, the command palette and the check of ``[keys]`` read
-the bindings the classes declare (:func:`keyed_classes`), with the keymap applied,
-so a remapped key shows everywhere and a new binding needs no second list.
+(``App.set_keymap``). Help and the command palette list the bindings the classes
+declare (:func:`keyed_classes`) and name the keys the running app dispatches for
+them (:func:`lmtui.ui.help.live_keys`), so a remapped key shows everywhere and a
+new binding needs no second list; the check of ``[keys]`` reads the declared ids.
 """
 
 from __future__ import annotations
@@ -363,11 +364,22 @@ _GROUPS = {a.id: a.group for a in all_actions()}
 _DESCRIPTIONS = {a.id: a.description for a in all_actions()}
 
 
-def help_rows(keymap: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+def _key_of(binding: Binding, keymap: dict[str, str] | None, live: dict[str, str] | None) -> str:
+    """The keys of ``binding`` as shown: the running app's (``live``), else ``keymap``'s."""
+    if live and binding.id and binding.id in live:
+        return display_key(live[binding.id])
+    return display_key(binding.key, keymap, binding.id or "")
+
+
+def help_rows(
+    keymap: dict[str, str] | None = None, live: dict[str, str] | None = None
+) -> list[tuple[str, str, str]]:
     """``(key, description, group)`` rows for the chat's help screen, remaps applied.
 
     Read from the bindings of the chat screen, its widgets and the app; the history
-    browser lists its own keys on its own screen.
+    browser lists its own keys on its own screen. ``live`` maps binding ids to the
+    keys the running app dispatches (:func:`lmtui.ui.help.live_keys`); a binding not
+    in it (its widget not mounted) shows its declared key with ``keymap`` applied.
     """
     from lmtui.ui.history_browser import HistoryBrowser
     from lmtui.ui.history_prompts import ExportPrompt, RenamePrompt
@@ -382,17 +394,19 @@ def help_rows(keymap: dict[str, str] | None = None) -> list[tuple[str, str, str]
                 continue
             description = _DESCRIPTIONS.get(binding.id) or binding.tooltip or binding.description
             group = _GROUPS.get(binding.id, group_title)
-            rows.append((display_key(binding.key, keymap, binding.id), description, group))
+            rows.append((_key_of(binding, keymap, live), description, group))
     rows.append(("Enter", "Chat with the highlighted model", "Models"))
     rows.append(("Ctrl+P", "Command palette: every action by name", "View"))
     rows.append(("Ctrl+Q", "Quit (the draft is saved)", "View"))
     return rows
 
 
-def palette_entries() -> list[tuple[str, str, str]]:
+def palette_entries(live: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
     """``(title, action, help)`` for every action the palette offers on the chat screen.
 
     Actions are run with the chat screen as their namespace (``app.`` for the app's).
+    ``live`` maps binding ids to the keys the running app dispatches, so a remapped
+    key is the one named (without it, the declared keys).
     """
     from lmtui.ui.chat_screen import ChatScreen
 
@@ -401,14 +415,14 @@ def palette_entries() -> list[tuple[str, str, str]]:
     for binding in declared(ChatScreen):
         description = _DESCRIPTIONS.get(binding.id or "", binding.tooltip or binding.description)
         group = _GROUPS.get(binding.id or "", "Chat")
-        out.append((description, binding.action, f"{display_key(binding.key)} · {group}"))
+        out.append((description, binding.action, f"{_key_of(binding, None, live)} · {group}"))
         seen.add(binding.action)
     for global_action in GLOBAL_ACTIONS:
         out.append(
             (
                 global_action.description,
                 f"app.{global_action.action}",
-                display_key(global_action.key),
+                _key_of(global_action.binding(), None, live),
             )
         )
     for title, action, text in PALETTE_EXTRA:
@@ -432,7 +446,9 @@ class ActionsProvider(Provider):
     """Command palette source listing every chat action."""
 
     def _entries(self) -> Iterable[tuple[str, str, str]]:
-        return palette_entries()
+        from lmtui.ui.help import live_keys
+
+        return palette_entries(live_keys(self.app))
 
     async def discover(self) -> Hits:
         """All actions, when nothing is typed yet."""

@@ -31,7 +31,7 @@ from lmtui.backend.types import (
 )
 from lmtui.services.chat import REPEATING, Entry, EntryState, Reply
 from lmtui.services.explain import explain_finish
-from lmtui.services.live_stats import LiveStats
+from lmtui.services.live_stats import LiveStats, reply_figures
 from lmtui.services.reply_extras import JSON_IN_REASONING, server_footer
 from lmtui.services.terminal_text import make_inert
 from lmtui.ui.keymap import MESSAGE_ACTIONS, key_for
@@ -75,23 +75,13 @@ def describe_footer(entry: Entry, remedy: str | None = None, continue_key: str =
             parts.append(make_inert(remedy))
     elif entry.finish_reason is not None:
         parts.append(f"finish: {entry.finish_reason.value}")
-    tokens: int | None = None
-    if entry.usage is not None and entry.usage.completion_tokens:
-        tokens = entry.usage.completion_tokens
-    elif entry.client_timings is not None:
-        tokens = entry.client_timings.delta_count
-    if tokens:
-        parts.append(f"{tokens} tok")
-    ct = entry.client_timings
-    if ct is not None and ct.time_to_first_token_s is not None:
-        parts.append(f"TTFT {ct.time_to_first_token_s:.2f} s")
-    tps = None
-    if entry.server_timings is not None and entry.server_timings.tokens_per_second:
-        tps = entry.server_timings.tokens_per_second
-    elif ct is not None:
-        tps = ct.tokens_per_second
-    if tps:
-        parts.append(f"{tps:.1f} tok/s")
+    figures = reply_figures(entry.usage, entry.client_timings, entry.server_timings)
+    if figures.tokens:
+        parts.append(f"{figures.tokens} tok")
+    if figures.first_token_s is not None:
+        parts.append(f"TTFT {figures.first_token_s:.2f} s")
+    if figures.tokens_per_second:
+        parts.append(f"{figures.tokens_per_second:.1f} tok/s")
     parts.extend(server_footer(entry.extras))
     if entry.finish_reason == FinishReason.LENGTH:
         parts.append(f"cut at max_tokens — {continue_key} continues")

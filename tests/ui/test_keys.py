@@ -188,3 +188,36 @@ async def test_rename_and_export_the_open_conversation(
         await pilot.press("enter")
         await wait_until(pilot, lambda: target.exists())
     assert "Plan a wedding" in target.read_text(encoding="utf-8")
+
+
+async def test_f1_and_the_palette_show_a_remapped_key_not_the_old_one(
+    make_app: AppFactory,
+) -> None:
+    # [keys] in config.toml moves Regenerate from Ctrl+R to F5; both lists read the live key.
+    app = make_app(keys={"regenerate": "f5"})
+    async with app.run_test() as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        keys = {key for key, text, _ in app.screen.rows if text == "Regenerate last reply"}
+        assert keys == {"F5"}
+        assert all("Ctrl+R" not in key for key, _, _ in app.screen.rows)
+        await pilot.press("escape")
+        await pilot.pause()
+        provider = ActionsProvider(app.screen)
+        hits = {h.display: h.help for h in [hit async for hit in provider.discover()]}
+        assert hits["Regenerate last reply"] == "F5 · Chat"
+        assert all("Ctrl+R" not in (text or "") for text in hits.values())
+
+
+async def test_live_keys_follow_a_keymap_set_while_running(make_app: AppFactory) -> None:
+    from lmtui.ui.help import live_keys
+
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert live_keys(app)["regenerate"] == "ctrl+r"
+        app.update_keymap({"regenerate": "f5"})  # not through [keys]: the live map still knows
+        assert live_keys(app)["regenerate"] == "f5"
+        rows = help_rows(app.keymap, live_keys(app))
+        assert ("F5", "Regenerate last reply", "Chat") in rows
