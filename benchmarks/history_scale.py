@@ -20,6 +20,7 @@ benchmarks/README.md (other sections are left alone).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -264,28 +265,56 @@ def main() -> int:
     )
     parser.add_argument("--no-startup", action="store_true", help="skip the tmux app startup")
     parser.add_argument("--no-readme", action="store_true", help="do not update the README")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="build the history in DIR and keep it; a later run with the same DIR and "
+        "--scale reuses it (the import is then not timed)",
+    )
     args = parser.parse_args()
     conversations = max(2, int(10_000 * args.scale))
     messages = max(conversations, int(200_000 * args.scale))
 
-    with tempfile.TemporaryDirectory(prefix="lmtui-history-bench-") as tmp:
-        root = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if args.keep is not None:
+            root = args.keep.resolve()
+            root.mkdir(parents=True, exist_ok=True)
+        else:
+            root = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="lmtui-history-bench-"))
+            )
         env = dict(os.environ)
         for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
             env[name] = str(root / name.lower())
         jsonl = root / "history.jsonl"
-        t0 = time.perf_counter()
-        expected = generate(jsonl, conversations, messages)
-        gen_s = time.perf_counter() - t0
-        size_mb = jsonl.stat().st_size / 1e6
-        print(
-            f"generated {conversations} conversations / {messages} messages "
-            f"({size_mb:.1f} MB) in {gen_s:.2f} s"
-        )
-
-        import_s, out = timed([*LMTUI, "history", "import", str(jsonl)], env)
-        import_cpu = LAST_CPU[0]
-        print(f"import (whole process): {import_s:.2f} s, CPU {import_cpu:.2f} s — {out.strip()}")
+        built = root / "built.json"  # written once the import succeeded: what it holds
+        kept = json.loads(built.read_text()) if built.exists() else None
+        if kept is not None and kept["conversations"] == conversations:
+            expected = set(kept["expected"])
+            size_mb = kept["jsonl_mb"]
+            import_s = import_cpu = float("nan")
+            print(f"reusing the history built in {root} ({conversations} conversations)")
+        else:
+            t0 = time.perf_counter()
+            expected = generate(jsonl, conversations, messages)
+            gen_s = time.perf_counter() - t0
+            size_mb = jsonl.stat().st_size / 1e6
+            print(
+                f"generated {conversations} conversations / {messages} messages "
+                f"({size_mb:.1f} MB) in {gen_s:.2f} s"
+            )
+            db_file = Path(env["XDG_DATA_HOME"]) / "lmtui" / "history.sqlite3"
+            for stale in (db_file, db_file.with_name(db_file.name + "-wal")):
+                stale.unlink(missing_ok=True)  # a run stopped mid-import
+            import_s, out = timed([*LMTUI, "history", "import", str(jsonl)], env)
+            import_cpu = LAST_CPU[0]
+            print(
+                f"import (whole process): {import_s:.2f} s, CPU {import_cpu:.2f} s — {out.strip()}"
+            )
+            if args.keep is not None:
+                record = {"conversations": conversations, "expected": sorted(expected)}
+                built.write_text(json.dumps({**record, "jsonl_mb": size_mb}))
         db = Path(env["XDG_DATA_HOME"]) / "lmtui" / "history.sqlite3"
         db_mb = db.stat().st_size / 1e6
 

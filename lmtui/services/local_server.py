@@ -213,7 +213,9 @@ def server_answers(base_url: str, timeout: float = 0.5, token: str | None = None
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     url = normalize_base_url(base_url) + "/v1/models"
     try:
-        resp = httpx.get(url, timeout=timeout, headers=headers)
+        # No certificate store for plain HTTP: loading it cost more than the request.
+        verify = not url.startswith("http://")
+        resp = httpx.get(url, timeout=timeout, headers=headers, verify=verify)
     except (httpx.HTTPError, ValueError):
         return False
     if resp.status_code in (401, 403):

@@ -9,7 +9,6 @@ raises :class:`HistoryUnavailable` and callers carry on without history.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import enum
 import errno
@@ -24,17 +23,10 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from lmtui.backend.errors import LmtuiError
 from lmtui.backend.urls import display_url
-from lmtui.store.history_export import (
-    ConversationData,
-    ImportFormatError,
-    parse_import,
-    to_json,
-    to_markdown,
-)
 from lmtui.store.history_native import (
     FACT_COLUMNS,
     ReplyFacts,
@@ -57,6 +49,12 @@ from lmtui.store.history_schema import (
 )
 from lmtui.store.paths import close_down, ensure_private_dir, history_db, private_file_opener
 from lmtui.store.safe_files import MAX_IMPORT_BYTES, read_bounded
+
+if TYPE_CHECKING:
+    # Imported when first used, so `lmtui history search` and the app start without them.
+    import asyncio
+
+    from lmtui.store.history_export import ConversationData
 
 __all__ = [
     "ConversationNotFound",
@@ -925,6 +923,8 @@ class HistoryStore:
         if conversation_ids is None:
             rows = self._read("SELECT id FROM conversations WHERE deleted IS NULL ORDER BY id")
             conversation_ids = [r[0] for r in rows]
+        from lmtui.store.history_export import to_json, to_markdown
+
         conversations = [self.get_conversation(cid) for cid in conversation_ids]
         if fmt == "md":
             return to_markdown(conversations)
@@ -937,6 +937,8 @@ class HistoryStore:
 
         All or nothing: a bad line raises :class:`HistoryInputError` and nothing is kept.
         """
+        from lmtui.store.history_export import ImportFormatError, parse_import
+
         try:
             text = read_bounded(path, MAX_IMPORT_BYTES).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -1113,6 +1115,8 @@ class ReplyWriter:
         """
         if self._timer is not None or self.finished:
             return
+        import asyncio
+
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

@@ -12,12 +12,14 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lmtui.backend.types import ToolCall
 from lmtui.store.history_native import ReplyFacts
 from lmtui.store.history_records import ConversationSummary, MessageRecord
 from lmtui.store.history_schema import ROLES, STATES
+
+if TYPE_CHECKING:
+    from lmtui.backend.types import ToolCall
 
 EXPORT_VERSION = 1
 
@@ -329,6 +331,8 @@ def _facts(raw: dict[str, Any], where: str) -> ReplyFacts:
     if not isinstance(calls, list):
         raise ImportFormatError(f'{where}: "tool_calls" must be a list')
     parsed: list[ToolCall] = []
+    if calls:  # imported only when there are calls, so `history search` stays lean
+        from lmtui.backend.types import ToolCall
     for i, call in enumerate(calls, 1):
         try:
             parsed.append(ToolCall.from_json(call))

@@ -9,8 +9,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from lmtui.backend.types import ToolCall
+if TYPE_CHECKING:
+    from lmtui.backend.types import ToolCall  # imported when first needed: a lean search
 
 # The message columns added by migration 4, in the order ``ReplyFacts`` holds them.
 FACT_COLUMNS = ("response_id", "response_server", "route", "load_seconds", "prompt_seconds")
@@ -70,6 +72,8 @@ def tool_calls_of(
     conn: sqlite3.Connection, conversation_id: int
 ) -> dict[int, tuple[ToolCall, ...]]:
     """Every tool call of a conversation's messages, by message id, in call order."""
+    from lmtui.backend.types import ToolCall
+
     out: dict[int, list[ToolCall]] = {}
     for mid, cid, name, args, provider, output, failure in conn.execute(
         "SELECT t.message_id, t.call_id, t.name, t.arguments, t.provider, t.output, t.failure "

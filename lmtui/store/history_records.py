@@ -8,10 +8,12 @@ each other.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lmtui.backend.types import ToolCall
 from lmtui.store.history_native import ReplyFacts
+
+if TYPE_CHECKING:
+    from lmtui.backend.types import ToolCall
 
 
 @dataclass(frozen=True, slots=True)

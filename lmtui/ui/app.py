@@ -6,9 +6,11 @@ screen; dialogs and tools are pushed over it. See docs/architecture.md.
 
 from __future__ import annotations
 
+import asyncio
 import enum
+import gc
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from textual.app import App, SystemCommand
@@ -16,10 +18,11 @@ from textual.binding import BindingType
 from textual.screen import Screen
 
 from lmtui.backend.errors import LmtuiError
-from lmtui.backend.types import SamplingParams
+from lmtui.backend.types import Model, SamplingParams
 from lmtui.services.chat import ChatSession
 from lmtui.services.clients import Client, client_for
 from lmtui.services.inspector import RequestLog
+from lmtui.services.models import list_models
 from lmtui.services.servers import ServerRegistry
 from lmtui.services.setup import capped, open_history
 from lmtui.store.config import Config
@@ -85,6 +88,10 @@ class LmtuiApp(InertNotifications):
         self.mouse_on = cfg.mouse
         self.start_new = start_new
         self._theme_errors = register_themes(self)
+        # Chosen before the first frame: a theme set once the screen is up restyles it all.
+        theme_error = apply_theme(self, cfg.theme or default_theme_for_env(os.environ))
+        if theme_error:
+            self._theme_errors.append(theme_error)
         self.cfg = cfg
         self.keymap: dict[str, str] = dict(cfg.keys)
         self.note = note
@@ -94,6 +101,7 @@ class LmtuiApp(InertNotifications):
         self.history: HistoryStore | None = None
         self.history_problem: str | None = None
         self._writes: WriteWorker | None = None  # history writes off the loop: on_mount
+        self._early_models: asyncio.Future[list[Model]] | None = None  # see on_load
         self.request_log = RequestLog()
         self._warnings: list[str] = []
         self.registry = ServerRegistry.from_config(
@@ -159,18 +167,44 @@ class LmtuiApp(InertNotifications):
             if self.history is not None and self.history_problem:
                 self._warnings.append(self.history_problem)  # read but not saved: a notice, once
 
+    def on_load(self) -> None:
+        # The model list is asked for as soon as the loop runs, while the chat screen is
+        # built, instead of once it is on screen: the model id shows sooner.
+        if self.unreachable is None:
+            self._early_models = asyncio.ensure_future(list_models(self.client))
+
+    def models_request(self, client: Client) -> Awaitable[list[Model]]:
+        """The model list of ``client``: the request started at load if it was for this
+        client and is not taken yet, else a new one. Raises ``LmtuiError`` when awaited,
+        as :func:`~lmtui.services.models.list_models` does."""
+        early, self._early_models = self._early_models, None
+        if early is not None and client is self.client:
+            return early
+        if early is not None:
+            early.cancel()
+        return list_models(client)
+
     def on_mount(self) -> None:
         self._writes = start_history_writes(self, self.history, self._history_notice)
         self.chat_screen.session.writes = self._writes
         self._apply_keymap()
-        theme_error = apply_theme(self, self.cfg.theme or default_theme_for_env(os.environ))
-        for problem in [*self._theme_errors, *([theme_error] if theme_error else [])]:
+        for problem in self._theme_errors:
             notify_text(self, problem, severity="warning", timeout=10)
         for warning in self._warnings:
             notify_text(self, warning, severity="warning", timeout=10)
         self._warnings.clear()
 
+    def on_ready(self) -> None:
+        """The first frame is on screen: collect garbage again (paused for the start by
+        :func:`lmtui.cli.tui.run_tui`)."""
+        gc.enable()
+
     async def on_unmount(self) -> None:
+        early = self._early_models
+        if early is not None:  # never taken: the app ended before its screen asked
+            if early.done() and not early.cancelled():
+                early.exception()  # looked at, so asyncio does not report it at exit
+            early.cancel()
         await self.registry.close_all()
         if self._own_client is not None:
             await self._own_client.aclose()

@@ -20,13 +20,13 @@ from lmtui.services.models import list_models, model_after_switch
 from lmtui.services.reply_extras import answer_findings
 from lmtui.services.setup import choose_chat_setup
 from lmtui.ui.chat_screen_base import ChatScreenBase
-from lmtui.ui.model_admin_ui import ModelAdmin
 from lmtui.ui.notices import notify_error, notify_text
 from lmtui.ui.server_loading import LOADING_TEXT, LoadingRetry
 from lmtui.ui.sidebar import ModelSidebar
 
 if TYPE_CHECKING:
     from lmtui.store.presets import Preset
+    from lmtui.ui.model_admin_ui import ModelAdmin
     from lmtui.ui.param_panel import ParamResult
 
 HISTORY_OFF = "History is off (save_history = false, or it could not be opened)."
@@ -57,7 +57,7 @@ class ChatCommands(ChatScreenBase):
         retry = self.loading_retry
         retry.cancel()
         try:
-            models = await list_models(self.session.client)
+            models = await self.lmtui.models_request(self.session.client)
         except ModelLoading as exc:
             if not retry.exhausted:
                 self._wait_for_loading(retry, choose)
@@ -162,6 +162,8 @@ class ChatCommands(ChatScreenBase):
     def model_admin(self) -> ModelAdmin:
         """Load, unload and download for this screen (made on first use)."""
         if self._model_admin is None:
+            from lmtui.ui.model_admin_ui import ModelAdmin  # its dialogs load on first use
+
             self._model_admin = ModelAdmin(
                 self.app,
                 client=lambda: self.session.client,

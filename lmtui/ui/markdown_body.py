@@ -9,26 +9,16 @@ and the measurements are in docs/rendering.md.
 from __future__ import annotations
 
 import asyncio
-from functools import lru_cache
 from itertools import zip_longest
-from typing import ClassVar
 
-from markdown_it import MarkdownIt
-from pygments.lexer import Lexer  # type: ignore[import-untyped]
-from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
-from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.markdown import CodeBlock, Heading, Markdown, MarkdownElement
 from rich.style import Style
-from rich.syntax import Syntax
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
 from lmtui.ui.textual_compat import QuietResize
 
-CODE_THEME = "monokai"
 # While a reply streams its height grows at least this many rows at a time (see
 # stream_step for the usual step, a quarter of the pane).
 MIN_STEP = 4
@@ -47,61 +37,6 @@ def stream_step(rows: int) -> int:
 # Finished blocks stay in the (redrawn) tail until they add up to this many characters.
 FREEZE_MIN_CHARS = 400
 EAGER_ROWS = 48
-
-
-class _LeftHeading(Heading):
-    """A heading aligned left, as chat text reads best."""
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        text = self.text.copy()
-        text.justify = "left"
-        yield text
-
-
-@lru_cache(maxsize=64)
-def _lexer(name: str) -> Lexer | str:
-    # Rich looks the lexer up again for every code block and every render.
-    try:
-        lexer: Lexer = get_lexer_by_name(name)
-    except ClassNotFound:
-        return "text"
-    return lexer
-
-
-class _CodeBlock(CodeBlock):
-    """A highlighted code block that reuses its lexer."""
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        code = str(self.text).rstrip()
-        yield Syntax(code, _lexer(self.lexer_name), theme=self.theme, word_wrap=True, padding=1)
-
-
-@lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
-    # Building a parser costs ~10 ms; Rich builds one per document.
-    return MarkdownIt().enable("strikethrough").enable("table")
-
-
-class ChatMarkdown(Markdown):
-    """Rich Markdown with left-aligned headings, a shared parser and no hyperlinks."""
-
-    elements: ClassVar[dict[str, type[MarkdownElement]]] = {
-        **Markdown.elements,
-        "heading_open": _LeftHeading,
-        "fence": _CodeBlock,
-        "code_block": _CodeBlock,
-    }
-
-    def __init__(self, text: str) -> None:  # Rich's own __init__ builds a new parser
-        self.markup = text
-        self.parsed = _parser().parse(text)
-        self.code_theme = CODE_THEME
-        self.justify = None
-        self.style = "none"
-        # No OSC 8 hyperlinks: a link target is model text and stays plain.
-        self.hyperlinks = False
-        self.inline_code_lexer = None
-        self.inline_code_theme = CODE_THEME
 
 
 def split_finished(text: str, start: int = 0) -> int:
@@ -320,6 +255,9 @@ class MarkdownLines(QuietResize, Widget):
     def _render_text(self, text: str, width: int) -> list[Strip]:
         if not text.strip() or width <= 0:
             return []
+        # Markdown and syntax highlighting load with the first reply drawn, not at start.
+        from lmtui.ui.chat_markdown import ChatMarkdown
+
         self._drawn_style = self.rich_style
         console = self.app.console
         options = console.options.update(width=width, height=None, highlight=False)
