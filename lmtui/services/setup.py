@@ -16,6 +16,9 @@ from lmtui.backend.native_chat import Integration
 from lmtui.backend.types import SamplingParams
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from lmtui.backend.types import Model
     from lmtui.store.config import Config
     from lmtui.store.history import HistoryStore
 
@@ -41,6 +44,7 @@ async def choose_chat_setup(
     cli_overrides: dict[str, Any] | None = None,
     explicit_model: str | None = None,
     default_max_tokens: int | None = None,
+    models: Sequence[Model] | None = None,
 ) -> ChatSetup:
     """Resolve preset, model and parameters for one conversation.
 
@@ -48,7 +52,8 @@ async def choose_chat_setup(
     preset's preference. ``cfg.model`` (config file, ``LMTUI_MODEL``) is only a
     default, used when the preset's preferred models are not on the server.
     ``default_max_tokens`` caps replies when neither the preset nor the overrides do
-    (the embedded server's small model loops without one).
+    (the embedded server's small model loops without one). ``models`` is the server's
+    list when the caller has just fetched it (else it is asked for).
     """
     overrides = SamplingParams.from_mapping(cli_overrides or {})
     preset = None
@@ -68,7 +73,7 @@ async def choose_chat_setup(
         return ChatSetup(wanted, system_prompt, params, preset_name)
     from lmtui.services.model_choice import resolve_model
 
-    available = await client.list_models()
+    available = models if models is not None else await client.list_models()
     choice = resolve_model(preset, explicit_model, available, default=cfg.model)
     if choice.model_id is None:
         raise NoModelLoaded("The server has no model to chat with.", None)

@@ -73,7 +73,7 @@ class ChatCommands(ChatScreenBase):
         self.status.set(server_ok=True)
         await self._show_models(models)
         if choose and (self.lmtui.cfg.preset or not self.session.model):
-            await self._choose_setup()
+            await self._choose_setup(models)
 
     def _show_models_error(self, exc: LmtuiError) -> None:
         self.sidebar.set_error(exc.message, exc.remedy)
@@ -113,11 +113,15 @@ class ChatCommands(ChatScreenBase):
         )
         self.sidebar.set_ttl(self.session.params.ttl)
 
-    async def _choose_setup(self) -> None:
+    async def _choose_setup(self, models: list[Model]) -> None:
+        """Pick the model, preset and parameters from ``models``, the list just fetched."""
         cfg = self.lmtui.cfg.with_overrides(model=self.session.model)
         try:
             setup = await choose_chat_setup(
-                self.session.client, cfg, default_max_tokens=self.lmtui.default_cap
+                self.session.client,
+                cfg,
+                default_max_tokens=self.lmtui.default_cap,
+                models=models,  # not asked for a second time
             )
         except NoModelLoaded:
             if self.sidebar.jit == "on":

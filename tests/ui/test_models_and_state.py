@@ -29,6 +29,22 @@ async def test_with_no_model_given_the_loaded_one_is_picked_and_named(
         assert app.chat_screen.status.note  # the reason for the choice is said
 
 
+async def test_with_no_model_given_the_models_are_listed_once(
+    fake: FakeServer, make_app: AppFactory
+) -> None:
+    # Issue 19, a lean start: the model is chosen from the list the sidebar got (asked
+    # for when the app loads), not from a second listing: one round trip less before
+    # the model id shows.
+    app = make_app(model=None)
+    async with app.run_test() as pilot:
+        await wait_until(pilot, lambda: app.chat_screen.session.model is not None)
+        await wait_idle(pilot)
+        assert app.chat_screen.status.model == "qwen2.5-7b-instruct"
+        assert app.chat_screen.sidebar.models
+        for path in ("/api/v1/models", "/api/v0/models", "/v1/models"):
+            assert len(fake.requests_to(path)) == 1, path
+
+
 async def test_selecting_a_model_in_the_sidebar_switches_the_chat(
     fake: FakeServer, make_app: AppFactory
 ) -> None:
