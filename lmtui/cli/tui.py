@@ -9,10 +9,11 @@ import gc
 def run_tui(args: argparse.Namespace) -> int:
     """Open the TUI with the effective config (imports Textual only now).
 
-    Garbage collection waits until the first frame is on screen
-    (:meth:`lmtui.ui.app.LmtuiApp.on_ready` turns it back on): the start allocates
-    hundreds of thousands of long-lived objects, and collecting among them cost about
-    a tenth of the time to the first frame (benchmarks/README.md, "Startup").
+    Garbage collection is off while the modules load and the app is built:
+    :func:`lmtui.ui.launch.launch` freezes what exists then (it lives as long as the
+    app) and turns collection back on just before the app runs. Collecting among those
+    long-lived objects cost about a tenth of the time to the first frame
+    (benchmarks/README.md, "Startup").
     """
     from lmtui.cli.common import load_effective_config
     from lmtui.ui.launch import launch

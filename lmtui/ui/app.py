@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import gc
 import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -195,11 +194,6 @@ class LmtuiApp(InertNotifications):
         for warning in self._warnings:
             notify_text(self, warning, severity="warning", timeout=10)
         self._warnings.clear()
-
-    def on_ready(self) -> None:
-        """The first frame is on screen: collect garbage again (paused for the start by
-        :func:`lmtui.cli.tui.run_tui`)."""
-        gc.enable()
 
     async def on_unmount(self) -> None:
         early = self._early_models

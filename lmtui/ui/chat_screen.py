@@ -59,7 +59,9 @@ class ChatScreen(NativeActions, ChatCommands):
             self.sidebar.set_error(message, remedy)
             notify_error(app, LmtuiError(message, remedy), timeout=10)
         else:
-            self.refresh_models(choose=True)
+            # After the first frame: handling the answer (the sidebar's list) kept the
+            # screen busy, so nothing showed until the models did.
+            self.call_after_refresh(self.refresh_models, choose=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Dim actions that cannot apply now (Esc passes through when idle)."""
