@@ -5,7 +5,10 @@ What it measures (see benchmarks/README.md, "Startup"):
 - startup: ``lmtui --base-url URL --model M`` launched in a 120×40 tmux pane → the model
   id on screen, against ``tests/fake_server.py`` (as ``stream_tui.py``'s startup line);
   with ``--from-server`` also without ``--model``: until the model the app chose from
-  the server's list is shown;
+  the server's list is shown; with ``--reopen`` also with a conversation to open at start
+  (``--open ID``: the same work as reopening the last one), a prompt and the fake
+  server's 4,000-delta Markdown reply (16 kB: code blocks, tables), as after a run of
+  ``stream_tui.py``, whose later startups reopen its conversation;
 - with ``--history DIR`` (a history built by ``history_scale.py --keep DIR``): the same
   startup with that history, and ``lmtui history search RARE --json --limit 0`` minus
   ``lmtui --version``, whole processes, wall and CPU time;
@@ -54,8 +57,10 @@ XDG = ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME")
 HEAVY = ("markdown_it", "pygments", "rich.markdown", "rich.syntax", "numpy", "jsonschema")
 
 # A headless start to the first frame, for -X importtime: the same path as `lmtui`.
+# Garbage collection off, so no collection's pause is counted as some module's import.
 HEADLESS_START = """
-import sys
+import gc, sys
+gc.disable()
 from contextlib import ExitStack
 from lmtui.cli import build_parser
 from lmtui.cli.common import load_effective_config
@@ -107,14 +112,22 @@ MODEL_SHOWN = re.compile(r"model: [\w./:-]")
 
 
 def startup_once(
-    url: str, env: dict[str, str], *, pick: bool = False, timeout: float = 30.0
+    url: str,
+    env: dict[str, str],
+    *,
+    pick: bool = False,
+    open_id: int | None = None,
+    timeout: float = 30.0,
 ) -> float:
     """Launch the app in a 120×40 pane; seconds until the model id is on screen.
 
-    ``pick``: no ``--model``; the app chooses one from the server's list.
+    ``pick``: no ``--model``; the app chooses one from the server's list. ``open_id``:
+    a conversation to open (``--open``).
     """
     exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items()))
     model = [] if pick else ["--model", MODEL]
+    if open_id is not None:
+        model += ["--open", str(open_id)]
     app = shlex.join([str(PYTHON), "-m", "lmtui", "--base-url", url, *model])
     command = f"cd {shlex.quote(env['PYTHONPATH'])} && env -i {exports} {app}"
     tmux("kill-session", "-t", SESSION)
@@ -173,16 +186,41 @@ def med_ms(values: list[float]) -> str:
 
 
 def measure_startup(
-    trees: list[Tree], url: str, home: Path, runs: int, data: Path | None, *, pick: bool = False
+    trees: list[Tree],
+    url: str,
+    home: Path,
+    runs: int,
+    data: Path | None,
+    *,
+    pick: bool = False,
+    open_ids: dict[str, int] | None = None,
 ) -> dict[str, list[float]]:
     """Startup seconds per tree, alternating, after one warm-up launch of each."""
     times: dict[str, list[float]] = {t.label: [] for t in trees}
-    for tree in trees:
-        startup_once(url, tree.env(home, data), pick=pick)
-    for _ in range(runs):
+    ids = open_ids or {}
+    for round_ in range(runs + 1):
         for tree in trees:
-            times[tree.label].append(startup_once(url, tree.env(home, data), pick=pick))
+            env = tree.env(home, data)
+            took = startup_once(url, env, pick=pick, open_id=ids.get(tree.label))
+            if round_:  # the first round warms the bytecode and the page cache
+                times[tree.label].append(took)
     return times
+
+
+def import_markdown_conversation(tree: Tree, home: Path) -> int:
+    """Store a prompt and the fake server's 4,000-delta Markdown reply; return its id."""
+    sys.path.insert(0, str(ROOT))
+    from tests.fake_server import markdown_deltas
+
+    reply = "".join(markdown_deltas(4000))
+    source = home / "markdown-chat.jsonl"
+    messages = [{"role": "user", "content": "go"}, {"role": "assistant", "content": reply}]
+    source.write_text(json.dumps({"title": "go", "messages": messages}) + "\n")
+    env = tree.env(home)
+    cmd = [str(PYTHON), "-m", "lmtui", "history"]
+    timed([*cmd, "import", str(source)], env, tree.path)
+    _, _, listing = timed([*cmd, "list", "--json"], env, tree.path)
+    return max(int(c["id"]) for c in json.loads(listing)["conversations"])
 
 
 def measure_search(
@@ -245,6 +283,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--today", type=Path, metavar="DIR", help="also measure DIR's code")
+    parser.add_argument("--no-today", action="store_true", help="only this checkout (default)")
     parser.add_argument(
         "--history", type=Path, metavar="DIR", help="a history built by history_scale.py --keep"
     )
@@ -252,6 +291,9 @@ def main() -> int:
     parser.add_argument("--no-startup", action="store_true", help="skip the tmux startup runs")
     parser.add_argument(
         "--from-server", action="store_true", help="also start without --model (the app picks)"
+    )
+    parser.add_argument(
+        "--reopen", action="store_true", help="also start with a Markdown conversation to open"
     )
     args = parser.parse_args()
     if shutil.which("tmux") is None and not args.no_startup:
@@ -284,6 +326,14 @@ def main() -> int:
                 times = measure_startup(trees, url, home, args.runs, None)
                 for label, values in times.items():
                     print(f"[{label}] startup → model id shown: {med_ms(values)}")
+                if args.reopen:
+                    ids = {t.label: import_markdown_conversation(t, home) for t in trees}
+                    times = measure_startup(trees, url, home, args.runs, None, open_ids=ids)
+                    for label, values in times.items():
+                        print(
+                            f"[{label}] startup opening a 16 kB Markdown reply → model id "
+                            f"shown: {med_ms(values)}"
+                        )
                 if args.from_server:
                     times = measure_startup(trees, url, home, args.runs, None, pick=True)
                     for label, values in times.items():

@@ -101,6 +101,7 @@ class LmtuiApp(InertNotifications):
         self.history_problem: str | None = None
         self._writes: WriteWorker | None = None  # history writes off the loop: on_mount
         self._early_models: asyncio.Future[list[Model]] | None = None  # see on_load
+        self.first_frame_shown = False  # see on_ready
         self.request_log = RequestLog()
         self._warnings: list[str] = []
         self.registry = ServerRegistry.from_config(
@@ -194,6 +195,14 @@ class LmtuiApp(InertNotifications):
         for warning in self._warnings:
             notify_text(self, warning, severity="warning", timeout=10)
         self._warnings.clear()
+
+    def on_ready(self) -> None:
+        """The first frame is drawn: mount the messages of the conversation opened at start
+        (see ChatScreenBase.open_conversation)."""
+        self.first_frame_shown = True
+        # Queued on the screen behind its first paint (during the start's batch update
+        # the screen paints from its queue, so Ready can come before the paint).
+        self.chat_screen.call_later(self.chat_screen.show_unshown)
 
     async def on_unmount(self) -> None:
         early = self._early_models

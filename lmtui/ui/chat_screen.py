@@ -26,6 +26,18 @@ from lmtui.ui.message import MessageWidget
 from lmtui.ui.native_actions import NativeActions
 from lmtui.ui.notices import notify_error
 
+# Actions on the conversation's messages: off until they are mounted.
+WAIT_FOR_MESSAGES = frozenset(
+    (
+        "regenerate",
+        "continue_reply",
+        "delete_message",
+        "edit_message",
+        "focus_message",
+        "show_older",
+    )
+)
+
 
 class ChatScreen(NativeActions, ChatCommands):
     """The conversation with one server: what you type, the replies, the models."""
@@ -48,7 +60,7 @@ class ChatScreen(NativeActions, ChatCommands):
         reopen = app.conversation_id or self.conversation_to_reopen()
         self._track_open = True
         if reopen is not None:
-            await self.open_conversation(reopen)
+            await self.open_conversation(reopen, messages_after_frame=True)
         else:
             self._draft_key = NEW_DRAFT_KEY
             self._restore_draft()
@@ -65,6 +77,8 @@ class ChatScreen(NativeActions, ChatCommands):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Dim actions that cannot apply now (Esc passes through when idle)."""
+        if self._unshown is not None and action in WAIT_FOR_MESSAGES:
+            return False  # the opened conversation's messages come with the next frame
         if action == "stop":
             return True if self.streaming else None
         if action in ("regenerate", "continue_reply", "delete_message", "new_chat"):

@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerCancelled, WorkerError, WorkerFailed
 
 from lmtui.backend.errors import LmtuiError
-from lmtui.services.chat import ChatSession, Reply
+from lmtui.services.chat import ChatSession, Entry, Reply
 from lmtui.services.setup import conversation_to_reopen
 from lmtui.store.ui_state import last_open_conversation, remember_open_conversation
 from lmtui.ui.attach import AttachmentChips, AttachScreen, load_image, parse_path
@@ -57,6 +57,8 @@ class ChatScreenBase(Screen[None]):
         self._wide: bool | None = None
         self._open_key = NEW_DRAFT_KEY  # whose draft the composer holds: "new" or "conv:ID"
         self._track_open = False  # recording starts once the start-up reopen is decided
+        # An opened conversation's messages waiting for the first frame (see open_conversation).
+        self._unshown: list[Entry] | None = None
 
     @property
     def lmtui(self) -> LmtuiApp:
@@ -206,8 +208,16 @@ class ChatScreenBase(Screen[None]):
         session.writes = old.writes
         return session
 
-    async def open_conversation(self, conversation_id: int) -> None:
-        """Show a conversation from history and continue it (the last messages are mounted)."""
+    async def open_conversation(
+        self, conversation_id: int, *, messages_after_frame: bool = False
+    ) -> None:
+        """Show a conversation from history and continue it (the last messages are mounted).
+
+        ``messages_after_frame`` (at start): the conversation, its draft and its model now,
+        its messages once the frame is on screen. Drawing a long reply took the first frame
+        seconds, so nothing showed (not even the model) until the whole reply was drawn.
+        """
+        self._unshown = None
         if self.streaming:
             notify_text(self.app, STILL_GENERATING, severity="warning")
             return
@@ -224,12 +234,22 @@ class ChatScreenBase(Screen[None]):
         self.composer.clear()
         self._restore_draft()
         self.status.set(model=session.model or "")
-        await self.chat.show(session.entries)
+        if messages_after_frame and not self.lmtui.first_frame_shown:
+            self._unshown = session.entries  # LmtuiApp.on_ready shows them
+        else:
+            await self.chat.show(session.entries)
+
+    async def show_unshown(self) -> None:
+        """Mount the messages an opening at start left for after the first frame, if any."""
+        entries, self._unshown = self._unshown, None
+        if entries is not None:
+            await self.chat.show(entries)
 
     async def action_new_chat(self) -> None:
         """Start a new conversation (the old one stays in history)."""
         if self.streaming:
             return
+        self._unshown = None
         self.save_draft_now()
         self.session = self._new_session()
         self._draft_key = NEW_DRAFT_KEY
@@ -243,6 +263,7 @@ class ChatScreenBase(Screen[None]):
 
     @on(Composer.Submitted)
     async def _submitted(self, event: Composer.Submitted) -> None:
+        await self.show_unshown()  # a prompt sent in the first frame goes after its messages
         text = event.text
         if text.lstrip().startswith("/image"):
             self._attach_path(text.strip()[len("/image") :].strip())

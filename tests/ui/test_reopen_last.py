@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from textual.events import Ready
+from textual.message import Message
 
 from lmtui.ui.app import LmtuiApp
 from tests.fake_server import FakeServer, Reply
@@ -67,3 +69,37 @@ async def test_a_new_chat_is_remembered_as_new(fake: FakeServer, make_app: AppFa
     async with again.run_test() as pilot:
         await pilot.pause()
         assert again.chat_screen.session.conversation_id is None
+
+
+async def test_the_first_frame_comes_before_the_reopened_messages(
+    fake: FakeServer, make_app: AppFactory
+) -> None:
+    # Issue 19, a lean start: drawing a long reopened reply used to hold the first frame
+    # (and the model id in it) for seconds. The conversation, its draft and its model are
+    # set before the frame; its messages are mounted right after it.
+    cid = await _leave_a_draft(fake, make_app)
+    fake.enqueue(Reply(content="Second answer."))
+    app = make_app()
+    at_first_frame: list[object] = []
+
+    def first_frame(message: Message) -> None:
+        if isinstance(message, Ready):  # sent when the first frame is drawn
+            screen = app.chat_screen
+            messages = screen.chat.message_widgets()
+            at_first_frame.extend([screen.session.conversation_id, screen.composer.text, messages])
+
+    async with app.run_test(message_hook=first_frame) as pilot:
+        await wait_until(pilot, lambda: len(app.chat_screen.chat.message_widgets()) == 2)
+        # A prompt sent now goes after the reopened messages, each shown once.
+        app.chat_screen.composer.clear()
+        await send(pilot, "And the flowers?")
+        await wait_idle(pilot)
+        shown = [w.entry.content for w in app.chat_screen.chat.message_widgets()]
+        assert shown == [
+            "Plan a wedding",
+            "Sure, here is a plan.",
+            "And the flowers?",
+            "Second answer.",
+        ]
+    assert at_first_frame[:2] == [cid, "and a half-written follow-up"]
+    assert at_first_frame[2] == []  # the messages were not mounted yet
