@@ -15,6 +15,10 @@ Prints the figures and writes them into the "History" section of
 benchmarks/README.md (other sections are left alone).
 
     .venv/bin/python benchmarks/history_scale.py [--runs 5] [--scale 1.0] [--no-readme]
+        [--keep DIR]
+
+``--keep DIR`` builds the history in DIR and reuses it on the next run with the same
+``--scale`` (the import is then not timed); ``benchmarks/startup.py --history DIR`` reads it.
 """
 
 from __future__ import annotations

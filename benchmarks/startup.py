@@ -83,8 +83,12 @@ class Tree:
     label: str
     path: Path
 
-    def env(self, home: Path, data: Path | None = None) -> dict[str, str]:
-        """A user's environment for this tree: bytecode cached, throw-away XDG dirs."""
+    def env(self, home: Path, data: Path | None = None, tag: str = "") -> dict[str, str]:
+        """A user's environment for this tree: bytecode cached, throw-away XDG dirs.
+
+        ``tag`` keeps one measurement's config and state apart from another's (the
+        conversation open at the end of one run is reopened by the next).
+        """
         env = {
             k: v
             for k, v in os.environ.items()
@@ -93,7 +97,7 @@ class Tree:
         env["PYTHONPATH"] = str(self.path)
         env["PYTHONPYCACHEPREFIX"] = str(home / f"pycache-{self.label}")
         for name in XDG:
-            env[name] = str(home / self.label / name.lower())
+            env[name] = str(home / self.label / (tag or "plain") / name.lower())
         if data is not None:
             env["XDG_DATA_HOME"] = str(data)
         env["TERM"] = "xterm-256color"
@@ -198,9 +202,10 @@ def measure_startup(
     """Startup seconds per tree, alternating, after one warm-up launch of each."""
     times: dict[str, list[float]] = {t.label: [] for t in trees}
     ids = open_ids or {}
+    tag = "open" if open_ids else "pick" if pick else "history" if data else "plain"
     for round_ in range(runs + 1):
         for tree in trees:
-            env = tree.env(home, data)
+            env = tree.env(home, data, tag)
             took = startup_once(url, env, pick=pick, open_id=ids.get(tree.label))
             if round_:  # the first round warms the bytecode and the page cache
                 times[tree.label].append(took)
@@ -216,7 +221,7 @@ def import_markdown_conversation(tree: Tree, home: Path) -> int:
     source = home / "markdown-chat.jsonl"
     messages = [{"role": "user", "content": "go"}, {"role": "assistant", "content": reply}]
     source.write_text(json.dumps({"title": "go", "messages": messages}) + "\n")
-    env = tree.env(home)
+    env = tree.env(home, tag="open")
     cmd = [str(PYTHON), "-m", "lmtui", "history"]
     timed([*cmd, "import", str(source)], env, tree.path)
     _, _, listing = timed([*cmd, "list", "--json"], env, tree.path)
@@ -231,7 +236,7 @@ def measure_search(
     search = ["history", "search", RARE_WORD, "--json", "--limit", "0"]
     for round_ in range(runs + 1):
         for tree in trees:
-            env = tree.env(home, data)
+            env = tree.env(home, data, "search")
             cmd = [str(PYTHON), "-m", "lmtui"]
             v_wall, v_cpu, _ = timed([*cmd, "--version"], env, tree.path)
             s_wall, s_cpu, text = timed([*cmd, *search], env, tree.path)
