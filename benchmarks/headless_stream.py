@@ -10,7 +10,8 @@ it can, then times whole processes, alternating:
 - lmtui: `lmtui ask --model M PROMPT` (history saving on, as a user runs it, in a
   throw-away data directory).
 
-Prints the medians and both ratios (goal: at most 1.25).
+Prints the medians and the ratios; the goal (issue 19) is at most 1.25 against the sync
+consumer. ``lmtui ask`` streams on its synchronous client, so it is compared like for like.
 
     .venv/bin/python benchmarks/headless_stream.py [--deltas 4000] [--runs 5]
 """
@@ -163,8 +164,8 @@ def main() -> int:
     print(f"  bare httpx-sse consumer (sync):  {base * 1000:7.1f} ms  ({base_bytes} bytes out)")
     print(f"  bare httpx-sse consumer (async): {abase * 1000:7.1f} ms")
     print(f"  lmtui ask:                       {ask * 1000:7.1f} ms  ({ask_bytes} bytes out)")
-    print(f"  ratio to sync baseline:  {ask / base:.2f}")
-    print(f"  ratio to async baseline: {ask / abase:.2f} (goal <= 1.25)")
+    print(f"  ratio to sync baseline:  {ask / base:.2f} (goal <= 1.25)")
+    print(f"  ratio to async baseline: {ask / abase:.2f}")
     cpu_base = statistics.median(CPU[BASELINE][1:])
     cpu_async = statistics.median(CPU[ASYNC_BASELINE][1:])
     cpu_ask = statistics.median(CPU["lmtui"][1:])
@@ -172,7 +173,7 @@ def main() -> int:
         f"  CPU time (user + system), medians: sync {cpu_base * 1000:.0f} ms, "
         f"async {cpu_async * 1000:.0f} ms, lmtui ask {cpu_ask * 1000:.0f} ms"
     )
-    print(f"  CPU ratio to sync baseline:  {cpu_ask / cpu_base:.2f}")
+    print(f"  CPU ratio to sync baseline:  {cpu_ask / cpu_base:.2f} (goal <= 1.25)")
     print(f"  CPU ratio to async baseline: {cpu_ask / cpu_async:.2f}")
     return 0
 

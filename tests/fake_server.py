@@ -571,6 +571,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeLMStudio/0.4"
     timeout = 30  # an idle keep-alive connection cannot hold a thread forever
+    # TCP_NODELAY, as LM Studio's Node.js server has by default: with Nagle on, a body
+    # written after its headers waits for the client's delayed ACK (40 ms) on every
+    # request but a connection's first, which no real server makes its clients pay.
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     # -- plumbing

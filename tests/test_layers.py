@@ -75,7 +75,11 @@ def _package_modules(package: str) -> dict[str, Path]:
 def test_ui_and_cli_do_not_import_the_backend_client() -> None:
     # They talk to services; backend types and errors stay allowed.
     offenders = {
-        name: sorted(m for m in _imports(path) if m.startswith("lmtui.backend.client"))
+        name: sorted(
+            m
+            for m in _imports(path)
+            if m.startswith(("lmtui.backend.client", "lmtui.backend.sync_client"))
+        )
         for package in ("lmtui.ui", "lmtui.cli")
         for name, path in _package_modules(package).items()
     }

@@ -150,7 +150,7 @@ class StreamAssembler:
             raise classify_error(None, obj, model=self.model)
         events: list[StreamEvent] = []
         model = obj.get("model")
-        if isinstance(model, str) and model and model != self.model:
+        if model != self.model and isinstance(model, str) and model:
             self.model = model
             events.append(ModelUsed(model))
         choices = obj.get("choices")
@@ -158,13 +158,16 @@ class StreamAssembler:
             choice = choices[0]
             if isinstance(choice, dict):
                 self._choice(choice, events)
-        usage = Usage.from_json(obj.get("usage"))
-        if usage is not None:
-            self.usage = usage
-            events.append(UsageReport(usage))
-        timings = ServerTimings.from_llamacpp(obj.get("timings"))
-        if timings is not None:
-            events.append(TimingsReport(timings))
+        # Most chunks carry neither: look before parsing (this runs once per delta).
+        if obj.get("usage") is not None:
+            usage = Usage.from_json(obj["usage"])
+            if usage is not None:
+                self.usage = usage
+                events.append(UsageReport(usage))
+        if obj.get("timings") is not None:
+            timings = ServerTimings.from_llamacpp(obj["timings"])
+            if timings is not None:
+                events.append(TimingsReport(timings))
         return events
 
     def _choice(self, choice: dict[str, object], events: list[StreamEvent]) -> None:

@@ -12,30 +12,18 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
-
-import httpx
-from httpx_sse import EventSource
 
 from lmtui.backend.assembly import ThinkSplitter
 from lmtui.backend.errors import (
     LmtuiError,
-    MalformedResponse,
     ServerError,
-    StreamInterrupted,
     classify_error,
     extract_error,
-    parse_body,
 )
 from lmtui.backend.types import (
     JSON,
-    ClientTimings,
-    ContentDelta,
-    Finish,
-    FinishReason,
     LoadProgress,
     ModelUsed,
     NativeStats,
@@ -52,7 +40,8 @@ from lmtui.backend.types import (
 )
 
 if TYPE_CHECKING:
-    from lmtui.backend.client import LMStudioClient
+    from lmtui.backend.client_core import ClientCore
+    from lmtui.backend.stream_call import NativeStreamCall
 
 PATH = "/api/v1/chat"
 REASONING_CHOICES = ("off", "low", "medium", "high", "on")
@@ -472,117 +461,19 @@ def _fraction(obj: JSON) -> float:
 # ---- the transport ------------------------------------------------------------------
 
 
-async def stream_native_chat(
-    client: LMStudioClient, request: NativeChatRequest
-) -> AsyncGenerator[StreamEvent, None]:
-    """Stream one ``/api/v1/chat`` turn as typed events, ending with one :class:`Finish`.
+def native_stream_call(client: ClientCore, request: NativeChatRequest) -> NativeStreamCall:
+    """The protocol of one streamed ``/api/v1/chat`` turn, for either client to drive.
 
-    Raises :class:`UnknownResponseId` when LM Studio no longer has the previous response,
-    :class:`IntegrationRefused` when MCP use is not allowed, and the usual typed errors.
-    Closing the generator closes the connection, which stops a load or a reply at once.
+    Its events end with one :class:`Finish`; it raises :class:`UnknownResponseId` when
+    LM Studio no longer has the previous response, :class:`IntegrationRefused` when MCP
+    use is not allowed, and the usual typed errors. Closing the stream closes the
+    connection, which stops a load or a reply at once.
     """
-    # Imported here to avoid a cycle: the client module imports this one lazily too.
-    from lmtui.backend.client import EMPTY_REPLY, EMPTY_REPLY_REMEDY, Exchange
+    from lmtui.backend.stream_call import NativeStreamCall
 
-    body = request.to_json(stream=True)
-    started = time.monotonic()
     # The inspector and the log see the request with integration headers masked.
     masked = request.to_json(stream=True, masked=True)
-    ex = Exchange("POST", PATH, masked, time.time(), model_requested=request.model)
-    assembler = NativeAssembler()
-    first: float | None = None
-    deltas = 0
-    detail = ""
-    cut = False
-    try:
-        async with client._http.stream("POST", PATH, json=body) as resp:
-            ex.status = resp.status_code
-            ctype = resp.headers.get("content-type", "")
-            if resp.status_code >= 400 or "text/event-stream" not in ctype:
-                raw = await resp.aread()
-                decoded = parse_body(raw) if raw else None
-                ex.response = decoded
-                if resp.status_code >= 400 or extract_error(decoded) is not None:
-                    status = resp.status_code if resp.status_code >= 400 else None
-                    raise classify_native_error(status, decoded, model=request.model)
-                if isinstance(decoded, dict) and isinstance(decoded.get("output"), list):
-                    # A whole answer (stream ignored): the same events, all at once.
-                    for event in assembler.result_events(decoded):
-                        yield event
-                    assembler.ended = True
-                elif not raw:
-                    raise StreamInterrupted(EMPTY_REPLY, EMPTY_REPLY_REMEDY)
-                else:
-                    raise MalformedResponse(
-                        f"The server answered {PATH} with {ctype or 'no content type'}, "
-                        "not a stream."
-                    )
-            else:
-                try:
-                    async for sse in EventSource(resp).aiter_sse():
-                        for event in assembler.feed(sse.event, sse.data, model=request.model):
-                            if isinstance(event, ContentDelta | ReasoningDelta):
-                                deltas += 1
-                                if first is None:
-                                    first = time.monotonic()
-                            yield event
-                        if assembler.ended:
-                            break
-                except httpx.ReadTimeout:
-                    detail = f"no data from the server for {client.read_timeout:g} s"
-                    cut = True
-                except (httpx.RemoteProtocolError, httpx.ReadError):
-                    detail = "the server closed the connection mid-reply"
-                    cut = True
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        err: LmtuiError = client._unreachable(exc)
-        client._record(ex, started, error=err)
-        raise err from None
-    except httpx.TimeoutException as exc:
-        err = client._unreachable(exc)
-        client._record(ex, started, error=err)
-        raise err from None
-    except (httpx.RemoteProtocolError, httpx.ReadError):
-        err = StreamInterrupted("The server closed the connection before replying.")
-        client._record(ex, started, error=err)
-        raise err from None
-    except LmtuiError as exc:
-        client._record(ex, started, error=exc)
-        raise
-    if assembler.error is not None:
-        ex.response = {"streamed": True, "events": assembler.events_seen}
-        client._record(ex, started, error=assembler.error)
-        raise assembler.error
-    if not cut and assembler.events_seen == 0 and not assembler.ended:
-        err = StreamInterrupted(EMPTY_REPLY, EMPTY_REPLY_REMEDY)
-        client._record(ex, started, error=err)
-        raise err
-    if not assembler.ended:
-        for event in assembler.result_events({}):
-            yield event
-    end = time.monotonic()
-    if assembler.ended:
-        reason = FinishReason.STOP
-    else:
-        reason = FinishReason.INTERRUPTED
-        detail = detail or "the stream ended before chat.end"
-    tokens = assembler.usage.completion_tokens if assembler.usage else deltas
-    tps = tokens / (end - first) if first is not None and end > first and tokens else None
-    timings = ClientTimings(
-        time_to_first_token_s=None if first is None else first - started,
-        total_s=end - started,
-        delta_count=deltas,
-        tokens_per_second=tps,
-    )
-    ex.model_used = assembler.model
-    ex.finish_reason = reason.value
-    ex.ttft_s = timings.time_to_first_token_s
-    ex.tokens_per_second = tps
-    ex.usage = assembler.usage
-    ex.response = {"streamed": True, "events": assembler.events_seen}
-    ex.extra["route"] = "native"
-    client._record(ex, started)
-    yield Finish(reason, timings, detail=detail, malformed_lines=assembler.malformed)
+    return NativeStreamCall(client, PATH, request.to_json(stream=True), masked, request.model)
 
 
 def unsupported_error(what: str) -> ServerError:

@@ -84,7 +84,12 @@ def read_prompt(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Handle ``lmtui ask``."""
+    """Handle ``lmtui ask``.
+
+    The reply streams on the synchronous client (no asyncio: a bare httpx-sse
+    consumer's cost plus little); with ``--image`` it takes the async client, whose
+    vision check is async.
+    """
     from lmtui.backend.errors import LmtuiError
 
     prompt = read_prompt(args)
@@ -93,104 +98,187 @@ def run(args: argparse.Namespace) -> int:
             "Nothing to ask: give a prompt or pipe one in.", 'Example: lmtui ask "Say hello"'
         )
     _overrides(args)  # -t nan or --top-p 5 fails here, before any connection
-    import asyncio
-
     cfg = load_effective_config(args)
     with local_server_if_asked(args, cfg) as cfg:
-        return asyncio.run(_ask(args, cfg, prompt))
+        if args.image:
+            import asyncio
+
+            return asyncio.run(_ask(args, cfg, prompt))
+        return _ask_sync(args, cfg, prompt)
+
+
+def _ask_sync(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
+    """``lmtui ask`` on the synchronous client (see :mod:`lmtui.services.chat_sync`)."""
+    from lmtui.backend.errors import LmtuiError
+    from lmtui.services.chat_sync import SyncChatSession, sync_client_for
+    from lmtui.services.setup import choose_chat_setup_sync
+
+    with sync_client_for(cfg) as client:
+        setup = choose_chat_setup_sync(client, cfg, **_setup_args(args, cfg))
+        turn = _Turn(args, setup, client.base_url, idle_timer=False)
+        turn.open_history(cfg)
+        session = SyncChatSession(client, **turn.session_args(args, setup))
+        turn.configure(session, args, cfg, setup)
+        client.waiting.append(turn.paced.flush)  # no text waits in a buffer on the network
+        try:
+            for event in session.send_sync(prompt):
+                turn.show(event)
+        except LmtuiError:
+            turn.end_line(session)
+            raise
+        finally:
+            turn.close()
+        return turn.conclude(session)
 
 
 async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
-    from lmtui.backend.errors import AnswerOnlyInReasoning, StreamInterrupted
-    from lmtui.backend.types import ContentDelta, Finish, FinishReason, ReasoningDelta
-    from lmtui.cli.ask_progress import AskDisplay
-    from lmtui.cli.paced_output import PacedWriter
+    """``lmtui ask`` on the async client (used with ``--image``)."""
     from lmtui.services.chat import ChatSession
     from lmtui.services.clients import client_for
-    from lmtui.services.reply_extras import JSON_IN_REASONING, ONLY_REASONING
-    from lmtui.services.setup import choose_chat_setup, open_history, resolve_integrations
+    from lmtui.services.setup import choose_chat_setup
 
-    out = sys.stdout
-    err = sys.stderr
-    inert = None
-    if not args.raw and out.isatty():
-        from lmtui.services.terminal_text import make_inert
-
-        inert = make_inert
     async with client_for(cfg) as client:
-        images: tuple[str, ...] = ()
-        if args.image:
-            from lmtui.cli.structured import read_images
+        from lmtui.cli.structured import check_vision, read_images
 
-            images = read_images(args)
-        setup = await choose_chat_setup(
-            client,
-            cfg,
-            cli_overrides=_overrides(args),
-            explicit_model=getattr(args, "model", None),
-            default_max_tokens=cfg.local.max_tokens if getattr(args, "local", False) else None,
-        )
+        images = read_images(args)
+        setup = await choose_chat_setup(client, cfg, **_setup_args(args, cfg))
+        turn = _Turn(args, setup, client.base_url, idle_timer=True)
+        await check_vision(client, setup.model)
+        turn.open_history(cfg)
+        session = ChatSession(client, **turn.session_args(args, setup))
+        turn.configure(session, args, cfg, setup)
+        try:
+            # aclosing: when stdout fails mid-reply (`| head -c 100`, a full disk) the
+            # generators close here, innermost last, not at loop shutdown in any order.
+            events = _ended_line(session.send(prompt, images), session, turn)
+            async with contextlib.aclosing(events):
+                async for event in events:
+                    turn.show(event)
+        finally:
+            turn.close()
+        return turn.conclude(session)
+
+
+def _setup_args(args: argparse.Namespace, cfg: Any) -> dict[str, Any]:
+    return {
+        "cli_overrides": _overrides(args),
+        "explicit_model": getattr(args, "model", None),
+        "default_max_tokens": cfg.local.max_tokens if getattr(args, "local", False) else None,
+    }
+
+
+class _Turn:
+    """What ``ask`` does around the stream, on either client: set-up notes, the
+    history store, the display of each event, and the ending (exit code, notes, JSON).
+    """
+
+    def __init__(
+        self, args: argparse.Namespace, setup: Any, server: str, *, idle_timer: bool
+    ) -> None:
+        from lmtui.backend.types import ContentDelta, Finish, ReasoningDelta
+        from lmtui.cli.ask_progress import AskDisplay
+        from lmtui.cli.paced_output import PacedWriter
+        from lmtui.store.schema_files import schema_of
+
+        # Kept for show(), called once per delta: no import statement on that path.
+        self._kinds = (ContentDelta, ReasoningDelta, Finish)
+
+        self.args = args
+        self.server = server
+        self.out = out = sys.stdout
+        self.err = sys.stderr
+        self.inert: Any = None
+        if not args.raw and out.isatty():
+            from lmtui.services.terminal_text import make_inert
+
+            self.inert = make_inert
         if setup.note and (args.verbose or setup.fallback):
             warn(f"lmtui: {setup.note}")
         note = structured.tools_note(setup.preset_name)
         if note:
             warn(f"lmtui: note: {note}")
-        if images:
-            from lmtui.cli.structured import check_vision
+        self.schema = schema_of(setup.params.response_format)
+        # A schema reply is printed once, checked.
+        self.quiet = args.json or self.schema is not None
+        self.display = AskDisplay(self.err, show_reasoning=args.reasoning and not args.json)
+        self.paced = PacedWriter(out, idle_timer=idle_timer)
+        self.finish: Any = None
+        self.history: Any = None
 
-            await check_vision(client, setup.model)
-        from lmtui.store.schema_files import schema_of
+    def open_history(self, cfg: Any) -> None:
+        """Open the history store unless ``--no-save`` or the config says not to save."""
+        if not self.args.no_save and cfg.save_history:
+            from lmtui.services.setup import open_history
 
-        schema = schema_of(setup.params.response_format)
-        history = None
-        if not args.no_save and cfg.save_history:
             history, problem = open_history()
             if problem:
                 warn(f"lmtui: {problem}")
             if history is not None and history.read_only:
                 history.close()  # said once above; every write would fail the same way
                 history = None
-        session = ChatSession(
-            client,
-            model=setup.model,
-            system_prompt=args.system if args.system is not None else setup.system_prompt,
-            params=setup.params,
-            preset=setup.preset_name,
-            history=history,
-            server_label=client.base_url,  # never the URL's credentials
-        )
+            self.history = history
+
+    def session_args(self, args: argparse.Namespace, setup: Any) -> dict[str, Any]:
+        """Keyword arguments for the chat session."""
+        return {
+            "model": setup.model,
+            "system_prompt": args.system if args.system is not None else setup.system_prompt,
+            "params": setup.params,
+            "preset": setup.preset_name,
+            "history": self.history,
+            "server_label": self.server,  # never the URL's credentials
+        }
+
+    def configure(self, session: Any, args: argparse.Namespace, cfg: Any, setup: Any) -> None:
+        """The route, reasoning and integrations of the session's turn."""
+        from lmtui.services.setup import resolve_integrations
+
+        session.watch_repetition = False  # ask neither shows nor acts on a looping reply
         session.native_mode = args.native or cfg.native_chat
         session.reasoning = args.think or setup.reasoning
         session.integrations = setup.integrations + resolve_integrations(
             cfg, tuple(args.integration or ())
         )
-        display = AskDisplay(err, show_reasoning=args.reasoning and not args.json)
-        finish: Finish | None = None
-        paced = PacedWriter(out)
-        try:
-            # aclosing: when stdout fails mid-reply (`| head -c 100`, a full disk) the
-            # generators close here, innermost last, not at loop shutdown in any order.
-            quiet = args.json or schema is not None  # a schema reply is printed once, checked
-            events = _ended_line(session.send(prompt, images), session, quiet, out)
-            async with contextlib.aclosing(events):
-                async for event in events:
-                    if isinstance(event, ContentDelta):
-                        if not quiet:
-                            display.before_answer()
-                            paced.write(inert(event.text) if inert else event.text)
-                    elif isinstance(event, ReasoningDelta):
-                        if not quiet:
-                            paced.flush()  # keep the two streams in order on one terminal
-                            display.reasoning(event.text)
-                    elif isinstance(event, Finish):
-                        finish = event
-                    else:
-                        display.progress(event)
-        finally:
-            paced.flush()
-            display.end()
-            if history is not None:
-                history.close()
+
+    def show(self, event: Any) -> None:
+        """Show one event of the reply: text on stdout, reasoning and progress on stderr."""
+        content, reasoning, finish = self._kinds
+        if isinstance(event, content):
+            if not self.quiet:
+                self.display.before_answer()
+                self.paced.write(self.inert(event.text) if self.inert else event.text)
+        elif isinstance(event, reasoning):
+            if not self.quiet:
+                self.paced.flush()  # keep the two streams in order on one terminal
+                self.display.reasoning(event.text)
+        elif isinstance(event, finish):
+            self.finish = event
+        else:
+            self.display.progress(event)
+
+    def end_line(self, session: Any) -> None:
+        """An error cut the reply: end its last line first, so the error is not glued to it."""
+        text = session.entries[-1].content if session.entries else ""
+        if text and not text.endswith("\n") and not self.args.json:
+            self.paced.flush()
+            self.out.write("\n")
+            self.out.flush()
+
+    def close(self) -> None:
+        """The stream is over: flush the text, clear the progress line, close history."""
+        self.paced.flush()
+        self.display.end()
+        if self.history is not None:
+            self.history.close()
+
+    def conclude(self, session: Any) -> int:
+        """Print what follows the reply (JSON, notes, figures); return the exit code."""
+        from lmtui.backend.errors import AnswerOnlyInReasoning, StreamInterrupted
+        from lmtui.backend.types import FinishReason
+        from lmtui.services.reply_extras import JSON_IN_REASONING, ONLY_REASONING
+
+        args, out, err, inert = self.args, self.out, self.err, self.inert
+        schema, finish = self.schema, self.finish
         entry = session.entries[-1]
         only_reasoning = entry.answer_note == ONLY_REASONING
         if entry.answer_note == JSON_IN_REASONING and not args.json and schema is None:
@@ -235,7 +323,7 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         return schema_code
 
 
-async def _ended_line(events: Any, session: Any, json_output: bool, out: Any) -> Any:
+async def _ended_line(events: Any, session: Any, turn: _Turn) -> Any:
     """Pass ``events`` on; if an error cuts the reply, end its last line first.
 
     The error is printed on stderr, often the same terminal: it must not be glued to
@@ -248,10 +336,7 @@ async def _ended_line(events: Any, session: Any, json_output: bool, out: Any) ->
             async for event in events:
                 yield event
     except LmtuiError:
-        text = session.entries[-1].content if session.entries else ""
-        if text and not text.endswith("\n") and not json_output:
-            out.write("\n")
-            out.flush()
+        turn.end_line(session)
         raise
 
 

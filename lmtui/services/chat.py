@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import LmtuiError
 from lmtui.backend.native_chat import Integration, NativeChatRequest, Reasoning
 from lmtui.backend.types import (
@@ -54,6 +53,8 @@ from lmtui.services.repetition import Repetition, RepetitionDetector
 from lmtui.services.reply_extras import answer_check, extras_from_facts, facts_of
 
 if TYPE_CHECKING:
+    from lmtui.backend.client import LMStudioClient
+    from lmtui.services.native_route import Route
     from lmtui.store.history import HistoryStore, MessageRecord, ReplyWriter
     from lmtui.store.write_worker import WriteJob, WriteWorker
 
@@ -198,6 +199,9 @@ class ChatSession:
         self.history = history
         self.server_label = server_label or client.base_url
         self.stop_repeating = False  # stop a reply as soon as it is seen looping
+        #: Watch replies for loops (``Entry.repetition``); a caller that never shows or
+        #: acts on it (``lmtui ask``) turns it off: the check is most of a long reply's CPU.
+        self.watch_repetition = True
         self.entries: list[Entry] = []
         self.conversation_id: int | None = None
         self.title: str | None = None
@@ -290,6 +294,10 @@ class ChatSession:
 
     def send(self, text: str, images: tuple[str, ...] = ()) -> Reply:
         """Add a user message (``images``: data URLs) and start the reply to it."""
+        return self._reply(self._add_prompt(text, images))
+
+    def _add_prompt(self, text: str, images: tuple[str, ...]) -> ChatRequest:
+        """Add (and store) a user message; return the request that answers it."""
         self._ensure_conversation(text)
         user = Entry("user", text, images=images)
         self.entries.append(user)
@@ -302,7 +310,7 @@ class ChatSession:
                 text,
                 attachments=tuple(f"image:{len(i)} bytes" for i in images),
             )
-        return self._reply(self.build_request())
+        return self.build_request()
 
     def regenerate(self) -> Reply:
         """Drop the last reply and start a new one to the same prompt."""
@@ -404,13 +412,7 @@ class ChatSession:
         ``restarted`` (when continuing): the model was asked anew, so the seam may
         need a space; ``events`` replaces the plain stream (a continuation's fallback).
         """
-        if into is None:
-            entry = Entry("assistant", "", model_requested=request.model)
-            self.entries.append(entry)
-        else:
-            entry = into
-        entry.state = EntryState.STREAMING
-        entry.request_json = request.to_json(stream=True)
+        entry = self._start_entry(request, into)
         continuing = into is not None
 
         def never_started() -> None:
@@ -422,118 +424,97 @@ class ChatSession:
             events = self._stream(request, entry, continuing, restarted=restarted)
         return Reply(entry, events, never_started)
 
+    def _begin_writer(
+        self, request: ChatRequest, entry: Entry, continuing: bool
+    ) -> ReplyWriter | None:
+        """Start storing a new reply (None: no history, or a continuation, stored in place)."""
+        if self.history is None or self.conversation_id is None:
+            return None
+        if continuing and entry.message_id is not None:
+            # Continuing: the continuation goes into the same stored message.
+            mid = entry.message_id
+            self._history_write("continue", mid, lambda s: s.update_message(mid, state=STREAMING))
+            return None
+        writer: ReplyWriter | None = self._history_call(
+            "start reply",
+            self.history.begin_reply,
+            self.conversation_id,
+            model_requested=request.model,
+            preset=self.preset,
+            params=request.params.to_json(),
+            server=self.server_label,
+            worker=self.writes,
+        )
+        if writer is not None:
+            entry.message_id = writer.message_id
+        return writer
+
+    def _start_entry(self, request: ChatRequest, into: Entry | None = None) -> Entry:
+        """The entry a reply streams into: a new one at the end, or ``into``, marked streaming."""
+        if into is None:
+            entry = Entry("assistant", "", model_requested=request.model)
+            self.entries.append(entry)
+        else:
+            entry = into
+        entry.state = EntryState.STREAMING
+        entry.request_json = request.to_json(stream=True)
+        return entry
+
     async def _stream(
         self, request: ChatRequest, entry: Entry, continuing: bool, *, restarted: bool = True
     ) -> AsyncGenerator[StreamEvent, None]:
-        """Stream one reply into ``entry``, persisting it as it grows.
+        """Stream one reply into ``entry``, persisting it as it grows (see :class:`ReplyRun`).
 
-        Continuing, the first piece of text is joined to the entry's text (see
-        ``join_continuation``; ``restarted``: the model was asked anew).
+        Its synchronous twin is ``SyncChatSession._stream_sync`` (services/chat_sync.py).
         """
-        before = entry.content if continuing else ""
-        shape_first: Callable[[str], str] | None = None
-        if before:
-            shape_first = lambda text: join_continuation(before, text, restarted=restarted)  # noqa: E731
-        writer: ReplyWriter | None = None
-        if self.history is not None and self.conversation_id is not None:
-            if continuing and entry.message_id is not None:
-                # Continuing: the continuation goes into the same stored message.
-                mid = entry.message_id
-                self._history_write(
-                    "continue", mid, lambda s: s.update_message(mid, state=STREAMING)
-                )
-            else:
-                writer = self._history_call(
-                    "start reply",
-                    self.history.begin_reply,
-                    self.conversation_id,
-                    model_requested=request.model,
-                    preset=self.preset,
-                    params=request.params.to_json(),
-                    server=self.server_label,
-                    worker=self.writes,
-                )
-                if writer is not None:
-                    entry.message_id = writer.message_id
-        text = _TextGrowth(entry)
-        finished = False
-        loops = RepetitionDetector()
+        run = ReplyRun(self, request, entry, continuing, restarted=restarted)
         stream: AsyncGenerator[StreamEvent, None] | None = None
         try:
             stream = await self._routed(request, entry, continuing)
-            # A continuation keeps the reply's tool calls; the rest is about this request.
-            entry.extras = ReplyExtras(tool_calls=list(entry.extras.tool_calls))
+            run.begin()
             async for event in stream:
-                if shape_first is not None and isinstance(event, ContentDelta):
-                    event = ContentDelta(shape_first(event.text))
-                    shape_first = None
-                if isinstance(event, ContentDelta) and entry.repetition is None:
-                    entry.repetition = loops.feed(event.text)
-                if isinstance(event, ContentDelta | ReasoningDelta):
-                    text.add(event)
-                else:
-                    text.fold()
-                    entry.apply(event)
-                if isinstance(event, RouteReport) and not event.native:
-                    entry.request_json = request.to_json(stream=True)
-                if writer is not None:
-                    if isinstance(event, ContentDelta):
-                        writer.append(content=event.text)
-                    elif isinstance(event, ReasoningDelta):
-                        writer.append(reasoning=event.text)
-                    elif isinstance(event, ContentWasReasoning):
-                        writer.content_was_reasoning()
-                    elif isinstance(event, ModelUsed):
-                        writer.set_model_used(event.model)
-                if isinstance(event, Finish):
-                    finished = True
-                    check = answer_check(entry.content, entry.reasoning)
-                    entry.answer_note = check.note
-                    if check.answer is not None:
-                        # A JSON answer that came as reasoning is the reply's answer.
-                        entry.content = check.answer
-                        if writer is not None:
-                            writer.append(content=check.answer)
-                    self._persist_end(entry, writer)
-                yield event
-                if entry.repetition is not None and self.stop_repeating and not finished:
-                    entry.note = REPEATING_STOPPED
+                yield run.take(event)
+                if run.should_stop():
                     break  # the finally keeps the reply so far, marked stopped
         except LmtuiError as exc:
-            text.fold()
-            entry.fail(exc.message)
-            finished = True
-            self._persist_end(entry, writer)
+            run.failed(exc)
             raise
         finally:
             if stream is not None:
                 await stream.aclose()  # closes the connection when we stop early
-            text.fold()
-            if not finished:
-                # The consumer stopped us (Esc, Ctrl+C, task cancelled): keep the partial reply.
-                entry.stop()
-                if not continuing and _nothing_arrived(entry):
-                    # Stopped during a load or prompt processing: no empty reply is kept.
-                    self._forget_reply(entry, writer)
-                else:
-                    self._persist_end(entry, writer)
+            run.closed()
 
     async def _routed(
         self, request: ChatRequest, entry: Entry, continuing: bool
     ) -> AsyncGenerator[StreamEvent, None]:
         """The reply's events on the transport :func:`choose_route` picks."""
+        has_native = False
+        if self._may_go_native():
+            try:
+                has_native = (await self.client.detect()).has(ApiLevel.NATIVE_V1)
+            except LmtuiError as exc:
+                has_native = self._native_unknown(exc)
+        route, native = self._route(request, entry, continuing, has_native)
+        return routed_stream(self.client, route, native, request)
+
+    def _may_go_native(self) -> bool:
+        """Whether asking the server for /api/v1 could change the route."""
+        return self.native_mode != "off" and not native_chat_missing(self.client)
+
+    def _native_unknown(self, exc: LmtuiError) -> bool:
+        """Detection failed: raise it when native was asked for, else take the OpenAI path."""
+        if self.native_mode == "on":
+            raise exc  # say why the server cannot be asked, not that it lacks /api/v1
+        return False  # the request itself reports what is wrong
+
+    def _route(
+        self, request: ChatRequest, entry: Entry, continuing: bool, has_native: bool
+    ) -> tuple[Route, NativeChatRequest | None]:
+        """The route of a reply and, when native, its /api/v1/chat request."""
         # The entries before the new input: continuing chains from the reply itself.
         before = self.entries if continuing else self.entries[:-2]
         new_input = CONTINUE_PROMPT if continuing else self.entries[-2].content
         images = () if continuing else self.entries[-2].images
-        has_native = False
-        if self.native_mode != "off" and not native_chat_missing(self.client):
-            try:
-                has_native = (await self.client.detect()).has(ApiLevel.NATIVE_V1)
-            except LmtuiError:
-                if self.native_mode == "on":
-                    raise  # say why the server cannot be asked, not that it lacks /api/v1
-                has_native = False  # the request itself reports what is wrong
         route = choose_route(
             mode=self.native_mode,
             has_native=has_native,
@@ -567,7 +548,7 @@ class ChatSession:
             )
             entry.request_json = native.to_json(stream=True, masked=True)
         entry.response_server = self.client.base_url
-        return routed_stream(self.client, route, native, request)
+        return route, native
 
     def _forget_reply(self, entry: Entry, writer: ReplyWriter | None) -> None:
         if writer is not None and self.history is not None:
@@ -648,6 +629,113 @@ class _TextGrowth:
             self.entry.apply(ReasoningDelta("".join(self.reasoning)))
             self.reasoning.clear()
         self.size = 0
+
+
+class ReplyRun:
+    """The work one reply does per event, shared by the async and the sync turn.
+
+    ``ChatSession._stream`` (async) and ``SyncChatSession._stream_sync``
+    (services/chat_sync.py) each only move events: :meth:`begin` once the stream is
+    open, :meth:`take` for each event (folded into the entry and its stored row, then
+    passed on), :meth:`should_stop` after it, :meth:`failed` when the stream raises a
+    typed error, and :meth:`closed` always at the end.
+    """
+
+    def __init__(
+        self,
+        session: ChatSession,
+        request: ChatRequest,
+        entry: Entry,
+        continuing: bool,
+        *,
+        restarted: bool = True,
+    ) -> None:
+        # Continuing, the first piece of text is joined to the entry's text (see
+        # ``join_continuation``; ``restarted``: the model was asked anew).
+        before = entry.content if continuing else ""
+        self.shape_first: Callable[[str], str] | None = None
+        if before:
+            self.shape_first = lambda text: join_continuation(before, text, restarted=restarted)
+        self.session = session
+        self.request = request
+        self.entry = entry
+        self.continuing = continuing
+        self.writer = session._begin_writer(request, entry, continuing)
+        self.text = _TextGrowth(entry)
+        self.finished = False
+        self.loops = RepetitionDetector() if session.watch_repetition else None
+
+    def begin(self) -> None:
+        """The stream is open."""
+        # A continuation keeps the reply's tool calls; the rest is about this request.
+        self.entry.extras = ReplyExtras(tool_calls=list(self.entry.extras.tool_calls))
+
+    def take(self, event: StreamEvent) -> StreamEvent:
+        """Fold ``event`` into the entry and its stored row; return the event to pass on."""
+        entry, writer = self.entry, self.writer
+        if isinstance(event, ContentDelta):  # by far the most common: first, and short
+            if self.shape_first is not None:
+                event = ContentDelta(self.shape_first(event.text))
+                self.shape_first = None
+            if entry.repetition is None and self.loops is not None:
+                entry.repetition = self.loops.feed(event.text)
+            self.text.add(event)
+            if writer is not None:
+                writer.append(content=event.text)
+            return event
+        if isinstance(event, ReasoningDelta):
+            self.text.add(event)
+            if writer is not None:
+                writer.append(reasoning=event.text)
+            return event
+        self.text.fold()
+        entry.apply(event)
+        if isinstance(event, RouteReport) and not event.native:
+            entry.request_json = self.request.to_json(stream=True)
+        if writer is not None:
+            if isinstance(event, ContentWasReasoning):
+                writer.content_was_reasoning()
+            elif isinstance(event, ModelUsed):
+                writer.set_model_used(event.model)
+        if isinstance(event, Finish):
+            self.finished = True
+            check = answer_check(entry.content, entry.reasoning)
+            entry.answer_note = check.note
+            if check.answer is not None:
+                # A JSON answer that came as reasoning is the reply's answer.
+                entry.content = check.answer
+                if writer is not None:
+                    writer.append(content=check.answer)
+            self.session._persist_end(entry, writer)
+        return event
+
+    def should_stop(self) -> bool:
+        """True when the reply loops and the session stops looping replies."""
+        entry = self.entry
+        if entry.repetition is not None and self.session.stop_repeating and not self.finished:
+            entry.note = REPEATING_STOPPED
+            return True
+        return False
+
+    def failed(self, exc: LmtuiError) -> None:
+        """The stream raised ``exc``: keep the text, mark the reply failed, store it."""
+        self.text.fold()
+        self.entry.fail(exc.message)
+        self.finished = True
+        self.session._persist_end(self.entry, self.writer)
+
+    def closed(self) -> None:
+        """The stream is over, however it ended."""
+        entry = self.entry
+        self.text.fold()
+        if not self.finished:
+            # The consumer stopped us (Esc, Ctrl+C, task cancelled): keep the partial reply.
+            entry.stop()
+            if not self.continuing and _nothing_arrived(entry):
+                # Stopped during a load or prompt processing: no empty reply is kept.
+                self.session._forget_reply(entry, self.writer)
+            else:
+                self.session._persist_end(entry, self.writer)
 
 
 def entry_from_record(record: MessageRecord) -> Entry:

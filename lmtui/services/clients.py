@@ -27,10 +27,4 @@ def client_for(
     Close it with ``await client.aclose()`` or ``async with``.
     """
     profile = default_profile(source) if isinstance(source, Config) else source
-    return LMStudioClient(
-        profile.base_url,
-        profile.token,
-        connect_timeout=profile.connect_timeout,
-        read_timeout=profile.read_timeout,
-        on_exchange=on_exchange,
-    )
+    return LMStudioClient.from_settings(profile, on_exchange=on_exchange)

@@ -12,8 +12,8 @@ no longer knows the id.
 from __future__ import annotations
 
 import weakref
-from collections.abc import AsyncGenerator, Sequence
-from contextlib import aclosing
+from collections.abc import AsyncGenerator, Generator, Sequence
+from contextlib import aclosing, closing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -37,7 +37,10 @@ from lmtui.backend.types import (
 
 if TYPE_CHECKING:
     from lmtui.backend.client import LMStudioClient
+    from lmtui.backend.client_core import ClientCore
+    from lmtui.backend.errors import LmtuiError
     from lmtui.backend.native_chat import NativeChatRequest
+    from lmtui.backend.sync_client import SyncClient
     from lmtui.backend.types import ChatRequest
 
 NativeMode = Literal["auto", "on", "off"]
@@ -46,7 +49,7 @@ COMPLETE = "complete"
 
 NO_NATIVE_CHAT = "the server has no /api/v1/chat: the OpenAI-compatible path is used"
 # Clients whose server answered that it has no /api/v1/chat: not asked again.
-_WITHOUT_NATIVE_CHAT: weakref.WeakSet[LMStudioClient] = weakref.WeakSet()
+_WITHOUT_NATIVE_CHAT: weakref.WeakSet[ClientCore] = weakref.WeakSet()
 
 RESTARTED = (
     "LM Studio no longer knows this conversation's last response (restarted, or the id "
@@ -140,9 +143,31 @@ def reasoning_effort(choice: str | None) -> str | None:
     return choice if choice in ("low", "medium", "high") else None
 
 
-def native_chat_missing(client: LMStudioClient) -> bool:
+def native_chat_missing(client: ClientCore) -> bool:
     """True when this client's server already answered that it has no /api/v1/chat."""
     return client in _WITHOUT_NATIVE_CHAT
+
+
+def _first_route(client: ClientCore, route: Route) -> Route:
+    """``route``, unless it is native and this client's server has no /api/v1/chat."""
+    if route.native and client in _WITHOUT_NATIVE_CHAT:
+        return Route(False, NO_NATIVE_CHAT)
+    return route
+
+
+def _is_output(event: StreamEvent) -> bool:
+    """True for an event that is part of the reply itself (text, reasoning, a tool call)."""
+    return isinstance(event, ContentDelta | ReasoningDelta | ContentWasReasoning | ToolCallEvent)
+
+
+def _after_native_error(client: ClientCore, exc: LmtuiError, produced: bool) -> RouteReport:
+    """The report for retrying on the OpenAI path after ``exc``; raises it when no retry fits."""
+    if isinstance(exc, NativeChatMissing):
+        _WITHOUT_NATIVE_CHAT.add(client)
+        return RouteReport(False, NO_NATIVE_CHAT)
+    if isinstance(exc, UnknownResponseId) and not produced:
+        return RouteReport(False, RESTARTED)
+    raise exc
 
 
 async def routed_stream(
@@ -156,9 +181,9 @@ async def routed_stream(
     When LM Studio does not know the previous response id and nothing of the reply has
     arrived yet, the turn is sent once more on the OpenAI path with the whole
     transcript, without an error (a second :class:`RouteReport` says so).
+    :func:`routed_stream_sync` is the same on the synchronous client.
     """
-    if route.native and client in _WITHOUT_NATIVE_CHAT:
-        route = Route(False, NO_NATIVE_CHAT)
+    route = _first_route(client, route)
     yield RouteReport(route.native, route.reason)
     if route.native and native_request is not None:
         produced = False
@@ -166,19 +191,33 @@ async def routed_stream(
             # aclosing: a reply stopped here closes its request at once (and is logged).
             async with aclosing(client.stream_native_chat(native_request)) as events:
                 async for event in events:
-                    if isinstance(
-                        event, ContentDelta | ReasoningDelta | ContentWasReasoning | ToolCallEvent
-                    ):
-                        produced = True
+                    produced = produced or _is_output(event)
                     yield event
             return
-        except NativeChatMissing:
-            _WITHOUT_NATIVE_CHAT.add(client)
-            yield RouteReport(False, NO_NATIVE_CHAT)
-        except UnknownResponseId:
-            if produced:
-                raise
-            yield RouteReport(False, RESTARTED)
+        except (NativeChatMissing, UnknownResponseId) as exc:
+            yield _after_native_error(client, exc, produced)
     async with aclosing(client.stream_chat(openai_request)) as events:
         async for event in events:
             yield event
+
+
+def routed_stream_sync(
+    client: SyncClient,
+    route: Route,
+    native_request: NativeChatRequest | None,
+    openai_request: ChatRequest,
+) -> Generator[StreamEvent, None, None]:
+    """:func:`routed_stream` on the synchronous client (``lmtui ask``'s lean path)."""
+    route = _first_route(client, route)
+    yield RouteReport(route.native, route.reason)
+    if route.native and native_request is not None:
+        produced = False
+        try:
+            with closing(client.stream_native_chat(native_request)) as events:
+                for event in events:
+                    produced = produced or _is_output(event)
+                    yield event
+            return
+        except (NativeChatMissing, UnknownResponseId) as exc:
+            yield _after_native_error(client, exc, produced)
+    yield from client.stream_chat(openai_request)

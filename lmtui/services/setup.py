@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import ConfigError, LmtuiError, NoModelLoaded
 from lmtui.backend.native_chat import Integration
 from lmtui.backend.types import SamplingParams
@@ -18,9 +17,12 @@ from lmtui.backend.types import SamplingParams
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from lmtui.backend.client import LMStudioClient
+    from lmtui.backend.sync_client import SyncClient
     from lmtui.backend.types import Model
     from lmtui.store.config import Config
     from lmtui.store.history import HistoryStore
+    from lmtui.store.presets import Preset
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,38 +57,81 @@ async def choose_chat_setup(
     (the embedded server's small model loops without one). ``models`` is the server's
     list when the caller has just fetched it (else it is asked for).
     """
-    overrides = SamplingParams.from_mapping(cli_overrides or {})
-    preset = None
-    if cfg.preset:
-        from lmtui.store.presets import load_presets
+    plan = SetupPlan.make(cfg, cli_overrides, explicit_model, default_max_tokens)
+    if plan.ready is not None:
+        return plan.ready
+    return plan.finish(list(models) if models is not None else await client.list_models())
 
-        presets = load_presets()
-        preset = presets.require(cfg.preset)
-    params = capped(preset.params.merged(overrides) if preset else overrides, default_max_tokens)
-    system_prompt = preset.system_prompt if preset else ""
-    preset_name = preset.name if preset else None
-    reasoning = preset.reasoning if preset else None
-    integrations = resolve_integrations(cfg, preset.integrations if preset else ())
-    wanted = explicit_model or (cfg.model if preset is None else None)
-    if wanted and preset is None:
-        # Fast path: nothing to resolve, no extra request before the prompt is sent.
-        return ChatSetup(wanted, system_prompt, params, preset_name)
-    from lmtui.services.model_choice import resolve_model
 
-    available = models if models is not None else await client.list_models()
-    choice = resolve_model(preset, explicit_model, available, default=cfg.model)
-    if choice.model_id is None:
-        raise NoModelLoaded("The server has no model to chat with.", None)
-    return ChatSetup(
-        choice.model_id,
-        system_prompt,
-        params,
-        preset_name,
-        choice.reason,
-        choice.fallback,
-        reasoning,
-        integrations,
-    )
+def choose_chat_setup_sync(
+    client: SyncClient,
+    cfg: Config,
+    *,
+    cli_overrides: dict[str, Any] | None = None,
+    explicit_model: str | None = None,
+    default_max_tokens: int | None = None,
+) -> ChatSetup:
+    """:func:`choose_chat_setup` on the synchronous client (``lmtui ask``)."""
+    plan = SetupPlan.make(cfg, cli_overrides, explicit_model, default_max_tokens)
+    return plan.ready or plan.finish(client.list_models())
+
+
+@dataclass(frozen=True, slots=True)
+class SetupPlan:
+    """A setup resolved as far as it can be without asking the server for its models."""
+
+    cfg: Config
+    preset: Preset | None
+    params: SamplingParams
+    explicit_model: str | None
+    integrations: tuple[Integration, ...]
+    #: The whole setup when no listing is needed (an explicit model and no preset).
+    ready: ChatSetup | None
+
+    @classmethod
+    def make(
+        cls,
+        cfg: Config,
+        cli_overrides: dict[str, Any] | None,
+        explicit_model: str | None,
+        default_max_tokens: int | None,
+    ) -> SetupPlan:
+        """Read the preset and parameters; see :func:`choose_chat_setup` for the arguments."""
+        overrides = SamplingParams.from_mapping(cli_overrides or {})
+        preset = None
+        if cfg.preset:
+            from lmtui.store.presets import load_presets
+
+            presets = load_presets()
+            preset = presets.require(cfg.preset)
+        merged = preset.params.merged(overrides) if preset else overrides
+        params = capped(merged, default_max_tokens)
+        integrations = resolve_integrations(cfg, preset.integrations if preset else ())
+        wanted = explicit_model or (cfg.model if preset is None else None)
+        ready = None
+        if wanted and preset is None:
+            # Fast path: nothing to resolve, no extra request before the prompt is sent.
+            ready = ChatSetup(wanted, "", params, None)
+        return cls(cfg, preset, params, explicit_model, integrations, ready)
+
+    def finish(self, available: list[Model]) -> ChatSetup:
+        """The setup, with the model chosen among ``available``."""
+        from lmtui.services.model_choice import resolve_model
+
+        preset, cfg = self.preset, self.cfg
+        choice = resolve_model(preset, self.explicit_model, available, default=cfg.model)
+        if choice.model_id is None:
+            raise NoModelLoaded("The server has no model to chat with.", None)
+        return ChatSetup(
+            choice.model_id,
+            preset.system_prompt if preset else "",
+            self.params,
+            preset.name if preset else None,
+            choice.reason,
+            choice.fallback,
+            preset.reasoning if preset else None,
+            self.integrations,
+        )
 
 
 def capped(params: SamplingParams, cap: int | None) -> SamplingParams:

@@ -16,6 +16,7 @@ import json
 import os
 import socket
 import sqlite3
+import sys
 import threading
 import time
 import urllib.parse
@@ -51,10 +52,11 @@ from lmtui.store.paths import close_down, ensure_private_dir, history_db, privat
 from lmtui.store.safe_files import MAX_IMPORT_BYTES, read_bounded
 
 if TYPE_CHECKING:
-    # Imported when first used, so `lmtui history search` and the app start without them.
-    import asyncio
+    # Imported when first used, so `lmtui history search`, `ask` and the app start without them.
+    from asyncio import TimerHandle
 
-    from lmtui.store.history_export import ConversationData
+    from lmtui.backend.types import ToolCall
+    from lmtui.store.history_export import ConversationData, MessageData
 
 __all__ = [
     "ConversationNotFound",
@@ -923,9 +925,10 @@ class HistoryStore:
         if conversation_ids is None:
             rows = self._read("SELECT id FROM conversations WHERE deleted IS NULL ORDER BY id")
             conversation_ids = [r[0] for r in rows]
+        conversations = [self.get_conversation(cid) for cid in conversation_ids]
+        # Imported here: the export and import formats are not needed to chat (`lmtui ask`).
         from lmtui.store.history_export import to_json, to_markdown
 
-        conversations = [self.get_conversation(cid) for cid in conversation_ids]
         if fmt == "md":
             return to_markdown(conversations)
         if fmt == "json":
@@ -957,41 +960,54 @@ class HistoryStore:
         return len(conversations)
 
     def import_conversations(self, conversations: Sequence[ConversationData]) -> None:
-        """Store already-validated conversations in one transaction."""
+        """Store already-validated conversations in one transaction.
+
+        Rows get their ids here: under the write lock an ``INTEGER PRIMARY KEY`` would
+        take max + 1 anyway, and knowing them lets every conversation and message go in
+        with one ``executemany`` each and tool calls find their message without a query.
+        """
         now = time.time()
+        # The usual JSON Lines file holds only roles and contents: then every other
+        # column takes its default, and binding 7 values a row, not 24, halves the insert.
+        plain = all(_plain(m) for conv in conversations for m in conv.messages)
+        conversation_rows: list[tuple[Any, ...]] = []
         rows: list[tuple[Any, ...]] = []
-        facts: list[ReplyFacts] = []
+        calls: list[tuple[int, Sequence[ToolCall]]] = []
         with self._write("import") as conn:
             after = drop_insert_triggers(conn)
-            for conv in conversations:
+            mid = after[1]
+            for cid, conv in enumerate(conversations, after[0] + 1):
                 created = conv.created if conv.created is not None else now
                 title = conv.title
                 if not title or not title.strip():
                     first = next((m.content for m in conv.messages if m.role == "user"), "")
                     title = make_title(first)
-                cur = conn.execute(
-                    "INSERT INTO conversations (title, created, updated, model, preset, server) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
+                conversation_rows.append(
                     (
+                        cid,
                         " ".join(title.split()),
                         created,
                         conv.updated if conv.updated is not None else created,
                         conv.model,
                         conv.preset,
                         _url(conv.server),
-                    ),
+                    )
                 )
-                cid = cur.lastrowid
                 for seq, m in enumerate(conv.messages, 1):
+                    mid += 1
+                    at = m.created if m.created is not None else created
+                    if plain:
+                        rows.append((mid, cid, seq, m.role, m.content, at, at))
+                        continue
                     rows.append(
                         (
+                            mid,
                             cid,
                             seq,
                             m.role,
                             m.content,
                             m.reasoning,
-                            # Most messages have neither: skip json.dumps (a fifth of a
-                            # million-message import's time).
+                            # Most messages have neither: skip json.dumps.
                             _json_list(m.attachments),
                             m.model_requested,
                             m.model_used,
@@ -1001,34 +1017,60 @@ class HistoryStore:
                             _json(m.usage),
                             _json(m.timings),
                             _url(m.server),
-                            m.created if m.created is not None else created,
+                            at,
                             m.state,
                             m.error,
-                            m.created if m.created is not None else created,
+                            at,
                             *m.facts.column_values(),
                         )
                     )
-                    facts.append(m.facts)
+                    if m.facts.tool_calls:
+                        calls.append((mid, m.facts.tool_calls))
             conn.executemany(
-                "INSERT INTO messages (conversation_id, seq, role, content, reasoning, "
-                "attachments, model_requested, model_used, preset, params, finish_reason, "
-                "usage, timings, server, created, state, error, updated, "
-                f"{', '.join(FACT_COLUMNS)}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
+                "INSERT INTO conversations (id, title, created, updated, model, preset, server) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                conversation_rows,
             )
-            if any(f.tool_calls for f in facts):
-                # Ids only grow, so the new rows in id order are the rows in insert order.
-                ids = [
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT id FROM messages WHERE id > ? ORDER BY id", (after[1],)
-                    )
-                ]
-                insert_tool_calls(
-                    conn, [(mid, f.tool_calls) for mid, f in zip(ids, facts, strict=True)]
+            if plain:
+                conn.executemany(
+                    "INSERT INTO messages (id, conversation_id, seq, role, content, created, "
+                    "updated) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
                 )
+            else:
+                conn.executemany(
+                    "INSERT INTO messages (id, conversation_id, seq, role, content, reasoning, "
+                    "attachments, model_requested, model_used, preset, params, finish_reason, "
+                    "usage, timings, server, created, state, error, updated, "
+                    f"{', '.join(FACT_COLUMNS)}) VALUES ({', '.join(['?'] * 24)})",
+                    rows,
+                )
+            if calls:
+                insert_tool_calls(conn, calls)
             bulk_index(conn, after)
+
+
+_NO_FACT_VALUES = ReplyFacts().column_values()
+
+
+def _plain(m: MessageData) -> bool:
+    """True for a message whose columns but role, content and times hold their defaults."""
+    return not (
+        m.reasoning
+        or m.attachments
+        or m.params
+        or m.state != "complete"
+        or m.model_requested is not None
+        or m.model_used is not None
+        or m.preset is not None
+        or m.finish_reason is not None
+        or m.usage is not None
+        or m.timings is not None
+        or m.server is not None
+        or m.error is not None
+        or m.facts.tool_calls
+        or m.facts.column_values() != _NO_FACT_VALUES
+    )
 
 
 def _json_list(items: Sequence[str]) -> str:
@@ -1078,7 +1120,7 @@ class ReplyWriter:
         self._model_used: str | None = None
         self._dirty = False
         self._last_write = clock()
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: TimerHandle | None = None
 
     @property
     def content(self) -> str:
@@ -1115,14 +1157,26 @@ class ReplyWriter:
         """
         if self._timer is not None or self.finished:
             return
-        import asyncio
-
+        # Only an asyncio caller can have a loop running; the sync path never imports it.
+        asyncio = sys.modules.get("asyncio")
+        if asyncio is None:
+            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
         delay = max(0.0, self.flush_interval - (self.clock() - self._last_write))
         self._timer = loop.call_later(delay, self._on_timer)
+
+    def flush_if_due(self) -> None:
+        """Write the buffered text if ``flush_interval`` has passed since the last write.
+
+        For a caller without an event loop (the sync chat turn), which calls it while
+        the stream waits: what :meth:`_flush_later`'s timer does on the async path.
+        """
+        due = self.clock() - self._last_write >= self.flush_interval
+        if due and self._dirty and not self.finished:
+            self.flush()
 
     def _on_timer(self) -> None:
         self._timer = None

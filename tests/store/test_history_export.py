@@ -260,3 +260,41 @@ def test_export_never_contains_a_token(store: HistoryStore) -> None:
     )
     text = store.export(None, "json")
     assert "token" not in text.lower().replace("total_tokens", "")
+
+
+def test_plain_and_full_imports_store_the_same_rows(tmp_path: Path) -> None:
+    # A file of roles and contents only takes the lean insert (other columns left to
+    # their defaults); a message with one more field sends the whole file through the
+    # full insert. The plain messages must read back the same either way.
+    plain = [
+        {
+            "title": f"c{i}",
+            "messages": [
+                {"role": "user", "content": f"q{i}"},
+                {"role": "assistant", "content": f"a{i}"},
+            ],
+        }
+        for i in range(3)
+    ]
+    full = [
+        *plain,
+        {"title": "extra", "messages": [{"role": "assistant", "content": "x", "model": "m"}]},
+    ]
+    read: list[list[tuple[Any, ...]]] = []
+    for name, convs in (("plain", plain), ("full", full)):
+        path = tmp_path / f"{name}.jsonl"
+        path.write_text("\n".join(json.dumps(c) for c in convs), encoding="utf-8")
+        with HistoryStore(tmp_path / f"{name}.sqlite3") as store:
+            store.import_file(path)
+            rows = []
+            for summary in sorted(store.list_conversations(), key=lambda s: s.id)[:3]:
+                _, records = store.get_conversation(summary.id)
+                rows.extend(
+                    (summary.title, r.role, r.content, r.reasoning, r.attachments, r.params,
+                     r.model_used, r.state, r.error, r.usage, r.facts, r.created > 0)
+                    for r in records
+                )  # fmt: skip
+            read.append(rows)
+            assert store.search("q1")  # indexed either way
+    assert read[0] == read[1]
+    assert [r[2] for r in read[0]] == ["q0", "a0", "q1", "a1", "q2", "a2"]
