@@ -34,6 +34,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -470,6 +471,7 @@ class FakeServer:
         self.admin = admin.AdminState()  # instances, downloads, JIT listing: fake_models_admin
         # LM Studio 0.4's POST /api/v1/chat (tests/fake_native_chat.py); off: "Unexpected endpoint".
         self.native_chat = native_chat
+        self.announce_requests = False  # print each request's arrival (for benchmarks)
         self.requests: list[RecordedRequest] = []
         self.lock = threading.RLock()
         self._queues: dict[str | None, deque[Reply]] = {}
@@ -621,6 +623,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         )
         with self.fake.lock:
             self.fake.requests.append(rec)
+        if self.fake.announce_requests:  # benchmarks time the client's request against this
+            print(f"request {rec.method} {path} {time.monotonic():.6f}", flush=True)
         try:
             self._route(rec)
         except _ClientGone:
@@ -1185,9 +1189,9 @@ def embed_text(text: str, dims: int = EMBEDDING_DIMENSIONS) -> list[float]:
 # ---- command line -----------------------------------------------------------------------
 
 
-def markdown_deltas(count: int) -> list[str]:
-    """The Markdown document cut into 4-character deltas, repeated to ``count`` deltas."""
-    pieces = split_text(MARKDOWN_DOC)
+def markdown_deltas(count: int, size: int = 4) -> list[str]:
+    """The Markdown document cut into ``size``-character deltas, repeated to ``count`` deltas."""
+    pieces = split_text(MARKDOWN_DOC, size)
     out: list[str] = []
     while len(out) < count:
         out.extend(pieces)
@@ -1201,7 +1205,13 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--delta-text", default="tok ", help="the text of each delta")
     what.add_argument("--markdown", action="store_true", help="stream a Markdown document")
+    parser.add_argument("--delta-chars", type=int, default=4, help="with --markdown: delta size")
     parser.add_argument("--delay", type=float, default=0.0, help="seconds between deltas")
+    parser.add_argument(
+        "--announce",
+        action="store_true",
+        help="print 'request METHOD PATH MONOTONIC' on stdout as each request arrives",
+    )
     parser.add_argument("--first-token-delay", type=float, default=0.0)
     parser.add_argument("--no-native", action="store_true", help="no /api/v0 or /api/v1")
     parser.add_argument("--token", help="require this Bearer token")
@@ -1226,7 +1236,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     default = None
     if args.deltas > 0:
-        deltas = markdown_deltas(args.deltas) if args.markdown else [args.delta_text] * args.deltas
+        deltas = (
+            markdown_deltas(args.deltas, args.delta_chars)
+            if args.markdown
+            else [args.delta_text] * args.deltas
+        )
         default = Reply(
             deltas=deltas,
             delta_delay=args.delay,
@@ -1242,6 +1256,7 @@ def main(argv: list[str] | None = None) -> int:
         slots=args.slots,
         native_chat=args.native_chat,
     )
+    srv.announce_requests = args.announce
     if args.load_seconds > 0:
         srv.native_load_delay = args.load_seconds / 10  # read by tests/fake_native_chat.py
     stop = threading.Event()

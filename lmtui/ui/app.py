@@ -25,6 +25,7 @@ from lmtui.services.setup import capped, open_history
 from lmtui.store.config import Config
 from lmtui.store.profiles import DEFAULT, LOCAL
 from lmtui.ui.chat_screen import ChatScreen
+from lmtui.ui.gc_tuning import freeze_startup_objects
 from lmtui.ui.history_writes import EXIT_WAIT, start_history_writes
 from lmtui.ui.keymap import GLOBAL_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.notices import notify_text
@@ -169,6 +170,7 @@ class LmtuiApp(InertNotifications):
         for warning in self._warnings:
             notify_text(self, warning, severity="warning", timeout=10)
         self._warnings.clear()
+        self.call_after_refresh(freeze_startup_objects)
 
     async def on_unmount(self) -> None:
         await self.registry.close_all()
