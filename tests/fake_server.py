@@ -942,6 +942,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return
         pending.append(b"0\r\n\r\n")
         flush()
+        if fake.announce_requests:
+            print(f"sent {rec.method} {rec.path} {time.monotonic():.6f}", flush=True)
 
     def _drop(self, *, reset: bool) -> None:
         """Close the connection mid-body, without the final empty chunk."""
@@ -1189,13 +1191,26 @@ def embed_text(text: str, dims: int = EMBEDDING_DIMENSIONS) -> list[float]:
 # ---- command line -----------------------------------------------------------------------
 
 
-def markdown_deltas(count: int, size: int = 4) -> list[str]:
-    """The Markdown document cut into ``size``-character deltas, repeated to ``count`` deltas."""
-    pieces = split_text(MARKDOWN_DOC, size)
-    out: list[str] = []
-    while len(out) < count:
-        out.extend(pieces)
-    return out[:count]
+def markdown_deltas(count: int, size: int = 4, *, numbered: bool = False) -> list[str]:
+    """The Markdown document cut into ``size``-character deltas, repeated to ``count`` deltas.
+
+    ``numbered``: each copy starts with its own ``## Part N`` heading, so the reply
+    never loops (the repetition detector keeps checking it, as for real text).
+    """
+    if not numbered:
+        pieces = split_text(MARKDOWN_DOC, size)
+        out: list[str] = []
+        while len(out) < count:
+            out.extend(pieces)
+        return out[:count]
+    parts: list[str] = []
+    chars = 0
+    part = 0
+    while chars < count * size:
+        parts.append(f"## Part {part}\n\n{MARKDOWN_DOC}")
+        chars += len(parts[-1])
+        part += 1
+    return split_text("".join(parts), size)[:count]
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -1206,6 +1221,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     what.add_argument("--delta-text", default="tok ", help="the text of each delta")
     what.add_argument("--markdown", action="store_true", help="stream a Markdown document")
     parser.add_argument("--delta-chars", type=int, default=4, help="with --markdown: delta size")
+    parser.add_argument(
+        "--numbered", action="store_true", help="with --markdown: number each copy (no loop)"
+    )
     parser.add_argument("--delay", type=float, default=0.0, help="seconds between deltas")
     parser.add_argument(
         "--announce",
@@ -1237,7 +1255,7 @@ def main(argv: list[str] | None = None) -> int:
     default = None
     if args.deltas > 0:
         deltas = (
-            markdown_deltas(args.deltas, args.delta_chars)
+            markdown_deltas(args.deltas, args.delta_chars, numbered=args.numbered)
             if args.markdown
             else [args.delta_text] * args.deltas
         )

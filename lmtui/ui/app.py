@@ -30,7 +30,12 @@ from lmtui.ui.history_writes import EXIT_WAIT, start_history_writes
 from lmtui.ui.keymap import GLOBAL_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.notices import notify_text
 from lmtui.ui.notifications import InertNotifications
-from lmtui.ui.textual_compat import install_alt_enter, install_button_only_mouse, set_mouse
+from lmtui.ui.textual_compat import (
+    install_alt_enter,
+    install_button_only_mouse,
+    install_tall_region_map,
+    set_mouse,
+)
 from lmtui.ui.themes import apply_theme, default_theme_for_env, register_themes
 
 if TYPE_CHECKING:
@@ -83,6 +88,7 @@ class LmtuiApp(InertNotifications):
         super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
         install_alt_enter()
         install_button_only_mouse()
+        install_tall_region_map()
         self.mouse_on = cfg.mouse
         self.start_new = start_new
         self._theme_errors = register_themes(self)

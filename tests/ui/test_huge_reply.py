@@ -115,3 +115,25 @@ def test_blocks_are_cut_at_split_points_into_bounded_pieces() -> None:
     fence = next(p for p in pieces if "code line" in p)
     assert fence.count("```") == 2  # the long fence stays whole
     assert all(len(p) <= 1000 for p in pieces if "```" not in p)
+
+
+def test_a_tall_widget_is_filed_once_in_the_layout_map() -> None:
+    # Textual files a placement under every 20-row cell it covers, at every layout: a
+    # 150,000-row reply went under 7,500 cells twice a second while it streamed.
+    from textual._spatial_map import SpatialMap
+    from textual.geometry import Offset, Region
+
+    from lmtui.ui.textual_compat import install_tall_region_map
+
+    install_tall_region_map()
+    spatial: SpatialMap[str] = SpatialMap()
+    spatial.insert(
+        [
+            (Region(0, 0, 80, 3), Offset(), False, False, "short"),
+            (Region(0, 3, 80, 150_000), Offset(), False, False, "tall"),
+        ]
+    )
+    assert sum(len(values) for values in spatial._map.values()) <= 2
+    assert spatial.total_region == Region(0, 0, 80, 150_003)
+    assert "tall" in spatial.get_values_in_region(Region(0, 120_000, 80, 40))
+    assert spatial.get_values_in_region(Region(0, 0, 80, 2)).count("short") == 1
