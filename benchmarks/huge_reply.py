@@ -143,14 +143,18 @@ def one_run(base_url: str, news: Announcements, home: Path, key_every: float) ->
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
             text = screen()
+            if "interrupted:" in text or "error:" in text:
+                raise RuntimeError("the reply did not finish:\n" + text)
             if "finish: stop" in text:
                 done = time.monotonic()
                 break
-            typed += letters[len(keys) % len(letters)]
+            typed += letters[len(typed) % len(letters)]
             sent = time.monotonic()
             tmux("send-keys", "-t", SESSION, "-l", typed[-1])
             shown = wait_for(lambda s, t=typed: t in s or "finish: stop" in s, 10)
-            if shown is not None and typed in screen():
+            if shown is None:
+                keys.append(time.monotonic() - sent)  # not shown within 10 s: counted as 10 s
+            elif typed in screen():
                 keys.append(shown - sent)
             if done is None and shown is not None and "finish: stop" in screen():
                 done = time.monotonic()

@@ -913,8 +913,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             nonlocal pending_deltas
             if not pending:
                 return
+            data = b"".join(pending)
             try:
-                self.wfile.write(b"".join(pending))
+                # In slices: the socket's timeout bounds each whole write, and a huge
+                # reply read by a slow client may take longer than that in all.
+                for start in range(0, len(data), WRITE_SLICE):
+                    self.wfile.write(data[start : start + WRITE_SLICE])
             except OSError as exc:
                 raise _ClientGone from exc
             rec.deltas_sent += pending_deltas
@@ -956,6 +960,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             else:
                 self.connection.shutdown(socket.SHUT_WR)
             self.connection.close()
+
+
+WRITE_SLICE = 1 << 18  # bytes per socket write of a stream
 
 
 def _chunk(payload: bytes) -> bytes:
