@@ -2,12 +2,14 @@
 
 What it measures (see benchmarks/README.md, "Huge replies"), in a real terminal (tmux),
 against the fake server streaming a numbered Markdown document (no loop, so the
-repetition detector keeps checking it as it would real text) as fast as the app reads:
+repetition detector keeps checking it as it would real text):
 
 - last delta → rendered: from the moment the fake server wrote the reply's last byte
   (``--announce`` prints it) until the reply's footer (``finish: stop``, drawn after
-  its last text) is on screen. At full speed the socket buffers may still hold the
-  last few hundred kB when the server is done, so this is an upper bound;
+  its last text) is on screen. The server paces the reply (``--rate``, 200 kB/s: 5 MB
+  in ~25 s) so that the app keeps up and no backlog sits in the socket buffers when the
+  server is done; with ``--rate 0`` it sends as fast as the app reads, and the figure
+  then includes reading what the buffers still held;
 - Enter → rendered, for scale;
 - keystroke latency while the reply streams and settles: a character typed into the
   prompt box → visible, every ``--key-every`` seconds until the footer shows.
@@ -85,10 +87,12 @@ class Announcements:
 
 
 @contextmanager
-def fake_server(deltas: int, size: int) -> Iterator[tuple[str, Announcements]]:
+def fake_server(deltas: int, size: int, delay: float) -> Iterator[tuple[str, Announcements]]:
     """The fake server streaming ``deltas`` deltas of ``size`` characters; URL and its news."""
     cmd = [str(PYTHON), str(ROOT / "tests" / "fake_server.py"), "--markdown", "--numbered"]
     cmd += ["--deltas", str(deltas), "--delta-chars", str(size), "--announce"]
+    if delay:
+        cmd += ["--delay", f"{delay:.6f}"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
     news = Announcements()
     try:
@@ -191,12 +195,19 @@ def main() -> int:
     parser.add_argument("--delta-chars", type=int, default=64)
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--key-every", type=float, default=0.2, help="seconds between keys")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=200.0,
+        help="kB/s the server sends at (0: as fast as the app reads)",
+    )
     args = parser.parse_args()
     deltas = int(args.mb * 1_000_000 / args.delta_chars)
+    delay = args.delta_chars / (args.rate * 1000) if args.rate else 0.0
     runs: list[dict[str, object]] = []
     with (
         tempfile.TemporaryDirectory(prefix="lmtui-huge-") as tmp,
-        fake_server(deltas, args.delta_chars) as (url, news),
+        fake_server(deltas, args.delta_chars, delay) as (url, news),
     ):
         for run in range(args.runs):
             runs.append(one_run(url, news, Path(tmp) / f"run{run}", args.key_every))
@@ -207,7 +218,10 @@ def main() -> int:
     keys = [k for r in runs for k in r["keys"]]  # type: ignore[attr-defined]
     after = [k for r in runs for k in r["after"]]  # type: ignore[attr-defined]
     chars = deltas * args.delta_chars
-    print(f"reply: {chars / 1e6:.1f} MB in {deltas} deltas of {args.delta_chars} characters")
+    pace = f"paced at {args.rate:g} kB/s" if args.rate else "as fast as the app reads"
+    print(
+        f"reply: {chars / 1e6:.1f} MB in {deltas} deltas of {args.delta_chars} characters, {pace}"
+    )
     last = figures("last_delta_s")
     print(
         f"last delta → rendered:      median {statistics.median(last):.2f} s"
