@@ -25,7 +25,7 @@ from lmtui.services.setup import capped, open_history
 from lmtui.store.config import Config
 from lmtui.store.profiles import DEFAULT, LOCAL
 from lmtui.ui.chat_screen import ChatScreen
-from lmtui.ui.gc_tuning import freeze_startup_objects
+from lmtui.ui.gc_tuning import freeze_startup_objects, thaw_objects
 from lmtui.ui.history_writes import EXIT_WAIT, start_history_writes
 from lmtui.ui.keymap import GLOBAL_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.notices import notify_text
@@ -179,6 +179,7 @@ class LmtuiApp(InertNotifications):
         self.call_after_refresh(freeze_startup_objects)
 
     async def on_unmount(self) -> None:
+        thaw_objects()
         await self.registry.close_all()
         if self._own_client is not None:
             await self._own_client.aclose()
