@@ -51,6 +51,9 @@ def stream_step(rows: int) -> int:
 # Finished blocks stay in the (redrawn) tail until they add up to this many characters.
 FREEZE_MIN_CHARS = 400
 EAGER_ROWS = 48
+# A message shown at rest (opened from history) longer than this is cut into chunks
+# drawn when seen; shorter ones are drawn whole.
+REST_CHUNK_CHARS = 8192
 # At the end of a reply, chunks scrolled past unseen are drawn (for its exact height)
 # only up to this many characters from its end; older ones are drawn when seen.
 SETTLE_MAX_CHARS = 64_000
@@ -231,9 +234,9 @@ class MarkdownLines(QuietResize, Widget):
         """The Markdown of the frozen chunks (all but the live tail)."""
         return "".join(c.text for c in self._chunks)
 
-    def show_text(self, text: str) -> None:
-        """Show other Markdown (all of it as the tail)."""
-        self._chunks = []
+    def show_text(self, text: str, chunks: Sequence[str] = ()) -> None:
+        """Show other Markdown: ``chunks`` (whole blocks, drawn when seen), then ``text``."""
+        self._chunks = [_Chunk(piece) for piece in chunks]
         self._ends_valid = self._undrawn_from = 0
         self._tail = _Chunk(text)
         self._width = 0
@@ -447,12 +450,20 @@ class MarkdownBody(MarkdownLines):
     """
 
     def __init__(self, text: str = "", *, classes: str | None = None) -> None:
-        super().__init__(text, classes=classes)
+        super().__init__("", classes=classes)
         # The text is kept in pieces: adding to one string the size of the reply would
         # copy all of it every frame (a 5 MB reply: 5 MB per frame).
         self._frozen: list[str] = []  # the text of the frozen chunks, in order
-        self._live = text  # the text after them: the unfinished blocks (the tail)
+        self._live = ""  # the text after them: the unfinished blocks (the tail)
         self._view_rows = 0  # the pane's height, while streaming
+        self._show_at_rest(text)
+
+    def _show_at_rest(self, text: str) -> None:
+        """Show a whole message; a long one in chunks, so opening it renders what is seen."""
+        pieces = cut_blocks(text) if len(text) > REST_CHUNK_CHARS else [text]
+        self._frozen = pieces[:-1]
+        self._live = pieces[-1] if pieces else ""
+        self.show_text(self._live, self._frozen)
 
     @property
     def source(self) -> str:
@@ -489,9 +500,7 @@ class MarkdownBody(MarkdownLines):
 
     async def set_text(self, text: str) -> None:
         """Replace everything (after an edit, or at load)."""
-        self._frozen = []
-        self._live = text
-        self.show_text(text)
+        self._show_at_rest(text)
 
     def _settle_from(self) -> int:
         """The first chunk :meth:`settle` draws: the last ``SETTLE_MAX_CHARS`` of the reply."""

@@ -137,3 +137,32 @@ def test_a_tall_widget_is_filed_once_in_the_layout_map() -> None:
     assert spatial.total_region == Region(0, 0, 80, 150_003)
     assert "tall" in spatial.get_values_in_region(Region(0, 120_000, 80, 40))
     assert spatial.get_values_in_region(Region(0, 0, 80, 2)).count("short") == 1
+
+
+async def test_opening_a_huge_reply_renders_what_is_seen(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A 5 MB reply reopened from history was one tail, rendered whole: minutes at start.
+    texts: list[str] = []
+    real = MarkdownLines._render_text
+
+    def render(self: MarkdownLines, text: str, width: int) -> list:  # type: ignore[type-arg]
+        texts.append(text)
+        return real(self, text, width)
+
+    monkeypatch.setattr(MarkdownLines, "_render_text", render)
+    huge = paragraphs(0, 3000)  # ~190 kB
+
+    class Opened(App[None]):
+        def compose(self) -> ComposeResult:
+            yield MarkdownBody(huge)
+
+    app = Opened()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        md = app.query_one(MarkdownBody)
+        assert md.source == huge
+        assert sum(len(t) for t in texts) <= 5 * CHUNK_CHARS  # the rows on screen, the last piece
+        texts.clear()
+        await md.set_text(huge + "One more.\n")
+        await pilot.pause()
+        assert sum(len(t) for t in texts) <= 5 * CHUNK_CHARS  # the rows on screen, the last piece
+        assert md.source.endswith("One more.\n")
