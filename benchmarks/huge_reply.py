@@ -42,6 +42,7 @@ SESSION = "huge"
 PASS_ON = ("PYTHONPATH", "PYTHONPYCACHEPREFIX")
 UNSET = "-u PYTHONDONTWRITEBYTECODE -u PYTHONUNBUFFERED"
 MODEL = "qwen2.5-7b-instruct"
+ROUND = 20  # keys typed before they are deleted again
 
 
 def tmux(*args: str) -> str:
@@ -163,10 +164,17 @@ def one_run(base_url: str, news: Announcements, home: Path, key_every: float) ->
             if done is None and shown is not None and "finish: stop" in screen():
                 done = time.monotonic()
                 break
+            if len(typed) >= 2 + ROUND:
+                # Keep the prompt on one row (a wrapped one is not found on screen).
+                tmux("send-keys", "-t", SESSION, *["BSpace"] * ROUND)
+                typed = typed[:-ROUND]
+                wait_for(lambda s, t=typed + typed[-1:]: t not in s, 10)
             time.sleep(key_every)
         if done is None:
             raise RuntimeError("the reply never finished on screen:\n" + screen())
         # Keys right after the end, while the rest of the reply settles.
+        tmux("send-keys", "-t", SESSION, *["BSpace"] * (len(typed) - 2))
+        typed = typed[:2]
         after: list[float] = []
         for ch in "abcde":
             typed += ch
