@@ -34,6 +34,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -470,6 +471,7 @@ class FakeServer:
         self.admin = admin.AdminState()  # instances, downloads, JIT listing: fake_models_admin
         # LM Studio 0.4's POST /api/v1/chat (tests/fake_native_chat.py); off: "Unexpected endpoint".
         self.native_chat = native_chat
+        self.announce_requests = False  # print each request's arrival (for benchmarks)
         self.requests: list[RecordedRequest] = []
         self.lock = threading.RLock()
         self._queues: dict[str | None, deque[Reply]] = {}
@@ -625,6 +627,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         )
         with self.fake.lock:
             self.fake.requests.append(rec)
+        if self.fake.announce_requests:  # benchmarks time the client's request against this
+            print(f"request {rec.method} {path} {time.monotonic():.6f}", flush=True)
         try:
             self._route(rec)
         except _ClientGone:
@@ -913,8 +917,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             nonlocal pending_deltas
             if not pending:
                 return
+            data = b"".join(pending)
             try:
-                self.wfile.write(b"".join(pending))
+                # In slices: the socket's timeout bounds each whole write, and a huge
+                # reply read by a slow client may take longer than that in all.
+                for start in range(0, len(data), WRITE_SLICE):
+                    self.wfile.write(data[start : start + WRITE_SLICE])
             except OSError as exc:
                 raise _ClientGone from exc
             rec.deltas_sent += pending_deltas
@@ -942,6 +950,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return
         pending.append(b"0\r\n\r\n")
         flush()
+        if fake.announce_requests:
+            print(f"sent {rec.method} {rec.path} {time.monotonic():.6f}", flush=True)
 
     def _drop(self, *, reset: bool) -> None:
         """Close the connection mid-body, without the final empty chunk."""
@@ -954,6 +964,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             else:
                 self.connection.shutdown(socket.SHUT_WR)
             self.connection.close()
+
+
+WRITE_SLICE = 1 << 18  # bytes per socket write of a stream
 
 
 def _chunk(payload: bytes) -> bytes:
@@ -1189,13 +1202,26 @@ def embed_text(text: str, dims: int = EMBEDDING_DIMENSIONS) -> list[float]:
 # ---- command line -----------------------------------------------------------------------
 
 
-def markdown_deltas(count: int) -> list[str]:
-    """The Markdown document cut into 4-character deltas, repeated to ``count`` deltas."""
-    pieces = split_text(MARKDOWN_DOC)
-    out: list[str] = []
-    while len(out) < count:
-        out.extend(pieces)
-    return out[:count]
+def markdown_deltas(count: int, size: int = 4, *, numbered: bool = False) -> list[str]:
+    """The Markdown document cut into ``size``-character deltas, repeated to ``count`` deltas.
+
+    ``numbered``: each copy starts with its own ``## Part N`` heading, so the reply
+    never loops (the repetition detector keeps checking it, as for real text).
+    """
+    if not numbered:
+        pieces = split_text(MARKDOWN_DOC, size)
+        out: list[str] = []
+        while len(out) < count:
+            out.extend(pieces)
+        return out[:count]
+    parts: list[str] = []
+    chars = 0
+    part = 0
+    while chars < count * size:
+        parts.append(f"## Part {part}\n\n{MARKDOWN_DOC}")
+        chars += len(parts[-1])
+        part += 1
+    return split_text("".join(parts), size)[:count]
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -1205,7 +1231,16 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--delta-text", default="tok ", help="the text of each delta")
     what.add_argument("--markdown", action="store_true", help="stream a Markdown document")
+    parser.add_argument("--delta-chars", type=int, default=4, help="with --markdown: delta size")
+    parser.add_argument(
+        "--numbered", action="store_true", help="with --markdown: number each copy (no loop)"
+    )
     parser.add_argument("--delay", type=float, default=0.0, help="seconds between deltas")
+    parser.add_argument(
+        "--announce",
+        action="store_true",
+        help="print 'request METHOD PATH MONOTONIC' on stdout as each request arrives",
+    )
     parser.add_argument("--first-token-delay", type=float, default=0.0)
     parser.add_argument("--no-native", action="store_true", help="no /api/v0 or /api/v1")
     parser.add_argument("--token", help="require this Bearer token")
@@ -1230,7 +1265,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     default = None
     if args.deltas > 0:
-        deltas = markdown_deltas(args.deltas) if args.markdown else [args.delta_text] * args.deltas
+        deltas = (
+            markdown_deltas(args.deltas, args.delta_chars, numbered=args.numbered)
+            if args.markdown
+            else [args.delta_text] * args.deltas
+        )
         default = Reply(
             deltas=deltas,
             delta_delay=args.delay,
@@ -1246,6 +1285,7 @@ def main(argv: list[str] | None = None) -> int:
         slots=args.slots,
         native_chat=args.native_chat,
     )
+    srv.announce_requests = args.announce
     if args.load_seconds > 0:
         srv.native_load_delay = args.load_seconds / 10  # read by tests/fake_native_chat.py
     stop = threading.Event()

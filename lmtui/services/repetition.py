@@ -20,6 +20,7 @@ MIN_REPEATS_SHORT = 6  # shorter units (a word, a short line) need more repeats
 LONG_UNIT = 40
 WINDOW = 4096  # only this much of the end of the reply is examined
 CHECK_EVERY = 64  # new characters between two checks while streaming
+PROBE_CHARS = 64  # the end of the text looked for earlier in it, before the full check
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,28 @@ def _prefix_function(text: str) -> list[int]:
     return pi
 
 
+def _could_loop(tail: str, min_length: int) -> bool:
+    """False when ``tail`` cannot end in a loop :func:`find_repetition` would report.
+
+    A loop of period p covering L >= ``min_length`` characters (p <= L/3) ends with
+    L - p >= 2/3 ``min_length`` characters seen p earlier. So each earlier occurrence
+    of the last few characters gives a candidate period p, and the loop needs the last
+    max(``min_length``, repeats × p) characters to have period p. Both tests are
+    substring operations in C; a tail passing one goes to the exact (Python) scan.
+    """
+    size = len(tail)
+    probe = tail[-min(PROBE_CHARS, 2 * min_length // 3) :]
+    end = size - 1
+    while (found := tail.rfind(probe, 0, end)) >= 0:
+        period = size - len(probe) - found
+        needed = MIN_REPEATS_LONG if period >= LONG_UNIT else MIN_REPEATS_SHORT
+        span = max(min_length, needed * period)
+        if span <= size and tail[size - span + period :] == tail[size - span : size - period]:
+            return True
+        end = found + len(probe) - 1
+    return False
+
+
 def _meaningful(looping: str) -> bool:
     """A loop worth flagging holds words, not only spaces, punctuation or rules."""
     return sum(ch.isalnum() for ch in looping) >= 3
@@ -66,6 +89,8 @@ def find_repetition(
     tail = text[-window:]
     if len(tail) < min_length:
         return None
+    if not _could_loop(tail, min_length):
+        return None  # the scan below costs ~1 ms per check in Python; the probe, microseconds
     backwards = tail[::-1]
     pi = _prefix_function(backwards)
     best: Repetition | None = None

@@ -27,11 +27,17 @@ from lmtui.services.setup import capped, open_history
 from lmtui.store.config import Config
 from lmtui.store.profiles import DEFAULT, LOCAL
 from lmtui.ui.chat_screen import ChatScreen
+from lmtui.ui.gc_tuning import freeze_startup_objects, thaw_objects
 from lmtui.ui.history_writes import EXIT_WAIT, start_history_writes
 from lmtui.ui.keymap import GLOBAL_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.notices import notify_text
 from lmtui.ui.notifications import InertNotifications
-from lmtui.ui.textual_compat import install_alt_enter, install_button_only_mouse, set_mouse
+from lmtui.ui.textual_compat import (
+    install_alt_enter,
+    install_button_only_mouse,
+    install_tall_region_map,
+    set_mouse,
+)
 from lmtui.ui.themes import apply_theme, default_theme_for_env, register_themes
 
 if TYPE_CHECKING:
@@ -84,6 +90,7 @@ class LmtuiApp(InertNotifications):
         super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
         install_alt_enter()
         install_button_only_mouse()
+        install_tall_region_map()
         self.mouse_on = cfg.mouse
         self.start_new = start_new
         self._theme_errors = register_themes(self)
@@ -195,6 +202,7 @@ class LmtuiApp(InertNotifications):
         for warning in self._warnings:
             notify_text(self, warning, severity="warning", timeout=10)
         self._warnings.clear()
+        self.call_after_refresh(freeze_startup_objects)
 
     def on_ready(self) -> None:
         """The first frame is drawn: mount the messages of the conversation opened at start
@@ -210,6 +218,7 @@ class LmtuiApp(InertNotifications):
             if early.done() and not early.cancelled():
                 early.exception()  # looked at, so asyncio does not report it at exit
             early.cancel()
+        thaw_objects()
         await self.registry.close_all()
         if self._own_client is not None:
             await self._own_client.aclose()

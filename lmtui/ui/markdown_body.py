@@ -9,6 +9,9 @@ and the measurements are in docs/rendering.md.
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Sequence
 from itertools import zip_longest
 
 from rich.cells import cell_len
@@ -17,6 +20,7 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from lmtui.ui.markdown_split import cut_blocks, split_points
 from lmtui.ui.textual_compat import QuietResize
 
 # While a reply streams its height grows at least this many rows at a time (see
@@ -37,6 +41,12 @@ def stream_step(rows: int) -> int:
 # Finished blocks stay in the (redrawn) tail until they add up to this many characters.
 FREEZE_MIN_CHARS = 400
 EAGER_ROWS = 48
+# A message shown at rest (opened from history) longer than this is cut into chunks
+# drawn when seen; shorter ones are drawn whole.
+REST_CHUNK_CHARS = 8192
+# At the end of a reply, chunks scrolled past unseen are drawn (for its exact height)
+# only up to this many characters from its end; older ones are drawn when seen.
+SETTLE_MAX_CHARS = 64_000
 
 
 def split_finished(text: str, start: int = 0) -> int:
@@ -47,23 +57,8 @@ def split_finished(text: str, start: int = 0) -> int:
     never cut from its item). Returns an offset ≥ ``start``; ``start`` when
     there is no new split point. ``start`` must itself be a split point.
     """
-    best = start
-    in_fence: str | None = None
-    offset = start
-    previous_blank = False
-    for line in text[start:].splitlines(keepends=True):
-        stripped = line.strip()
-        complete = line.endswith("\n")
-        if in_fence is None:
-            if previous_blank and line[:1] not in (" ", "\t", "\n", "\r"):
-                best = offset
-            if stripped.startswith(("```", "~~~")):
-                in_fence = stripped[:3]
-        elif stripped.startswith(in_fence) and not stripped.strip("`~"):
-            in_fence = None
-        previous_blank = complete and not stripped and in_fence is None
-        offset += len(line)
-    return best
+    last = deque(split_points(text, start), maxlen=1)
+    return last[0] if last else start
 
 
 class _Chunk:
@@ -136,6 +131,11 @@ class MarkdownLines(QuietResize, Widget):
     def __init__(self, text: str = "", *, classes: str | None = None) -> None:
         super().__init__(classes=classes)
         self._chunks: list[_Chunk] = []
+        # _ends[i]: the row below chunk i; valid for i < _ends_valid (heights change when
+        # a chunk is drawn), so finding a row's chunk is a bisection, not a walk.
+        self._ends: list[int] = []
+        self._ends_valid = 0
+        self._undrawn_from = 0  # no chunk before this index is undrawn
         self._tail = _Chunk(text)
         self._width = 0
         self.step = 1  # the height grows in steps of this many rows
@@ -169,49 +169,74 @@ class MarkdownLines(QuietResize, Widget):
         """The Markdown of the frozen chunks (all but the live tail)."""
         return "".join(c.text for c in self._chunks)
 
-    def show_text(self, text: str) -> None:
-        """Show other Markdown (all of it as the tail)."""
-        self._chunks = []
+    def show_text(self, text: str, chunks: Sequence[str] = ()) -> None:
+        """Show other Markdown: ``chunks`` (whole blocks, drawn when seen), then ``text``."""
+        self._chunks = [_Chunk(piece) for piece in chunks]
+        self._ends_valid = self._undrawn_from = 0
         self._tail = _Chunk(text)
         self._width = 0
         self._relayout()
 
     def add_chunk(self, text: str) -> None:
         """Append a run of finished blocks; nothing already drawn is drawn again."""
-        self._chunks.append(self._frozen_chunk(text))
+        self._freeze([text])
         self._relayout()
 
-    def _frozen_chunk(self, text: str) -> _Chunk:
-        chunk = _Chunk(text)
-        chunk.estimate = estimate_height(text, self._width)
-        if self._width and chunk.estimate <= EAGER_ROWS:
-            # A small chunk (a slow stream) is on screen now: draw it at once, so no
-            # second layout follows. Big ones (a fast stream) are drawn when seen.
-            self._draw(chunk)
-        return chunk
+    def _freeze(self, texts: Sequence[str]) -> list[_Chunk]:
+        """Append chunks of finished blocks; draw the last ones now if they are few rows."""
+        added = [_Chunk(text) for text in texts if text]
+        rows = 0
+        for chunk in reversed(added):
+            chunk.estimate = estimate_height(chunk.text, self._width)
+            rows += chunk.estimate
+            if self._width and rows <= EAGER_ROWS:
+                # A few rows (a slow stream) are on screen now: draw them at once, so
+                # no second layout follows. The rest (a fast stream) is drawn when seen.
+                self._draw(chunk)
+        self._chunks.extend(added)
+        return added
 
-    def advance(self, frozen: str, tail: str) -> None:
+    def _frozen_rows(self, upto: int | None = None) -> int:
+        """The rows of the frozen chunks before index ``upto`` (all of them by default)."""
+        count = len(self._chunks) if upto is None else upto
+        if count == 0:
+            return 0
+        self._update_ends(count)
+        return self._ends[count - 1]
+
+    def _update_ends(self, count: int) -> None:
+        """Bring ``_ends`` up to date for the first ``count`` chunks."""
+        if self._ends_valid >= count:
+            return
+        del self._ends[self._ends_valid :]
+        row = self._ends[-1] if self._ends else 0
+        for chunk in self._chunks[self._ends_valid : count]:
+            row += chunk.height
+            self._ends.append(row)
+        self._ends_valid = count
+
+    def advance(self, frozen: str | Sequence[str], tail: str) -> None:
         """Freeze ``frozen`` (finished blocks, may be empty) and show ``tail`` after it.
 
-        Called once per frame while a reply streams. When the stepped height does
-        not change (most frames) only the rows that changed are repainted, each up
-        to its last changed cell; nothing is laid out again.
+        ``frozen`` may come as several pieces (see ``markdown_split.cut_blocks``), each
+        a chunk of its own. Called once per frame while a reply streams. When the
+        stepped height does not change (most frames) only the rows that changed are
+        repainted, each up to its last changed cell; nothing is laid out again.
         """
-        top = sum(chunk.height for chunk in self._chunks)
+        top = self._frozen_rows()
         old = self._tail.strips
-        added = self._frozen_chunk(frozen) if frozen else None
-        if added is not None:
-            self._chunks.append(added)
+        added = self._freeze([frozen] if isinstance(frozen, str) else frozen)
         self._tail = _Chunk(tail)
         if (
             self._heights_changed
             or not self._width
             or old is None
-            or (added is not None and added.strips is None)
+            or any(chunk.strips is None for chunk in added)
         ):
             self._relayout()
             return
-        new = [*(added.strips if added is not None else ()), *self._draw(self._tail)]
+        new = [strip for chunk in added for strip in chunk.strips or ()]
+        new.extend(self._draw(self._tail))
         if self._target_height(top + len(new)) != self._height:
             self._relayout()
             return
@@ -222,7 +247,7 @@ class MarkdownLines(QuietResize, Widget):
                 self.refresh(Region(0, y, min(extent, self._width), 1))
 
     def _moved_from(self, y: int) -> None:
-        total = sum(chunk.height for chunk in (*self._chunks, self._tail))
+        total = self._frozen_rows() + self._tail.height
         if self._target_height(total) != self._height:
             self._relayout()
         elif y < self._height:
@@ -243,13 +268,22 @@ class MarkdownLines(QuietResize, Widget):
         if width == self._width:
             return
         self._width = width
+        self._ends_valid = self._undrawn_from = 0
         for chunk in (*self._chunks, self._tail):
             chunk.strips = None
             chunk.estimate = estimate_height(chunk.text, width)
 
-    def _draw(self, chunk: _Chunk) -> list[Strip]:
+    def _draw(self, chunk: _Chunk, index: int | None = None) -> list[Strip]:
+        """``chunk``'s lines, rendering it if needed.
+
+        ``index`` is its place among the frozen chunks (None: the tail, or a chunk not
+        yet appended), so the rows below it are placed again if its height changed.
+        """
         if chunk.strips is None:
+            before = chunk.height
             chunk.strips = self._render_text(chunk.text, self._width)
+            if index is not None and chunk.height != before:
+                self._ends_valid = min(self._ends_valid, index)
         return chunk.strips
 
     def _render_text(self, text: str, width: int) -> list[Strip]:
@@ -270,29 +304,40 @@ class MarkdownLines(QuietResize, Widget):
         """Every line at ``width``, rendering what was not drawn yet."""
         self._set_width(width)
         strips: list[Strip] = []
-        for chunk in (*self._chunks, self._tail):
-            strips.extend(self._draw(chunk))
+        for index, chunk in enumerate(self._chunks):
+            strips.extend(self._draw(chunk, index))
+        strips.extend(self._draw(self._tail))
         return strips
 
-    def render_next(self, relayout: bool = True) -> bool:
-        """Draw one chunk not drawn yet; False when all are drawn (call again until then).
+    def render_next(self, relayout: bool = True, start: int = 0) -> bool:
+        """Draw one chunk not drawn yet, from index ``start`` on; False when all are drawn.
 
-        With ``relayout`` False a changed height is not laid out: the caller does it
-        once, after the last chunk (see :meth:`MarkdownBody.render_all`).
+        Call again until it returns False. With ``relayout`` False a changed height is
+        not laid out: the caller does it once, after the last chunk (see
+        :meth:`MarkdownBody.settle`).
         """
-        for chunk in self._chunks:
-            if chunk.strips is None and self._width:
+        if not self._width:
+            return False
+        index = max(start, self._undrawn_from)
+        while index < len(self._chunks):
+            chunk = self._chunks[index]
+            if chunk.strips is None:
                 before = chunk.height
-                self._draw(chunk)
+                self._draw(chunk, index)
                 if chunk.height != before and relayout:
                     self._relayout()
+                if start <= self._undrawn_from:
+                    self._undrawn_from = index + 1
                 return True
+            index += 1
+        if start <= self._undrawn_from:
+            self._undrawn_from = index
         return False
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         self._set_width(width)
         self._draw(self._tail)
-        self._height = self._target_height(sum(c.height for c in (*self._chunks, self._tail)))
+        self._height = self._target_height(self._frozen_rows() + self._tail.height)
         if self.step > 1:
             self._floor = self._height
         return self._height
@@ -303,24 +348,28 @@ class MarkdownLines(QuietResize, Widget):
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         self._set_width(width)
-        top = 0
-        for chunk in (*self._chunks, self._tail):
+        frozen = self._frozen_rows()
+        if y >= frozen:
+            strips = self._draw(self._tail)
+            if y - frozen < len(strips):
+                return strips[y - frozen]
+            return Strip.blank(width, self.rich_style)
+        index = bisect_right(self._ends, y)  # the chunk holding row y
+        chunk = self._chunks[index]
+        top = self._ends[index - 1] if index else 0
+        if chunk.strips is None:
             height = chunk.height
-            if y < top + height:
-                if chunk.strips is None:
-                    self._draw(chunk)
-                    if chunk.height != height:
-                        # The guess was off: the rows below moved (and the height may change).
-                        # Every layout rewrites the pane on the terminal: while streaming the
-                        # next frame lays out, at the end of a reply settle() does it once.
-                        self._heights_changed = True
-                        if self.step == 1 and not self._settling:
-                            self.call_later(self._moved_from, top + min(height, chunk.height))
-                strips = chunk.strips or []
-                if y - top < len(strips):
-                    return strips[y - top]
-                break
-            top += height
+            self._draw(chunk, index)
+            if chunk.height != height:
+                # The guess was off: the rows below moved (and the height may change).
+                # Every layout rewrites the pane on the terminal: while streaming the
+                # next frame lays out, at the end of a reply settle() does it once.
+                self._heights_changed = True
+                if self.step == 1 and not self._settling:
+                    self.call_later(self._moved_from, top + min(height, chunk.height))
+        strips = chunk.strips or []
+        if y - top < len(strips):
+            return strips[y - top]
         return Strip.blank(width, self.rich_style)
 
     def plain_text(self) -> str:
@@ -339,15 +388,27 @@ class MarkdownBody(MarkdownLines):
     """
 
     def __init__(self, text: str = "", *, classes: str | None = None) -> None:
-        super().__init__(text, classes=classes)
-        self._source = text
-        self._frozen_to = 0  # offset of the end of the frozen chunks
+        super().__init__("", classes=classes)
+        # The text is kept in pieces: adding to one string the size of the reply would
+        # copy all of it every frame (a 5 MB reply: 5 MB per frame).
+        self._frozen: list[str] = []  # the text of the frozen chunks, in order
+        self._live = ""  # the text after them: the unfinished blocks (the tail)
         self._view_rows = 0  # the pane's height, while streaming
+        self._show_at_rest(text)
+
+    def _show_at_rest(self, text: str) -> None:
+        """Show a whole message; a long one in chunks, so opening it renders what is seen."""
+        pieces = cut_blocks(text) if len(text) > REST_CHUNK_CHARS else [text]
+        self._frozen = pieces[:-1]
+        self._live = pieces[-1] if pieces else ""
+        self.show_text(self._live, self._frozen)
 
     @property
     def source(self) -> str:
         """All the Markdown shown so far."""
-        return self._source
+        if len(self._frozen) > 1:
+            self._frozen[:] = ["".join(self._frozen)]
+        return "".join((*self._frozen, self._live))
 
     def streaming(self, on: bool, rows: int = 0) -> None:
         """While streaming, grow in steps of :func:`stream_step` of ``rows`` (the pane's height).
@@ -360,26 +421,38 @@ class MarkdownBody(MarkdownLines):
         self.set_step(stream_step(rows) if on else 1)
 
     async def append(self, more: str) -> None:
-        """Add text: freeze any blocks it finished, redraw the tail."""
-        self._source += more
-        split = split_finished(self._source, self._frozen_to)
-        frozen = ""
+        """Add text: freeze any blocks it finished, redraw the tail.
+
+        The work depends on the text added and the tail, not on the length of the
+        reply: finished blocks are frozen in chunks of about ``CHUNK_CHARS``.
+        """
+        self._live += more
+        split = split_finished(self._live)
+        frozen: list[str] = []
         # Freezing needs a render of its own: do it for a few finished blocks at a time.
-        if split - self._frozen_to >= FREEZE_MIN_CHARS:
-            frozen = self._source[self._frozen_to : split]
-            self._frozen_to = split
-        self.advance(frozen, self._source[self._frozen_to :])
+        if split >= FREEZE_MIN_CHARS:
+            self._frozen.append(self._live[:split])
+            frozen = cut_blocks(self._live[:split])
+            self._live = self._live[split:]
+        self.advance(frozen, self._live)
 
     async def set_text(self, text: str) -> None:
         """Replace everything (after an edit, or at load)."""
-        self._source = text
-        self._frozen_to = 0
-        self.show_text(text)
+        self._show_at_rest(text)
+
+    def _settle_from(self) -> int:
+        """The first chunk :meth:`settle` draws: the last ``SETTLE_MAX_CHARS`` of the reply."""
+        chars = 0
+        index = len(self._chunks)
+        while index > 0 and chars + len(self._chunks[index - 1].text) <= SETTLE_MAX_CHARS:
+            index -= 1
+            chars += len(self._chunks[index].text)
+        return index
 
     @property
     def undrawn(self) -> bool:
-        """True when some frozen chunk has not been drawn yet (it was never seen)."""
-        return any(chunk.strips is None for chunk in self._chunks)
+        """True when a chunk that :meth:`settle` draws has not been drawn yet (never seen)."""
+        return any(chunk.strips is None for chunk in self._chunks[self._settle_from() :])
 
     def finish(self) -> bool:
         """The reply ended: draw its end (what the pane shows now) and hold back layouts.
@@ -389,10 +462,11 @@ class MarkdownBody(MarkdownLines):
         """
         self._settling = True
         rows = 0
-        for chunk in reversed(self._chunks):
+        for index in range(len(self._chunks) - 1, -1, -1):
             if rows >= self._view_rows or not self._width:
                 break
-            self._draw(chunk)
+            chunk = self._chunks[index]
+            self._draw(chunk, index)
             rows += chunk.height
         return self.undrawn
 
@@ -401,10 +475,13 @@ class MarkdownBody(MarkdownLines):
 
         Chunks are drawn one per turn of the loop, and the height is laid out once
         at the end, not per chunk: each layout rewrites the whole pane on the terminal.
+        Only the last ``SETTLE_MAX_CHARS`` are drawn so: in a huge reply, older chunks
+        keep their estimated height until they are scrolled to.
         """
         self._settling = True
+        start = self._settle_from()
         try:
-            while self.render_next(relayout=False):
+            while self.render_next(relayout=False, start=start):
                 await asyncio.sleep(0)
         finally:
             self._settling = False

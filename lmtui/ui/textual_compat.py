@@ -192,6 +192,50 @@ def set_mouse(app: App[Any], enabled: bool) -> bool:
 # ---- end of the mouse block ----------------------------------------------------------
 
 
+# ---- Tall widgets in the layout's spatial map (issue 19) -----------------------------
+# Textual files every placed widget under each 100×20 cell of a grid its region covers,
+# at every layout. A 5 MB reply is ~150,000 rows tall: its message and its text each
+# went under ~7,500 cells per layout (a streaming reply is laid out twice a second),
+# so the layout cost grew with the reply (40 ms+ per layout, keys waiting behind it).
+# The map may answer a query with extra values (its callers keep only the placements
+# that overlap), so a region taller than TALL_ROWS is kept in one list, always answered.
+
+TALL_ROWS = 400
+
+
+def install_tall_region_map() -> None:
+    """Keep regions taller than :data:`TALL_ROWS` out of the spatial map's grid (idempotent).
+
+    Private: ``textual._spatial_map.SpatialMap.insert``, its ``_fixed`` list (values
+    every query returns) and ``total_region`` (8.2.8).
+    """
+    from textual._spatial_map import SpatialMap
+
+    original: Any = SpatialMap.insert
+    if getattr(original, "lmtui_tall", False):
+        return
+
+    def insert(self: SpatialMap[Any], regions_and_values: Iterable[Any]) -> None:
+        short: list[Any] = []
+        total_region = self.total_region
+        for item in regions_and_values:
+            region, _offset, fixed, overlay, value = item
+            if fixed or region.height <= TALL_ROWS:
+                short.append(item)
+                continue
+            if not overlay:
+                total_region = total_region.union(region)
+            self._fixed.append(value)  # returned by every query; culled by its callers
+        self.total_region = total_region
+        original(self, short)
+
+    insert.lmtui_tall = True  # type: ignore[attr-defined]
+    SpatialMap.insert = insert  # type: ignore[method-assign]
+
+
+# ---- end of the tall-region block ----------------------------------------------------
+
+
 # ---- A terminal that goes away: the output thread survives its failed writes -----------
 # When the pty closes under the app (a dropped SSH session, a killed terminal), every
 # write fails. Textual's output thread dies on the first failure; the event loop then

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -83,3 +85,33 @@ def test_the_streaming_detector_stays_quiet_on_prose() -> None:
     detector = RepetitionDetector(check_every=1)
     for ch in PROSE + CODE:
         assert detector.feed(ch) is None
+
+
+def test_text_that_cannot_be_looping_costs_no_full_check(monkeypatch: Any) -> None:
+    # The full check is linear in its 4 kB window and runs every 64 characters: for a
+    # 5 MB reply that was ~35 s of the event loop. Text whose end does not recur in the
+    # window cannot be a loop, and a substring search (in C) says so first.
+    import random
+
+    from lmtui.services import repetition
+
+    calls: list[int] = []
+    real = repetition._prefix_function
+
+    def counted(text: str) -> list[int]:
+        calls.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(repetition, "_prefix_function", counted)
+    rng = random.Random(19)
+    vocabulary = ["".join(rng.choice("abcdefghijklmnop") for _ in range(7)) for _ in range(3000)]
+    text = " ".join(rng.choice(vocabulary) for _ in range(8000))  # ~64 kB, no loop
+    detector = RepetitionDetector()
+    for i in range(0, len(text), 4):
+        assert detector.feed(text[i : i + 4]) is None
+    assert calls == []
+    # A loop is still found, once it is one.
+    for _ in range(12):
+        found = detector.feed("and then it said the same thing again, ")
+    assert found is not None or detector.found is not None
+    assert calls

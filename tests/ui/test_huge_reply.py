@@ -1,0 +1,168 @@
+"""A huge reply costs no more per frame than a small one, and its end settles in bounded work.
+
+Work is counted as the characters of Markdown handed to Rich to render (no timings).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.app import App, ComposeResult
+
+from lmtui.ui.markdown_body import SETTLE_MAX_CHARS, MarkdownBody, MarkdownLines
+from lmtui.ui.markdown_split import CHUNK_CHARS, cut_blocks, split_points
+
+
+@pytest.fixture(autouse=True)
+def _private_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+
+
+class Host(App[None]):
+    def compose(self) -> ComposeResult:
+        yield MarkdownBody("")
+
+
+def paragraphs(start: int, count: int) -> str:
+    return "".join(
+        f"Paragraph {i}: a few **words** to read, long enough for a row.\n\n"
+        for i in range(start, start + count)
+    )
+
+
+class Rendered:
+    """Records the Markdown each render of a widget is given."""
+
+    def __init__(self, widget: MarkdownLines, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.texts: list[str] = []
+        real = widget._render_text
+
+        def render(text: str, width: int) -> list:  # type: ignore[type-arg]
+            self.texts.append(text)
+            return real(text, width)
+
+        monkeypatch.setattr(widget, "_render_text", render)
+
+    def take(self) -> int:
+        """Characters rendered since the last call."""
+        chars = sum(len(t) for t in self.texts)
+        self.texts.clear()
+        return chars
+
+
+async def _frame_costs(count: int, monkeypatch: pytest.MonkeyPatch) -> tuple[int, int]:
+    """Stream ``count`` paragraphs in one frame, then one more; characters rendered by each."""
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        md = app.query_one(MarkdownBody)
+        md.streaming(True, 20)
+        await md.append("Start.\n\n")
+        await pilot.pause()
+        rendered = Rendered(md, monkeypatch)
+        await md.append(paragraphs(0, count))  # a fast stream: much text in one frame
+        await pilot.pause()
+        big = rendered.take()
+        await md.append(paragraphs(count, 1) + "and a tail")
+        await pilot.pause()
+        small = rendered.take()
+        assert md.source == "Start.\n\n" + paragraphs(0, count + 1) + "and a tail"
+    return big, small
+
+
+async def test_a_frame_renders_what_is_seen_whatever_the_length(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A frame that finished 1,000 paragraphs renders the bottom of the pane, not them all.
+    short_big, short_small = await _frame_costs(100, monkeypatch)
+    long_big, long_small = await _frame_costs(1000, monkeypatch)
+    assert long_big <= 3 * CHUNK_CHARS
+    assert long_big <= short_big + CHUNK_CHARS
+    assert long_small <= short_small + CHUNK_CHARS
+
+
+async def test_the_end_of_a_huge_reply_draws_a_bounded_amount(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        md = app.query_one(MarkdownBody)
+        md.streaming(True, 20)
+        await md.append("Start.\n\n")
+        await pilot.pause()
+        for start in range(0, 6000, 1000):  # ~370 kB in six fast frames
+            await md.append(paragraphs(start, 1000))
+            await pilot.pause()
+        rendered = Rendered(md, monkeypatch)
+        md.finish()
+        await md.settle()
+        await pilot.pause()
+        assert rendered.take() <= SETTLE_MAX_CHARS + 2 * CHUNK_CHARS
+        assert md.step == 1  # laid out at its height (older chunks keep their estimates)
+        assert "Paragraph 5999" in "".join(s.text for s in md._tail.strips or []) + "".join(
+            "".join(s.text for s in c.strips or []) for c in md._chunks[-3:]
+        )
+
+
+def test_blocks_are_cut_at_split_points_into_bounded_pieces() -> None:
+    text = paragraphs(0, 200) + "```\n" + "code line\n" * 400 + "```\n\n" + paragraphs(200, 50)
+    pieces = cut_blocks(text, 1000)
+    assert "".join(pieces) == text
+    points = set(split_points(text))
+    ends = [sum(len(p) for p in pieces[: i + 1]) for i in range(len(pieces) - 1)]
+    assert all(end in points for end in ends)  # never inside a block
+    fence = next(p for p in pieces if "code line" in p)
+    assert fence.count("```") == 2  # the long fence stays whole
+    assert all(len(p) <= 1000 for p in pieces if "```" not in p)
+
+
+def test_a_tall_widget_is_filed_once_in_the_layout_map() -> None:
+    # Textual files a placement under every 20-row cell it covers, at every layout: a
+    # 150,000-row reply went under 7,500 cells twice a second while it streamed.
+    from textual._spatial_map import SpatialMap
+    from textual.geometry import Offset, Region
+
+    from lmtui.ui.textual_compat import install_tall_region_map
+
+    install_tall_region_map()
+    spatial: SpatialMap[str] = SpatialMap()
+    spatial.insert(
+        [
+            (Region(0, 0, 80, 3), Offset(), False, False, "short"),
+            (Region(0, 3, 80, 150_000), Offset(), False, False, "tall"),
+        ]
+    )
+    assert sum(len(values) for values in spatial._map.values()) <= 2
+    assert spatial.total_region == Region(0, 0, 80, 150_003)
+    assert "tall" in spatial.get_values_in_region(Region(0, 120_000, 80, 40))
+    assert spatial.get_values_in_region(Region(0, 0, 80, 2)).count("short") == 1
+
+
+async def test_opening_a_huge_reply_renders_what_is_seen(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A 5 MB reply reopened from history was one tail, rendered whole: minutes at start.
+    texts: list[str] = []
+    real = MarkdownLines._render_text
+
+    def render(self: MarkdownLines, text: str, width: int) -> list:  # type: ignore[type-arg]
+        texts.append(text)
+        return real(self, text, width)
+
+    monkeypatch.setattr(MarkdownLines, "_render_text", render)
+    huge = paragraphs(0, 3000)  # ~190 kB
+
+    class Opened(App[None]):
+        def compose(self) -> ComposeResult:
+            yield MarkdownBody(huge)
+
+    app = Opened()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        md = app.query_one(MarkdownBody)
+        assert md.source == huge
+        assert sum(len(t) for t in texts) <= 5 * CHUNK_CHARS  # the rows on screen, the last piece
+        texts.clear()
+        await md.set_text(huge + "One more.\n")
+        await pilot.pause()
+        assert sum(len(t) for t in texts) <= 5 * CHUNK_CHARS  # the rows on screen, the last piece
+        assert md.source.endswith("One more.\n")
