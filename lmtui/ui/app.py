@@ -29,7 +29,14 @@ from lmtui.ui.history_writes import EXIT_WAIT, start_history_writes
 from lmtui.ui.keymap import GLOBAL_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.notices import notify_text
 from lmtui.ui.notifications import InertNotifications
-from lmtui.ui.textual_compat import install_alt_enter, install_button_only_mouse, set_mouse
+from lmtui.ui.output_compressor import OutputCompressor
+from lmtui.ui.terminfo import terminal_erases_with_background
+from lmtui.ui.textual_compat import (
+    install_alt_enter,
+    install_button_only_mouse,
+    install_compact_output,
+    set_mouse,
+)
 from lmtui.ui.themes import apply_theme, default_theme_for_env, register_themes
 
 if TYPE_CHECKING:
@@ -82,6 +89,14 @@ class LmtuiApp(InertNotifications):
         super().__init__(ansi_color=True if "NO_COLOR" in os.environ else None)
         install_alt_enter()
         install_button_only_mouse()
+        # Fewer bytes for the same screen (docs/rendering.md); `compact_output = false` is
+        # the way back to Textual's own output should a terminal disagree.
+        self.output_compressor: OutputCompressor | None = None
+        if cfg.compact_output:
+            install_compact_output()
+            self.output_compressor = OutputCompressor(
+                bce=terminal_erases_with_background(os.environ)
+            )
         self.mouse_on = cfg.mouse
         self.start_new = start_new
         self._theme_errors = register_themes(self)
@@ -169,6 +184,11 @@ class LmtuiApp(InertNotifications):
         for warning in self._warnings:
             notify_text(self, warning, severity="warning", timeout=10)
         self._warnings.clear()
+
+    def on_resize(self) -> None:
+        # The terminal may have dropped or moved cells: the next frames are sent whole.
+        if self.output_compressor is not None:
+            self.output_compressor.forget()
 
     async def on_unmount(self) -> None:
         await self.registry.close_all()
