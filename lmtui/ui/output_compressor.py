@@ -271,7 +271,7 @@ class OutputCompressor:
         # pending). col == width + 1: a pending wrap. ``exact``: the column was followed
         # through single-width ASCII only (not Rich's widths of other characters).
         row, col, exact = self._cursor  # (the terminal's cursor stays put between writes)
-        at_row, at_col = row, col
+        at_row, at_col, at_exact = row, col, exact
         count = len(tokens)
 
         def sync(target: Style | None) -> None:
@@ -282,15 +282,15 @@ class OutputCompressor:
 
         def go() -> None:
             """Bring the terminal's cursor to the original's (a pending move)."""
-            nonlocal at_row, at_col
-            if (at_row, at_col) == (row, col) or not (row and col):
+            nonlocal at_row, at_col, at_exact
+            if not (row and col) or ((at_row, at_col) == (row, col) and (at_exact or not exact)):
                 return
             absolute = f"\x1b[{row};{col}H"
-            if at_row and 1 <= at_col <= width:
+            if at_exact and at_row and 1 <= at_col <= width:
                 emit(move_between(at_row, at_col, row, col, absolute))
             else:
-                emit(absolute)
-            at_row, at_col = row, col
+                emit(absolute)  # (from a column followed only approximately: absolute)
+            at_row, at_col, at_exact = row, col, True
 
         def cup_follows(at: int, row_now: int) -> bool:
             """An absolute move comes next (past styles and line feeds that cannot scroll)."""
@@ -326,7 +326,7 @@ class OutputCompressor:
                     continue
                 if not (at_row and at_col):
                     emit(text)  # from nowhere known: as written
-                    at_row, at_col = first, second
+                    at_row, at_col, at_exact = first, second, True
                 row, col, exact = first, second, True
             elif kind == _MODE:
                 go()  # (the cursor may show from here on)
@@ -363,21 +363,30 @@ class OutputCompressor:
                             lost()
                             self._forget_cells()  # it wrapped, maybe scrolled
                             chars, looks = self._chars, self._looks
-                        at_row, at_col = row, col
+                        at_row, at_col, at_exact = row, col, exact
                     else:
                         self._forget_cells()  # drawn somewhere not known
                         chars, looks = self._chars, self._looks
                     continue
                 if not exact or not text.isascii():
-                    # Cell widths other than one: sent as written, the row no longer known.
+                    # Cell widths other than one: the column is Rich's idea of it (the
+                    # terminal's may differ), the row no longer known cell by cell.
                     go()
-                    sync(want)
-                    emit(text)
+                    if kind == _BLANKS and cup_follows(index + 1, row):
+                        # An erase covers the same cells as the blanks, wherever the
+                        # cursor really is (short of the margin), and a move follows.
+                        sync(for_blanks(term, want))
+                        sent = self._blanks(text, col, False, width, term)
+                    else:
+                        sync(want)
+                        sent = text
+                    emit(sent)
                     chars[row - 1][:] = [None] * width
                     looks[row - 1][:] = [None] * width
                     col += size
-                    exact = False
-                    at_row, at_col = row, col
+                    exact = at_exact = False
+                    if sent is text:
+                        at_row, at_col = row, col
                     continue
                 # Send only the cells that change, from the first to the last of them.
                 line_chars, line_looks = chars[row - 1], looks[row - 1]
