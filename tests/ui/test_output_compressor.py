@@ -368,6 +368,20 @@ def test_the_app_compresses_unless_configured_off(make_app: AppFactory) -> None:
     assert make_app(compact_output=False).output_compressor is None
 
 
+async def test_a_resize_makes_the_app_send_the_next_frames_whole(make_app: AppFactory) -> None:
+    # The terminal may have dropped or moved cells, even if the size comes back the same.
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        compressor = app.output_compressor
+        assert compressor is not None
+        frame = "\x1b[0m\x1b[1;1H\x1b[44mabc\x1b[0m"
+        compressor.compress(frame, 80, 24)
+        assert "abc" not in compressor.compress(frame, 80, 24)  # already on screen
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert "abc" in compressor.compress(frame, 80, 24)
+
+
 def test_background_colour_erase_is_known_from_tmux_or_terminfo(tmp_path: Path) -> None:
     assert terminal_erases_with_background({"TMUX": "/tmp/tmux-1/default,1,0", "TERM": "screen"})
     assert not terminal_erases_with_background({})
