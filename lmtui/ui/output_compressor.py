@@ -1,9 +1,9 @@
 """Fewer bytes for the same screen: a rewriter for what Textual writes to the terminal.
 
-Textual draws every run of cells as ``ESC[<style>m text ESC[0m`` (Rich's way), so a
-row of a 120-column pane is mostly full styles repeated for each piece and blank
-cells written as spaces: ~250 bytes for ~16 characters of text. Over SSH that is
-what crosses the link. :class:`OutputCompressor` rewrites that output into a shorter
+Textual draws every run of cells as ``ESC[<style>m text ESC[0m`` (Rich's way), writes
+blank cells as spaces and resends unchanged cells on every repaint: a row of the
+120-column pane cost ~250 bytes for ~16 characters of text, and over SSH that is what
+crosses the link. :class:`OutputCompressor` rewrites that output into a shorter
 sequence that leaves every cell of the screen looking the same:
 
 - a style is sent only when something is about to be drawn in it, and only what
@@ -11,22 +11,24 @@ sequence that leaves every cell of the screen looking the same:
 - blank cells need only their background: the foreground, bold, italic and dim of a
   space show nothing (reverse, underline, blink, strike-through and overline do, and
   are kept);
-- a run of blanks becomes an erase: ``ESC[nX`` (ECH), or ``ESC[K`` (EL) when it
-  reaches the last column, with ``ESC[nC`` (cursor forward) when more of the row
-  follows. Erased cells take the current background colour ("background colour
-  erase", xterm's and tmux's behaviour); on a terminal without it (``bce`` missing
-  from its terminfo, e.g. GNU screen) only blanks in the default background are erased;
-- a cursor move to where the cursor already is, and a line feed followed by a cursor
-  move (never one that would scroll), are dropped.
+- a run of blanks becomes an erase, ``ESC[nX`` (ECH) or ``ESC[K`` (EL). Erased cells
+  take the current background colour ("background colour erase", xterm's and tmux's
+  behaviour); on a terminal without it (``bce`` missing from its terminfo, e.g. GNU
+  screen) only blanks in the default background are erased;
+- it remembers what each cell shows and sends, of each piece Textual writes, only the
+  span from its first to its last changed cell;
+- cursor moves are lazy and as short as they can be (``ESC[40C``, ``ESC[B`` + BS); a
+  line feed followed by an absolute move is dropped when it cannot scroll.
 
-Where the cursor is: known after an absolute move (``ESC[r;cH``) and followed through
-ASCII text and blanks; through other characters it is followed with Rich's cell widths
-(what Textual lays out with) but only approximately, so it then drops no cursor move
-and writes no ``ESC[K``; after an escape sequence it does not parse, it is unknown until
-the next absolute move. Such sequences pass through untouched, after the pending style.
-Assumes no scroll region (Textual sets none).
+Where the cursor is, and what the cells hold, is followed through ASCII text only.
+After any other character the column is Rich's estimate (the terminal may draw the
+character wider): the row goes out as written, its cells are forgotten and the next move
+is absolute; only a blank run right before that move is still erased. An escape sequence
+it does not parse, a line feed that may scroll, text that may wrap, a resize or
+:meth:`OutputCompressor.forget` make it forget everything. Assumes no scroll region
+(Textual sets none).
 
-docs/rendering.md ("Few bytes to the terminal") has the measurements.
+docs/rendering.md ("Compact output") has the reasoning, benchmarks/README.md the figures.
 """
 
 from __future__ import annotations
