@@ -11,10 +11,11 @@ usable lmtui is on a slow connection. The method (see benchmarks/README.md,
 4. ``tmux pipe-pane -o 'cat >> FILE'`` to record everything the app writes from
    now on, type a prompt, press Enter, wait for the reply's end marker and then
    for the screen to stop changing, stop the recording;
-5. report bytes in FILE / characters of the reply (goal ≤ 10).
+5. report bytes in FILE / characters of the reply (issue 19's goal: ≤ 15 at 100 deltas/s).
 
 Run: ``.venv/bin/python benchmarks/terminal_bytes.py [--deltas 1000] [--runs 3]
-[--theme lmtui-ansi]``. Needs tmux. Every process it starts is stopped before it exits.
+[--delay 0.01] [--size 80x24] [--theme lmtui-ansi] [--config-line 'compact_output = false']``.
+Needs tmux. Every process it starts is stopped before it exits.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 LMTUI = ROOT / ".venv" / "bin" / "lmtui"
 SOCKET = f"lmtui-bytes-{os.getpid()}"  # a private tmux server: nobody else's sessions
 SESSION = "bytes"
-WIDTH, HEIGHT = 120, 40
-GOAL = 10.0
+WIDTH, HEIGHT = 120, 40  # --size changes them
+GOAL = 15.0
 # Words of the fake's Markdown reply; any screenful of it shows some of them.
 REPLY_WORDS = ("Highlights", "Release notes", "greet", "quote", "Nested items", "value")
 IDLE_S = 2.0
@@ -189,10 +190,12 @@ def one_run(
     """Stream one reply in the app; return the bytes it wrote to the terminal meanwhile."""
     with tempfile.TemporaryDirectory(prefix="lmtui-bytes-") as tmp:
         home = Path(tmp)
-        if args.theme:
+        lines = [f"theme = {json.dumps(args.theme)}"] if args.theme else []
+        lines += args.config_line
+        if lines:
             config = home / "xdg_config_home" / "lmtui" / "config.toml"
             config.parent.mkdir(parents=True)
-            config.write_text(f"theme = {json.dumps(args.theme)}\n", encoding="utf-8")
+            config.write_text("\n".join(lines) + "\n", encoding="utf-8")
         idle, stream = home / "idle.bytes", home / "stream.bytes"
         colorterm = "truecolor" if args.truecolor else ""
         with app_in_tmux(base_url, model, home, args.term, colorterm):
@@ -234,10 +237,19 @@ def main() -> int:
     )
     parser.add_argument("--model", default="qwen2.5-7b-instruct", help="a model the fake knows")
     parser.add_argument("--theme", default=None, help="theme to run with (config.toml)")
+    parser.add_argument(
+        "--config-line",
+        action="append",
+        default=[],
+        help="a line for config.toml, e.g. 'compact_output = false' (repeatable)",
+    )
+    parser.add_argument("--size", default="120x40", help="the pane, COLUMNSxROWS")
     parser.add_argument("--term", default="xterm-256color", help="TERM inside the pane")
     parser.add_argument("--truecolor", action="store_true", help="COLORTERM=truecolor")
     parser.add_argument("--keep", type=Path, help="save the last run's raw bytes to this file")
     args = parser.parse_args()
+    global WIDTH, HEIGHT
+    WIDTH, HEIGHT = (int(part) for part in args.size.split("x"))
     if not LMTUI.exists():
         raise SystemExit(f"{LMTUI} is missing: install the project first (make install)")
     with fake_server(args.deltas, args.delay) as (base_url, marker):

@@ -53,6 +53,7 @@ class Config:
     stop_repeating_replies: bool = False  # stop a reply the repetition check flags
     reopen_last: bool = True  # start in the conversation (and draft) open last time
     mouse: bool = True  # mouse reporting (clicks, wheel); off leaves selection to the terminal
+    compact_output: bool = True  # rewrite the TUI's terminal output into fewer bytes
     keys: dict[str, str] = field(default_factory=dict)
     local: LocalConfig = field(default_factory=LocalConfig)
     path: Path | None = None
@@ -150,6 +151,7 @@ _KNOWN_TOP: dict[str, type | tuple[type, ...]] = {
     "stop_repeating_replies": bool,
     "reopen_last": bool,
     "mouse": bool,
+    "compact_output": bool,
     "native_chat": str,
 }
 

@@ -32,9 +32,12 @@ from lmtui.ui.history_writes import EXIT_WAIT, start_history_writes
 from lmtui.ui.keymap import GLOBAL_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.notices import notify_text
 from lmtui.ui.notifications import InertNotifications
+from lmtui.ui.output_compressor import OutputCompressor
+from lmtui.ui.terminfo import terminal_erases_with_background
 from lmtui.ui.textual_compat import (
     install_alt_enter,
     install_button_only_mouse,
+    install_compact_output,
     install_tall_region_map,
     set_mouse,
 )
@@ -91,6 +94,14 @@ class LmtuiApp(InertNotifications):
         install_alt_enter()
         install_button_only_mouse()
         install_tall_region_map()
+        # Fewer bytes for the same screen (docs/rendering.md); `compact_output = false` is
+        # the way back to Textual's own output should a terminal disagree.
+        self.output_compressor: OutputCompressor | None = None
+        if cfg.compact_output:
+            install_compact_output()
+            self.output_compressor = OutputCompressor(
+                bce=terminal_erases_with_background(os.environ)
+            )
         self.mouse_on = cfg.mouse
         self.start_new = start_new
         self._theme_errors = register_themes(self)
@@ -211,6 +222,11 @@ class LmtuiApp(InertNotifications):
         # Queued on the screen behind its first paint (during the start's batch update
         # the screen paints from its queue, so Ready can come before the paint).
         self.chat_screen.call_later(self.chat_screen.show_unshown)
+
+    def on_resize(self) -> None:
+        # The terminal may have dropped or moved cells: the next frames are sent whole.
+        if self.output_compressor is not None:
+            self.output_compressor.forget()
 
     async def on_unmount(self) -> None:
         early = self._early_models

@@ -8,6 +8,7 @@ or changes shape, so an upgrade breaks a test here rather than the app.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -310,3 +311,50 @@ _on_terminal_lost: Any = None
 
 
 # ---- end of the terminal loss block ---------------------------------------------------
+
+
+# ---- Compact output: every write to the terminal through an OutputCompressor (issue 19) -
+# Textual writes each run of cells as a full style + text + reset and blanks as spaces;
+# over SSH those bytes are most of the link's traffic. The Linux driver's write is the
+# one place all of it passes (lmtui/ui/output_compressor.py rewrites it, same screen).
+
+
+def install_compact_output() -> None:
+    """Pass what Textual's Linux driver writes through its app's ``output_compressor``.
+
+    An app opts in by setting ``output_compressor`` (an :class:`OutputCompressor`, one
+    per app: it follows that terminal's state); other apps write as Textual does.
+    The terminal's size is read from the driver's output file for each write. Should
+    the compressor ever fail, the app falls back to Textual's output. Idempotent.
+    Private: ``Driver._app`` and ``LinuxDriver._file`` (8.2.8).
+    """
+    from textual.drivers.linux_driver import LinuxDriver
+
+    from lmtui.ui.output_compressor import OutputCompressor
+
+    original: Any = LinuxDriver.write
+    if getattr(original, "lmtui_compact", False):
+        return
+
+    def write(self: LinuxDriver, data: str) -> None:
+        compressor = getattr(self._app, "output_compressor", None)
+        if not isinstance(compressor, OutputCompressor):
+            original(self, data)
+            return
+        try:
+            width, height = os.get_terminal_size(self._file.fileno())
+        except (AttributeError, OSError, ValueError):
+            width = height = 0  # no size: only styles are rewritten
+        try:
+            compact = compressor.compress(data, width, height)
+        except Exception:
+            # A bug here must not cost the screen: Textual's own output from now on.
+            self._app.output_compressor = None
+            compact = data
+        original(self, compact)
+
+    write.lmtui_compact = True  # type: ignore[attr-defined]
+    LinuxDriver.write = write  # type: ignore[method-assign]
+
+
+# ---- end of the compact output block -------------------------------------------------

@@ -112,6 +112,13 @@ def test_the_private_hooks_still_exist_with_their_shape() -> None:
     assert isinstance(BindingsMap().key_to_bindings, dict) and hasattr(BindingsMap, "apply_keymap")
     assert isinstance(Widget()._bindings, BindingsMap) and isinstance(App()._keymap, dict)
     assert callable(App._check_action_state)
+    # install_compact_output: the driver's app and output file.
+    from textual.driver import Driver
+    from textual.drivers.linux_driver import LinuxDriver
+
+    assert "self._app = app" in inspect.getsource(Driver.__init__)
+    assert "self._file =" in inspect.getsource(LinuxDriver.__init__)
+    assert "data" in inspect.signature(LinuxDriver.write).parameters
 
 
 class _Keyed(Widget, can_focus=True):
