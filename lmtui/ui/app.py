@@ -135,6 +135,11 @@ class LmtuiApp(InertNotifications):
         assert isinstance(screen, ChatScreen)
         return screen
 
+    @property
+    def history_writer(self) -> WriteWorker | None:
+        """The worker every history write of the TUI goes through (None: history is off)."""
+        return self._writes
+
     def use_client(self, client: Client, server_label: str) -> None:
         """Talk through ``client`` (labelled ``server_label``) from now on."""
         self.client = client
@@ -161,7 +166,7 @@ class LmtuiApp(InertNotifications):
 
     def on_mount(self) -> None:
         self._writes = start_history_writes(self, self.history, self._history_notice)
-        self.chat_screen.session.writes = self._writes
+        self.chat_screen.attach_writer(self._writes)
         self._apply_keymap()
         theme_error = apply_theme(self, self.cfg.theme or default_theme_for_env(os.environ))
         for problem in [*self._theme_errors, *([theme_error] if theme_error else [])]:

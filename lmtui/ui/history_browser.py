@@ -2,7 +2,9 @@
 
 ``HistoryBrowser(store)`` is a full screen whose result is the id of the
 conversation to open (and continue), or None when it was closed. It posts no
-other message: renames, deletes, undo and exports go straight to the store.
+other message: renames, deletes and undo go to the app's history writer
+(:func:`~lmtui.ui.history_writes.queue_change`, off the event loop), and the list
+is re-read once each went through; exports run in a thread worker.
 
 The list is paged (200 summaries at a time, more as the cursor or the scroll
 nears the end), so 10,000 conversations open as fast as ten. Search runs as you
@@ -58,6 +60,7 @@ from lmtui.ui.history_rows import MARK_END as MARK_END
 from lmtui.ui.history_rows import MARK_START as MARK_START
 from lmtui.ui.history_rows import marked_content as marked_content
 from lmtui.ui.history_rows import relative_time as relative_time
+from lmtui.ui.history_writes import queue_change
 from lmtui.ui.notices import notify_error, notify_text
 
 _R = TypeVar("_R")
@@ -160,6 +163,8 @@ class HistoryBrowser(Screen[int | None]):
         return None if option is None or option.id is None else int(option.id)
 
     def _status(self, text: str | Content) -> None:
+        if not self.is_attached:
+            return
         self.query_one("#history-status", Static).update(text)
 
     def _report(self, title: str, exc: LmtuiError) -> None:
@@ -338,7 +343,12 @@ class HistoryBrowser(Screen[int | None]):
             self._open_first()
 
     def _refresh_view(self, keep: int | None = None, index: int | None = None) -> None:
-        """Re-read what is shown after a change (the list, and the hits when searching)."""
+        """Re-read what is shown after a change (the list, and the hits when searching).
+
+        Nothing to do once the browser was closed (a queued change went through later).
+        """
+        if not self.is_attached:
+            return
         self.reload(keep, index=index)
         if self.searching:
             self.start_search(self.query_text, keep)
@@ -420,12 +430,15 @@ class HistoryBrowser(Screen[int | None]):
         def renamed(title: str | None) -> None:
             if title is None:
                 return
-            try:
-                rename_conversation(self.store, conversation_id, title)
-            except LmtuiError as exc:
-                self._report("Not renamed", exc)
-                return
-            self._refresh_view(keep=conversation_id)
+            self._status(f"Renaming to “{make_inert(title)}”…")
+            queue_change(
+                self.app,
+                self.store,
+                "rename",
+                lambda s: rename_conversation(s, conversation_id, title),
+                done=lambda _: self._refresh_view(keep=conversation_id),
+                failed=lambda exc: self._report("Not renamed", exc),
+            )
 
         self.app.push_screen(RenamePrompt(summary.title, auto), renamed)
 
@@ -435,15 +448,22 @@ class HistoryBrowser(Screen[int | None]):
         if conversation_id is None:
             return
         index = self.option_list.highlighted
-        try:
-            delete_conversation(self.store, conversation_id)
-        except LmtuiError as exc:
-            self._report("Not deleted", exc)
-            return
-        self.deleted.append(conversation_id)
         title = self._title_of(conversation_id)
-        notify_text(self.app, f"Deleted “{title}”. Press u to undo.", title="History")
-        self._refresh_view(index=index)
+
+        def deleted(_: None) -> None:
+            self.deleted.append(conversation_id)
+            notify_text(self.app, f"Deleted “{title}”. Press u to undo.", title="History")
+            self._refresh_view(index=index)
+
+        self._status(f"Deleting “{title}”…")
+        queue_change(
+            self.app,
+            self.store,
+            "delete conversation",
+            lambda s: delete_conversation(s, conversation_id),
+            done=deleted,
+            failed=lambda exc: self._report("Not deleted", exc),
+        )
 
     def _title_of(self, conversation_id: int) -> str:
         summary = self._summary(conversation_id)
@@ -457,15 +477,27 @@ class HistoryBrowser(Screen[int | None]):
         if not self.deleted:
             self.notify("Nothing to undo.", title="History")
             return
-        conversation_id = self.deleted[-1]
-        try:
-            restore_conversation(self.store, conversation_id)
-        except LmtuiError as exc:
+        conversation_id = self.deleted.pop()
+
+        def restored(_: None) -> None:
+            self._refresh_view(keep=conversation_id)
+            notify_text(self.app, f"Restored “{self._title_of(conversation_id)}”.", title="History")
+
+        def failed(exc: LmtuiError) -> None:
+            self.deleted.append(conversation_id)  # still in the trash: u can try again
+            if self.is_attached:
+                self._update_title()
             self._report("Not restored", exc)
-            return
-        self.deleted.pop()
-        self._refresh_view(keep=conversation_id)
-        notify_text(self.app, f"Restored “{self._title_of(conversation_id)}”.", title="History")
+
+        self._status("Restoring…")
+        queue_change(
+            self.app,
+            self.store,
+            "restore conversation",
+            lambda s: restore_conversation(s, conversation_id),
+            done=restored,
+            failed=failed,
+        )
 
     def action_export(self) -> None:
         """Export the highlighted conversation to a file."""
