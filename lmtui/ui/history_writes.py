@@ -23,7 +23,7 @@ from lmtui.backend.errors import LmtuiError
 from lmtui.store.history import HistoryStore, HistoryUnavailable
 from lmtui.store.write_worker import WriteWorker
 
-__all__ = ["queue_change", "start_history_writes"]
+__all__ = ["app_history", "queue_change", "start_history_writes", "writer_for"]
 
 _R = TypeVar("_R")
 
@@ -62,6 +62,24 @@ def start_history_writes(
     )
 
 
+def writer_for(app: App[Any], store: object) -> WriteWorker | None:
+    """The app's history writer when it writes ``store``'s database, else None.
+
+    None when history is off, the app is ending (the writer is closed), or ``store``
+    is not the app's own (a test's, a tool's): those write inline.
+    """
+    worker = getattr(app, "history_writer", None)
+    if not isinstance(worker, WriteWorker) or worker.closed:
+        return None
+    return worker if store is not None and store is app_history(app) else None
+
+
+def app_history(app: App[Any]) -> HistoryStore | None:
+    """The app's history store, for a screen that was given none; None when history is off."""
+    history = getattr(app, "history", None)
+    return history if isinstance(history, HistoryStore) else None
+
+
 def _on_loop(
     app: App[Any],
     loop: asyncio.AbstractEventLoop,
@@ -98,11 +116,11 @@ def queue_change(
     refused (bad input, an unknown id: not retried). A database that cannot be written
     (locked, full, read-only) is reported by the writer's notice and retried, never
     dropped. ``key``: a newer change of the same key replaces one still waiting (a
-    draft). Without a writer (history is not a :class:`HistoryStore`, or the app is
-    ending) the change runs here, on ``store``.
+    draft). Without a writer for ``store`` (see :func:`writer_for`) the change runs
+    here, on ``store``.
     """
-    worker = getattr(app, "history_writer", None)
-    if not isinstance(worker, WriteWorker) or worker.closed:
+    worker = writer_for(app, store)
+    if worker is None:
         try:
             try:
                 result = change(store)  # type: ignore[arg-type]

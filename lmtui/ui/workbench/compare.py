@@ -22,7 +22,7 @@ from lmtui.services.explain import explain_finish
 from lmtui.services.terminal_text import make_inert
 from lmtui.store.history import HistoryStore
 from lmtui.store.presets import PresetSet, load_presets
-from lmtui.ui.history_writes import queue_change
+from lmtui.ui.history_writes import app_history, queue_change
 from lmtui.ui.text_box import TextBox
 from lmtui.ui.tick_list import TickList
 from lmtui.ui.workbench.base import WorkbenchScreen
@@ -220,6 +220,8 @@ class CompareScreen(WorkbenchScreen):
         """Save column ``index`` as a new conversation; return its id (None while queued)."""
         if self.run_state is None:
             return None
+        if self.history is None:
+            self.history = app_history(self.app)  # the app's: written by its history worker
         if self.history is None:
             try:
                 self.history = HistoryStore()
