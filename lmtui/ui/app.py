@@ -160,7 +160,9 @@ class LmtuiApp(InertNotifications):
         elif self._history_arg is not OPEN_DEFAULT_HISTORY:
             self.history = self._history_arg
         else:
-            self.history, self.history_problem = open_history()
+            # Its history worker marks dead writers' replies interrupted: a locked
+            # database then neither delays the start nor turns history off.
+            self.history, self.history_problem = open_history(recover=False)
             if self.history is not None and self.history_problem:
                 self._warnings.append(self.history_problem)  # read but not saved: a notice, once
 

@@ -55,11 +55,15 @@ def start_history_writes(
         with contextlib.suppress(RuntimeError):  # the loop is gone: the app has ended
             loop.call_soon_threadsafe(on_loop)
 
-    return WriteWorker(
+    worker = WriteWorker(
         lambda: HistoryStore(path, busy_timeout=min(busy, WORKER_BUSY_TIMEOUT)),
         on_problem=lambda text: notice(text, True),
         on_recovered=lambda text: notice(text, False),
     )
+    # Opening the worker's store marks replies whose writer died as interrupted (the
+    # app's own store skipped that write): open it now, retried while locked.
+    worker.submit("recover interrupted replies", lambda s: None)
+    return worker
 
 
 def writer_for(app: App[Any], store: object) -> WriteWorker | None:

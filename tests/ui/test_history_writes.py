@@ -188,3 +188,29 @@ async def test_every_history_write_waits_in_the_worker_while_another_connection_
         assert rows(history.path, "SELECT title FROM conversations WHERE id = ?", (new_cid,)) == [
             ("hello new chat",)
         ]
+
+
+async def test_the_app_starts_with_history_on_while_a_dead_replys_recovery_waits_for_the_lock(
+    make_app: AppFactory,
+) -> None:
+    with HistoryStore(history_db()) as store:
+        cid = store.create_conversation("cut off")
+        mid = store.add_message(cid, "assistant", "partial", state="streaming")
+        assert store._conn is not None
+        store._conn.execute("UPDATE messages SET writer_pid = ? WHERE id = ?", (2**30, mid))
+    holder = sqlite3.connect(history_db(), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        app = make_app()  # opens the history here: marking the reply is a write, left to later
+        assert app.history is not None and app.history_problem is None
+        async with app.run_test() as pilot:
+            await pilot.press("h", "i")
+            assert app.chat_screen.composer.text == "hi"
+            assert stored(history_db(), mid) == ("streaming", "partial")
+            await wait_until(
+                pilot, lambda: any("retrying" in str(n.message) for n in app._notifications)
+            )
+            holder.execute("ROLLBACK")
+            await wait_until(pilot, lambda: stored(history_db(), mid)[0] == "interrupted")
+    finally:
+        holder.close()
