@@ -24,8 +24,9 @@ from lmtui.services.servers import ServerRegistry
 from lmtui.services.setup import capped, open_history
 from lmtui.store.config import Config
 from lmtui.store.profiles import DEFAULT, LOCAL
+from lmtui.ui import history_writes
 from lmtui.ui.chat_screen import ChatScreen
-from lmtui.ui.history_writes import EXIT_WAIT, start_history_writes
+from lmtui.ui.history_writes import start_history_writes, unsaved_note
 from lmtui.ui.keymap import GLOBAL_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.notices import notify_text
 from lmtui.ui.notifications import InertNotifications
@@ -94,6 +95,8 @@ class LmtuiApp(InertNotifications):
         self.history: HistoryStore | None = None
         self.history_problem: str | None = None
         self._writes: WriteWorker | None = None  # history writes off the loop: on_mount
+        #: One line when quitting left history writes unsaved (the database stayed locked).
+        self.unsaved_on_exit: str | None = None
         self.request_log = RequestLog()
         self._warnings: list[str] = []
         self.registry = ServerRegistry.from_config(
@@ -183,9 +186,12 @@ class LmtuiApp(InertNotifications):
             await self._own_client.aclose()
         writes = self._writes
         if writes is not None:
-            # What is still queued after EXIT_WAIT stays "streaming" in the database and
-            # is marked interrupted at the next start, with the text of its last save.
-            writes.close(timeout=EXIT_WAIT)
+            # What is still queued after EXIT_WAIT is not written: a reply already saved
+            # once stays "streaming" with its last saved text and is marked interrupted
+            # at the next start. launch() says on stderr how many writes were left.
+            problem = writes.problem
+            left = writes.close(timeout=history_writes.EXIT_WAIT)
+            self.unsaved_on_exit = unsaved_note(left, writes.problem or problem)
         if self.history is not None:
             close = getattr(self.history, "close", None)
             if callable(close):

@@ -23,7 +23,13 @@ from lmtui.backend.errors import LmtuiError
 from lmtui.store.history import HistoryStore, HistoryUnavailable
 from lmtui.store.write_worker import WriteWorker
 
-__all__ = ["app_history", "queue_change", "start_history_writes", "writer_for"]
+__all__ = [
+    "app_history",
+    "queue_change",
+    "start_history_writes",
+    "unsaved_note",
+    "writer_for",
+]
 
 _R = TypeVar("_R")
 
@@ -64,6 +70,18 @@ def start_history_writes(
     # app's own store skipped that write): open it now, retried while locked.
     worker.submit("recover interrupted replies", lambda s: None)
     return worker
+
+
+def unsaved_note(left: int, problem: str | None) -> str | None:
+    """The line said after quitting with ``left`` history writes unsaved; None when none."""
+    if left <= 0:
+        return None
+    writes = "write" if left == 1 else "writes"
+    why = f" ({problem.split(' — retrying')[0]})" if problem else ""
+    return (
+        f"{left} history {writes} could not be saved before quitting{why}; a reply saved "
+        "in part shows as interrupted next time."
+    )
 
 
 def writer_for(app: App[Any], store: object) -> WriteWorker | None:

@@ -106,4 +106,6 @@ def launch(args: argparse.Namespace, cfg: Config) -> int:
 
         stop_on_hangup(app)  # SIGTERM/SIGHUP: save and restore the terminal
         result = app.run(mouse=plan.cfg.mouse)
+    if app.unsaved_on_exit:  # never silently: the terminal is back, say it there
+        print(f"lmtui: {app.unsaved_on_exit}", file=sys.stderr)
     return int(result or 0)

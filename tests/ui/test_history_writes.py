@@ -6,9 +6,12 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from lmtui.services.chat import COMPLETE
 from lmtui.store.history import HistoryStore
 from lmtui.store.paths import history_db
+from lmtui.ui import history_writes
 from lmtui.ui.app import LmtuiApp
 from lmtui.ui.history_browser import HistoryBrowser
 from tests.fake_server import FakeServer, Reply
@@ -89,7 +92,7 @@ def rows(path: Path, sql: str, params: tuple[object, ...] = ()) -> list[tuple[ob
 async def test_every_history_write_waits_in_the_worker_while_another_connection_holds_the_lock(
     fake: FakeServer, make_app: AppFactory
 ) -> None:
-    history = HistoryStore(history_db(), busy_timeout=0.2)
+    history = HistoryStore(history_db(), busy_timeout=0.05)
     old = history.create_conversation("an old chat")
     history.add_message(old, "user", "before")
     history.add_message(old, "assistant", "earlier answer")
@@ -133,7 +136,7 @@ async def test_every_history_write_waits_in_the_worker_while_another_connection_
             browser.option_list.highlighted = ids.index(old)
             await pilot.press("r")
             await pilot.pause()
-            await pilot.press(*"renamed", "enter")  # the old title is selected: replaced
+            await pilot.press(*"new", "enter")  # the old title is selected: replaced
             await pilot.pause()
             browser.option_list.highlighted = ids.index(doomed)
             await pilot.press("d")
@@ -180,7 +183,7 @@ async def test_every_history_write_waits_in_the_worker_while_another_connection_
             ("assistant", "a reply to an old chat"),
         ]
         assert rows(history.path, "SELECT title FROM conversations WHERE id = ?", (old,)) == [
-            ("renamed",)
+            ("new",)
         ]
         assert rows(
             history.path, "SELECT deleted IS NOT NULL FROM conversations WHERE id = ?", (doomed,)
@@ -214,3 +217,33 @@ async def test_the_app_starts_with_history_on_while_a_dead_replys_recovery_waits
             await wait_until(pilot, lambda: stored(history_db(), mid)[0] == "interrupted")
     finally:
         holder.close()
+
+
+async def test_quitting_with_the_lock_still_held_says_how_many_writes_were_left(
+    fake: FakeServer, make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(history_writes, "EXIT_WAIT", 0.2)
+    fake.enqueue(Reply(text="never stored"))
+    app = make_app(history=HistoryStore(history_db(), busy_timeout=0.05))
+    holder = sqlite3.connect(history_db(), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        async with app.run_test() as pilot:
+            await send(pilot, "q")
+            await wait_idle(pilot)
+            await wait_until(pilot, lambda: "locked" in app.chat_screen.status.warning)
+        note = app.unsaved_on_exit
+        assert note is not None and "database is locked" in note and "retrying" not in note
+        # The conversation, the prompt, the reply, its details, the draft: none dropped quietly.
+        assert int(note.split()[0]) >= 5 and "history writes could not be saved" in note
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def test_nothing_is_said_when_every_write_went_through() -> None:
+    assert history_writes.unsaved_note(0, "database is locked") is None
+    assert history_writes.unsaved_note(1, None) == (
+        "1 history write could not be saved before quitting; "
+        "a reply saved in part shows as interrupted next time."
+    )
