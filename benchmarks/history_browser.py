@@ -1,0 +1,159 @@
+"""The history browser's screen at 1,000,000 messages / 50,000 conversations.
+
+``history_scale.py`` times the store calls the browser makes; this times the screen
+itself, driven by Textual's Pilot (headless, 120×40): from pushing the browser to its
+first 200 rows shown and drawn, the next page (End on the list pages in 200 more), ten
+pages further, and a search as you type (debounce excluded: the search itself, in its
+thread, to the hits shown). The same steps on a 2,400-conversation history (12 pages),
+alternating in the same run, are the baseline: "instant" means the big one costs no more.
+
+    .venv/bin/python benchmarks/history_browser.py [--runs 5] [--scale 5] [--db FILE]
+
+``--db`` reuses a history database (else one is imported into a temporary directory
+from ``history_scale.py``'s generator, which takes a minute at scale 5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from textual.css.query import NoMatches
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+PAGES = 10
+
+
+def build(root: Path, scale: float) -> Path:
+    """Import ``history_scale``'s synthetic history (``scale`` 5: 1M messages); its path."""
+    from history_scale import generate  # type: ignore[import-not-found]
+
+    conversations = max(2, int(10_000 * scale))
+    messages = max(conversations, int(200_000 * scale))
+    jsonl = root / "history.jsonl"
+    generate(jsonl, conversations, messages)
+    env = dict(os.environ, XDG_DATA_HOME=str(root / "data"), PYTHONPATH=str(ROOT))
+    subprocess.run(
+        [sys.executable, "-m", "lmtui", "history", "import", str(jsonl)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    jsonl.unlink()
+    return root / "data" / "lmtui" / "history.sqlite3"
+
+
+SMALL = 2_400
+
+
+def small(root: Path) -> Path:
+    """A 2,400-conversation, 4,800-message history: the baseline."""
+    from lmtui.store.history import HistoryStore
+    from lmtui.store.history_export import parse_import
+
+    path = root / "small.sqlite3"
+    messages = [
+        {"role": "user", "content": "The question."},
+        {"role": "assistant", "content": "A."},
+    ]
+    lines = (
+        json.dumps({"title": f"Conversation {i} about the", "messages": messages})
+        for i in range(SMALL)
+    )
+    with HistoryStore(path) as store:
+        store.import_conversations(parse_import("\n".join(lines)))
+    return path
+
+
+async def until(pilot: Any, condition: Any) -> None:
+    """Let the app run until ``condition()`` holds, then one more frame."""
+    for _ in range(100_000):
+        try:
+            if condition():
+                break
+        except NoMatches:  # not composed yet
+            pass
+        await pilot.pause(0.001)
+    await pilot.pause()
+
+
+async def time_screen(db: Path) -> dict[str, float]:
+    """Seconds for: open, next page, each of ten more pages (median), a search."""
+    from textual.app import App
+
+    from lmtui.store.history import HistoryStore
+    from lmtui.ui.history_browser import PAGE_SIZE, HistoryBrowser
+
+    store = HistoryStore(db)
+    app: App[None] = App()
+    figures: dict[str, float] = {}
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            browser = HistoryBrowser(store)
+            start = time.perf_counter()
+            app.push_screen(browser)
+            total = store.count_conversations()
+            first = min(PAGE_SIZE, total)
+            await until(pilot, lambda: browser.option_list.option_count >= first)
+            figures["open"] = time.perf_counter() - start
+            pages: list[float] = []
+            for _ in range(PAGES + 1):
+                loaded = browser.option_list.option_count
+                if loaded >= total:
+                    break
+                start = time.perf_counter()
+                await pilot.press("end")
+                await until(pilot, lambda n=loaded: browser.option_list.option_count > n)
+                pages.append(time.perf_counter() - start)
+            figures["next page"] = pages[0] if pages else 0.0
+            figures["pages 2-11"] = statistics.median(pages[1:]) if pages[1:] else 0.0
+            browser.search_input.value = "the"  # the word in every message: the worst case
+            await pilot.pause()
+            start = time.perf_counter()
+            browser._flush_search()  # now, not after the typing debounce
+            await until(pilot, lambda: not browser._search_in_flight and bool(browser.hits))
+            figures["search 'the'"] = time.perf_counter() - start
+    finally:
+        store.close()
+    return figures
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--scale", type=float, default=5.0)
+    parser.add_argument("--db", type=Path, help="a history database to reuse")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lmtui-browser-bench-") as tmp:
+        root = Path(tmp)
+        started = time.perf_counter()
+        big = args.db or build(root, args.scale)
+        if args.db is None:
+            print(f"imported the history in {time.perf_counter() - started:.0f} s")
+        little = small(root)
+        results: dict[str, list[dict[str, float]]] = {"big": [], "small": []}
+        for _ in range(args.runs):  # alternating, so load hits both alike
+            results["big"].append(asyncio.run(time_screen(big)))
+            results["small"].append(asyncio.run(time_screen(little)))
+    print(f"# load average {os.getloadavg()[0]:.1f}; medians of {args.runs}, ms")
+    for what in ("open", "next page", "pages 2-11", "search 'the'"):
+        b = statistics.median(r[what] for r in results["big"]) * 1000
+        s = statistics.median(r[what] for r in results["small"]) * 1000
+        print(f"{what}: {b:.0f} ms at this scale, {s:.0f} ms with {SMALL:,} conversations")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
