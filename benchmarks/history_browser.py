@@ -4,8 +4,10 @@
 itself, driven by Textual's Pilot (headless, 120×40): from pushing the browser to its
 first 200 rows shown and drawn, the next page (End on the list pages in 200 more), ten
 pages further, and a search as you type (debounce excluded: the search itself, in its
-thread, to the hits shown). The same steps on a 2,400-conversation history (12 pages),
-alternating in the same run, are the baseline: "instant" means the big one costs no more.
+thread, to the hits shown), and a page asked for from the list while that search runs.
+The same steps on a 2,400-conversation history (12 pages), alternating in the same run,
+are the baseline: "instant" means the big one costs no more; a key that loads nothing
+("up") is Pilot's own cost. ``--today DIR`` runs DIR's lmtui on the big history too.
 
     .venv/bin/python benchmarks/history_browser.py [--runs 5] [--scale 5] [--db FILE]
 
@@ -119,14 +121,41 @@ async def time_screen(db: Path) -> dict[str, float]:
                 pages.append(time.perf_counter() - start)
             figures["next page"] = pages[0] if pages else 0.0
             figures["pages 2-11"] = statistics.median(pages[1:]) if pages[1:] else 0.0
+            start = time.perf_counter()
+            await pilot.press("up")  # a key that loads nothing: Pilot's own cost
+            await pilot.pause()
+            figures["a key (up)"] = time.perf_counter() - start
             browser.search_input.value = "the"  # the word in every message: the worst case
             await pilot.pause()
             start = time.perf_counter()
             browser._flush_search()  # now, not after the typing debounce
+            # While it runs (the list still shows): page once more from the list.
+            browser.option_list.focus()
+            loaded = browser.option_list.option_count
+            paged = time.perf_counter()
+            await pilot.press("end")
+            await until(pilot, lambda: browser.option_list.option_count != loaded)
+            figures["a page during that search"] = time.perf_counter() - paged
             await until(pilot, lambda: not browser._search_in_flight and bool(browser.hits))
             figures["search 'the'"] = time.perf_counter() - start
     finally:
         store.close()
+    return figures
+
+
+def measure(code: Path, db: Path) -> dict[str, float]:
+    """One run of :func:`time_screen` on ``db`` in a process running the lmtui in ``code``."""
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", str(db)],
+        env=dict(os.environ, PYTHONPATH=str(code)),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{code}: {done.stderr.strip()[-1500:]}")
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 
 
@@ -135,7 +164,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--scale", type=float, default=5.0)
     parser.add_argument("--db", type=Path, help="a history database to reuse")
+    parser.add_argument("--today", type=Path, help="also measure the code in this checkout")
+    parser.add_argument("--no-today", action="store_true", help="only this checkout (run_all)")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child is not None:
+        print(json.dumps(asyncio.run(time_screen(args.child))))
+        return 0
     with tempfile.TemporaryDirectory(prefix="lmtui-browser-bench-") as tmp:
         root = Path(tmp)
         started = time.perf_counter()
@@ -143,15 +178,23 @@ def main() -> int:
         if args.db is None:
             print(f"imported the history in {time.perf_counter() - started:.0f} s")
         little = small(root)
-        results: dict[str, list[dict[str, float]]] = {"big": [], "small": []}
-        for _ in range(args.runs):  # alternating, so load hits both alike
-            results["big"].append(asyncio.run(time_screen(big)))
-            results["small"].append(asyncio.run(time_screen(little)))
+        runs: dict[str, tuple[Path, Path]] = {
+            "now": (ROOT, big),
+            f"now, {SMALL:,} conversations": (ROOT, little),
+        }
+        if args.today is not None:
+            runs["today"] = (args.today, big)
+        results: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
+        for _ in range(args.runs):  # alternating, so load hits all alike
+            for name, (code, db) in runs.items():
+                results[name].append(measure(code, db))
     print(f"# load average {os.getloadavg()[0]:.1f}; medians of {args.runs}, ms")
-    for what in ("open", "next page", "pages 2-11", "search 'the'"):
-        b = statistics.median(r[what] for r in results["big"]) * 1000
-        s = statistics.median(r[what] for r in results["small"]) * 1000
-        print(f"{what}: {b:.0f} ms at this scale, {s:.0f} ms with {SMALL:,} conversations")
+    for name, figures in results.items():
+        cells = ", ".join(
+            f"{what} {statistics.median(r[what] for r in figures) * 1000:.0f}"
+            for what in figures[0]
+        )
+        print(f"{name}: {cells}")
     return 0
 
 

@@ -165,6 +165,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--today", type=Path, help="also measure the code in this checkout")
+    parser.add_argument("--no-today", action="store_true", help="only this checkout (run_all)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-lock", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

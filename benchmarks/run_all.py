@@ -12,7 +12,7 @@ figures (each a ratio to a baseline it measures in the same run, or a time); thi
 runner prints them under the row's name and, with ``--out``, saves the whole report.
 
 Rows without a script are listed as such: TUI startup is a line of stream_tui.py's
-report; a 5 MB reply and history writes under a held lock have not been built.
+report; a 5 MB reply has no script here.
 """
 
 from __future__ import annotations
@@ -70,11 +70,22 @@ ROWS = (
         ("--runs", "3", "--delay", "0.01"),
     ),
     Row("a 5 MB reply, last delta → fully rendered", None),
-    Row("history writes while another process holds the lock", None),
+    Row(
+        "history writes while another process holds the lock",
+        "history_locked.py",
+        ("--runs", "2"),
+        today_by_flag="--today",
+    ),
     Row(
         "history of 1,000,000 messages / 50,000 conversations",
         "history_scale.py",
         ("--scale", "5", "--runs", "5", "--no-readme"),
+    ),
+    Row(
+        "… the history browser's screen at that size (open, pages, search)",
+        "history_browser.py",
+        ("--scale", "5", "--runs", "3"),
+        today_by_flag="--today",
     ),
 )
 

@@ -414,6 +414,17 @@ class HistoryStore:
                     self._conn.close()
                 self._conn = None
 
+    def interrupt(self) -> None:
+        """Stop the statement this store runs now, from any thread (a stale search).
+
+        The call running it raises :class:`HistoryUnavailable` ("interrupted"). Takes no
+        lock, so it never waits on the statement it stops.
+        """
+        conn = self._conn
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.interrupt()
+
     def __enter__(self) -> HistoryStore:
         return self
 

@@ -8,12 +8,15 @@ is re-read once each went through; exports run in a thread worker.
 
 The list is paged (200 summaries at a time, more as the cursor or the scroll
 nears the end), so 10,000 conversations open as fast as ten. Search runs as you
-type, debounced, in a thread worker: a word found in most messages takes a few
-hundred milliseconds at 200,000 messages and must never stall the keyboard.
+type, debounced, in a thread worker on a connection of the browser's own: a word
+(or a one-letter prefix) found in most messages takes seconds at 1,000,000 messages,
+and it must never stall the keyboard nor hold the store the screen pages from. A
+newer query interrupts the one still running.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import ClassVar, TypeVar
@@ -129,6 +132,7 @@ class HistoryBrowser(Screen[int | None]):
         self._search_in_flight = False
         self._open_first_when_shown = False  # Enter in the search box, results on their way
         self._options: dict[int, tuple[ConversationSummary, Option]] = {}
+        self._searcher: HistoryStore | None = None  # the searches' own connection
 
     # ---- layout -------------------------------------------------------------------
 
@@ -141,6 +145,29 @@ class HistoryBrowser(Screen[int | None]):
 
     def on_mount(self) -> None:
         self.reload()
+
+    def on_unmount(self) -> None:
+        searcher, self._searcher = self._searcher, None
+        if searcher is not None and searcher is not self.store:
+            searcher.interrupt()
+            # Closing waits for a search still between statements: not on the loop.
+            threading.Thread(target=searcher.close, name="lmtui-search-close", daemon=True).start()
+
+    def _search_store(self) -> HistoryStore:
+        """The store searches run on: a second connection to the same file, opened once.
+
+        A long search then never holds the store the list pages from (its lock), and
+        :meth:`HistoryStore.interrupt` can stop it. The screen's own store when a
+        second connection cannot be opened.
+        """
+        if self._searcher is None:
+            try:
+                self._searcher = HistoryStore(
+                    self.store.path, busy_timeout=self.store.busy_timeout, recover=False
+                )
+            except (LmtuiError, OSError, AttributeError):
+                self._searcher = self.store
+        return self._searcher
 
     @property
     def option_list(self) -> ConversationList:
@@ -296,13 +323,16 @@ class HistoryBrowser(Screen[int | None]):
             self._show_summaries(keep)
             return
         self._status(f"Searching for “{make_inert(query.strip())}”…")
+        searcher = self._search_store()
+        if self._search_in_flight and searcher is not self.store:
+            searcher.interrupt()  # its hits would be dropped anyway: stop spending on them
         self._search_in_flight = True
-        self._search(query, keep)
+        self._search(searcher, query, keep)
 
     @work(thread=True, exclusive=True, group="history-search", exit_on_error=False)
-    def _search(self, query: str, keep: int | None) -> None:
+    def _search(self, store: HistoryStore, query: str, keep: int | None) -> None:
         try:
-            hits = self.store.search(
+            hits = store.search(
                 query, limit=SEARCH_LIMIT + 1, prefix=True, marks=(MARK_START, MARK_END)
             )
         except LmtuiError as exc:
