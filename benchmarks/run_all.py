@@ -80,11 +80,22 @@ ROWS = (
         ("--mb", "5", "--runs", "1"),
         today_here=True,  # today's checkout has no such script: this one runs its app
     ),
-    Row("history writes while another process holds the lock", None),
+    Row(
+        "history writes while another process holds the lock",
+        "history_locked.py",
+        ("--runs", "2"),
+        today_by_flag="--today",
+    ),
     Row(
         "history of 1,000,000 messages / 50,000 conversations",
         "history_scale.py",
         ("--scale", "5", "--runs", "5", "--no-readme"),
+    ),
+    Row(
+        "… the history browser's screen at that size (open, pages, search)",
+        "history_browser.py",
+        ("--scale", "5", "--runs", "3"),
+        today_by_flag="--today",
     ),
 )
 

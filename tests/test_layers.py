@@ -167,3 +167,87 @@ def test_ui_and_cli_change_history_through_the_service() -> None:
         if (calls := _method_calls(path, HISTORY_MUTATORS))
     }
     assert offenders == {}
+
+
+# ---- history writes in the TUI go through the history worker -----------------------
+
+# What writes history: the store's methods, the service's functions and CompareRun.keep.
+HISTORY_WRITES = HISTORY_MUTATORS | {
+    "create_conversation",
+    "add_message",
+    "update_message",
+    "delete_message",
+    "begin_reply",
+    "save_reply_facts",
+    "save_draft",
+    "clear_draft",
+    "import_conversations",
+    "rename_conversation",
+    "purge_trash",
+    "keep",
+}
+# Calls whose lambda argument runs on the history worker, off the event loop.
+WORKER_ENTRIES = frozenset({"queue_change", "submit"})
+# The chokepoint itself: it runs a change inline only when there is no worker at all.
+WRITES_CHOKEPOINT = "lmtui.ui.history_writes"
+
+
+def _called_name(node: object) -> str | None:
+    import ast
+
+    if isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute):
+            return func.attr
+        if isinstance(func, ast.Name):
+            return func.id
+    return None
+
+
+def _writes_on_the_loop(path: Path) -> list[str]:
+    """``name@line`` for each history write in ``path`` not inside a worker job.
+
+    A worker job is a lambda given to ``queue_change(...)`` or ``<worker>.submit(...)``.
+    """
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = []
+    for node in ast.walk(tree):
+        name = _called_name(node)
+        if name not in HISTORY_WRITES:
+            continue
+        inside_job = False
+        child, parent = node, parents.get(node)
+        while parent is not None:
+            if isinstance(child, ast.Lambda) and _called_name(parent) in WORKER_ENTRIES:
+                inside_job = True
+                break
+            child, parent = parent, parents.get(parent)
+        if not inside_job:
+            found.append(f"{name}@{node.lineno}")  # type: ignore[attr-defined]
+    return found
+
+
+def test_the_worker_finder_sees_writes_outside_jobs(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "def f(app, store, w):\n"
+        "    store.add_message(1, 'user', 'x')\n"
+        "    queue_change(app, store, 'r', lambda s: rename_conversation(s, 1, 't'))\n"
+        "    w.submit('d', lambda s: s.save_draft('k', 'x'), key='k')\n"
+        "    w.submit('d', save_draft('k', 'x'))\n"
+    )
+    assert _writes_on_the_loop(sample) == ["add_message@2", "save_draft@5"]
+
+
+def test_ui_writes_history_only_through_the_worker() -> None:
+    # A write on the event loop waits out the busy timeout whenever another process
+    # holds the database lock; queued on the worker it never stalls keys or frames.
+    offenders = {
+        name: calls
+        for name, path in _package_modules("lmtui.ui").items()
+        if name != WRITES_CHOKEPOINT and (calls := _writes_on_the_loop(path))
+    }
+    assert offenders == {}

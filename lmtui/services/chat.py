@@ -51,12 +51,13 @@ from lmtui.services.native_route import (
 )
 from lmtui.services.repetition import Repetition, RepetitionDetector
 from lmtui.services.reply_extras import answer_check, extras_from_facts, facts_of
+from lmtui.store.row_ref import RowRef
 
 if TYPE_CHECKING:
     from lmtui.backend.client import LMStudioClient
     from lmtui.services.native_route import Route
     from lmtui.store.history import HistoryStore, MessageRecord, ReplyWriter
-    from lmtui.store.write_worker import WriteJob, WriteWorker
+    from lmtui.store.write_worker import WriteWorker
 
 REPEATING = "⚠ this reply is repeating itself — Esc stops it"
 REPEATING_STOPPED = "stopped automatically: the reply was repeating itself"
@@ -117,6 +118,8 @@ class Entry(ReplyFold):
     extras: ReplyExtras = field(default_factory=ReplyExtras)  # route, progress, tools, stats
     response_server: str | None = None  # the server whose response id ``extras`` holds
     answer_note: str | None = None  # where the answer went, when not where expected
+    #: The stored row, also while the history worker has yet to insert it (see RowRef).
+    row: RowRef | None = field(default=None, repr=False, compare=False)
 
     # ReplyFold's fold and endings, plus the entry's state. (Called through the class:
     # a slots dataclass cannot use a bare super().)
@@ -203,11 +206,13 @@ class ChatSession:
         #: acts on it (``lmtui ask``) turns it off: the check is most of a long reply's CPU.
         self.watch_repetition = True
         self.entries: list[Entry] = []
-        self.conversation_id: int | None = None
+        self._conversation: RowRef | None = None
         self.title: str | None = None
         self.history_error: str | None = None
-        #: Where writes to existing messages go (a thread); None: written inline.
+        #: Where history writes go (a thread), inserts too; None: written inline.
         self.writes: WriteWorker | None = None
+        #: Called on the worker thread with the id once a queued new conversation is saved.
+        self.on_conversation_saved: Callable[[int], None] | None = None
         #: LM Studio's /api/v1/chat: "auto" uses it when the server offers it.
         self.native_mode: NativeMode = "auto"
         #: off / low / medium / high / on, or None for the model's default.
@@ -216,6 +221,20 @@ class ChatSession:
         self.integrations: tuple[Integration, ...] = ()
 
     # ---- history --------------------------------------------------------------
+
+    @property
+    def conversation_id(self) -> int | None:
+        """The conversation's id in history: None when not saved, or while queued."""
+        return None if self._conversation is None else self._conversation.id
+
+    @conversation_id.setter
+    def conversation_id(self, value: int | None) -> None:
+        self._conversation = None if value is None else RowRef(value, "conversation")
+
+    @property
+    def conversation_queued(self) -> bool:
+        """True while the conversation's insert waits in the history worker."""
+        return self._conversation is not None and self._conversation.id is None
 
     def _history_call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a history operation; on failure keep going without history."""
@@ -229,23 +248,60 @@ class ChatSession:
             self.history_error = f"history is not being saved: {what}: {exc}"
         return None
 
-    def _history_write(self, what: str, message_id: int, job: WriteJob) -> None:
-        """Write to one stored message: on the worker when there is one, else now.
+    def _history_write(
+        self, what: str, row: RowRef, job: Callable[[HistoryStore, int], object]
+    ) -> None:
+        """Write to one stored message (``job(store, message_id)``): on the worker, else now.
 
         Jobs for the same message share a key, so a newer one replaces one still waiting.
         """
         if self.history is None:
             return
         if self.writes is None:
-            self._history_call(what, job, self.history)
+            if row.id is not None:
+                self._history_call(what, job, self.history, row.id)
             return
-        self.writes.submit(what, job, key=("message", message_id))
+        self.writes.submit(what, lambda s: job(s, row.require()), key=("message", row))
+
+    @staticmethod
+    def _row_of(entry: Entry) -> RowRef | None:
+        """The entry's stored row (queued or saved), or None when it is not in history."""
+        if entry.row is None and entry.message_id is not None:
+            entry.row = RowRef(entry.message_id, "message")
+        return entry.row
+
+    def _queue_message(self, what: str, entry: Entry, role: str, content: str, **kw: Any) -> None:
+        """Queue the insert of ``entry``'s message on the worker; its id follows when saved."""
+        assert self.writes is not None and self._conversation is not None
+        conversation, row = self._conversation, RowRef(what="message")
+        entry.row = row
+
+        def insert(store: HistoryStore) -> None:
+            message_id = row.set(store.add_message(conversation.require(), role, content, **kw))
+            _saved(entry, row, message_id)
+
+        self.writes.submit(what, insert)
 
     def _ensure_conversation(self, first_prompt: str) -> None:
-        if self.conversation_id is not None or self.history is None:
+        if self._conversation is not None or self.history is None:
             return
         title = self.history.auto_title(first_prompt)
         self.title = title
+        if self.writes is not None:
+            # Queued like every TUI write: Enter never waits on a locked database.
+            row = self._conversation = RowRef(what="conversation")
+            model, preset, server = self.model, self.preset, self.server_label
+            saved = self.on_conversation_saved
+
+            def create(store: HistoryStore) -> None:
+                cid = row.set(
+                    store.create_conversation(title, model=model, preset=preset, server=server)
+                )
+                if saved is not None:
+                    saved(cid)
+
+            self.writes.submit("create conversation", create)
+            return
         self.conversation_id = self._history_call(
             "create conversation",
             self.history.create_conversation,
@@ -301,14 +357,17 @@ class ChatSession:
         self._ensure_conversation(text)
         user = Entry("user", text, images=images)
         self.entries.append(user)
-        if self.conversation_id is not None and self.history is not None:
+        attachments = tuple(f"image:{len(i)} bytes" for i in images)
+        if self._conversation is not None and self.writes is not None:
+            self._queue_message("save prompt", user, "user", text, attachments=attachments)
+        elif self.conversation_id is not None and self.history is not None:
             user.message_id = self._history_call(
                 "save prompt",
                 self.history.add_message,
                 self.conversation_id,
                 "user",
                 text,
-                attachments=tuple(f"image:{len(i)} bytes" for i in images),
+                attachments=attachments,
             )
         return self.build_request()
 
@@ -327,27 +386,34 @@ class ChatSession:
             raise LmtuiError("Only your own messages can be edited.")
         self._drop_from(index + 1)
         old_text, entry.content = entry.content, text
-        if entry.message_id is not None and self.history is not None:
-            mid = entry.message_id
-            self._history_write("save edit", mid, lambda s: s.update_message(mid, content=text))
+        row = self._row_of(entry)
+        if row is not None:
+            self._history_write(
+                "save edit", row, lambda s, mid: s.update_message(mid, content=text)
+            )
         self._retitle_after_edit(entry, old_text)
         return self._reply(self.build_request())
 
     def _retitle_after_edit(self, entry: Entry, old_text: str) -> None:
         """A title made from the first prompt follows that prompt's edit; a chosen one stays."""
-        history, cid = self.history, self.conversation_id
-        if history is None or cid is None:
+        history, conversation, cid = self.history, self._conversation, self.conversation_id
+        if history is None or conversation is None:
             return
         first = next((e for e in self.entries if e.role == "user"), None)
         if first is not entry:
             return
-        summary = self._history_call("read title", history.get_conversation, cid)
+        summary = None
+        if cid is not None:  # a read: never blocked by another process's write lock (WAL)
+            summary = self._history_call("read title", history.get_conversation, cid)
         current = summary[0].title if summary is not None else self.title
         if current != history.auto_title(old_text):  # renamed by the user: theirs stays
             return
         title = history.auto_title(entry.content)
         if title and title != current:
-            self._history_call("retitle", history.rename, cid, title)
+            if self.writes is not None:
+                self.writes.submit("retitle", lambda s: s.rename(conversation.require(), title))
+            elif cid is not None:
+                self._history_call("retitle", history.rename, cid, title)
             self.title = title
 
     def continue_reply(self) -> Reply:
@@ -391,9 +457,9 @@ class ChatSession:
     def delete(self, index: int) -> None:
         """Remove one message from the conversation (and history)."""
         entry = self.entries.pop(index)
-        if entry.message_id is not None and self.history is not None:
-            mid = entry.message_id
-            self._history_write("delete", mid, lambda s: s.delete_message(mid))
+        row = self._row_of(entry)
+        if row is not None:
+            self._history_write("delete", row, lambda s, mid: s.delete_message(mid))
 
     def _drop_from(self, index: int) -> None:
         while len(self.entries) > index:
@@ -427,14 +493,22 @@ class ChatSession:
     def _begin_writer(
         self, request: ChatRequest, entry: Entry, continuing: bool
     ) -> ReplyWriter | None:
-        """Start storing a new reply (None: no history, or a continuation, stored in place)."""
-        if self.history is None or self.conversation_id is None:
+        """Start storing a new reply (None: no history, or a continuation, stored in place).
+
+        With a write worker the reply's row is queued on it (Enter never waits on the
+        database); without one (``lmtui ask``) it is inserted here.
+        """
+        if self.history is None or self._conversation is None:
             return None
-        if continuing and entry.message_id is not None:
+        row = self._row_of(entry) if continuing else None
+        if row is not None:
             # Continuing: the continuation goes into the same stored message.
-            mid = entry.message_id
-            self._history_write("continue", mid, lambda s: s.update_message(mid, state=STREAMING))
+            self._history_write(
+                "continue", row, lambda s, mid: s.update_message(mid, state=STREAMING)
+            )
             return None
+        if self.writes is not None:
+            return self._queue_reply(entry, request)
         writer: ReplyWriter | None = self._history_call(
             "start reply",
             self.history.begin_reply,
@@ -443,7 +517,6 @@ class ChatSession:
             preset=self.preset,
             params=request.params.to_json(),
             server=self.server_label,
-            worker=self.writes,
         )
         if writer is not None:
             entry.message_id = writer.message_id
@@ -550,12 +623,33 @@ class ChatSession:
         entry.response_server = self.client.base_url
         return route, native
 
+    def _queue_reply(self, entry: Entry, request: ChatRequest) -> ReplyWriter:
+        """The reply's writer, its row's insert queued on the worker (Enter never waits)."""
+        from lmtui.store.pending_rows import queue_reply
+
+        assert self.history is not None and self.writes is not None
+        assert self._conversation is not None
+        row = entry.row = RowRef(what="reply")
+        writer = queue_reply(
+            self.history,
+            self.writes,
+            self._conversation,
+            row=row,
+            on_saved=lambda mid: _saved(entry, row, mid),
+            model_requested=request.model,
+            preset=self.preset,
+            params=request.params.to_json(),
+            server=self.server_label,
+        )
+        return writer
+
     def _forget_reply(self, entry: Entry, writer: ReplyWriter | None) -> None:
-        if writer is not None and self.history is not None:
+        row = self._row_of(entry)
+        if writer is not None and row is not None and self.history is not None:
             writer.finished = True
-            mid = writer.message_id
-            self._history_write("drop empty reply", mid, lambda s: s.delete_message(mid))
+            self._history_write("drop empty reply", row, lambda s, mid: s.delete_message(mid))
         entry.message_id = None
+        entry.row = None
 
     def _persist_end(self, entry: Entry, writer: ReplyWriter | None) -> None:
         reason = entry.finish_reason.value if entry.finish_reason else None
@@ -572,8 +666,7 @@ class ChatSession:
             )
             if writer.error:
                 self.history_error = writer.error
-        elif entry.message_id is not None and self.history is not None:
-            mid = entry.message_id
+        elif (row := self._row_of(entry)) is not None and self.history is not None:
             values: dict[str, Any] = {
                 "content": entry.content,
                 "reasoning": entry.reasoning,
@@ -583,15 +676,27 @@ class ChatSession:
                 "timings": entry.timings_json(),
                 "error": entry.error,
             }
-            self._history_write("finish reply", mid, lambda s: s.update_message(mid, **values))
-        if entry.message_id is not None and self.history is not None:
-            mid, facts = entry.message_id, facts_of(entry.extras, entry.response_server)
+            self._history_write("finish reply", row, lambda s, mid: s.update_message(mid, **values))
+        row = self._row_of(entry)
+        if row is not None and self.history is not None:
+            facts = facts_of(entry.extras, entry.response_server)
             if self.writes is None:
-                self._history_call("save reply details", self.history.save_reply_facts, mid, facts)
+                if row.id is not None:
+                    self._history_call(
+                        "save reply details", self.history.save_reply_facts, row.id, facts
+                    )
             else:  # not keyed: it must follow the reply's own write, not replace it
-                self.writes.submit("save reply details", lambda s: s.save_reply_facts(mid, facts))
+                self.writes.submit(
+                    "save reply details", lambda s: s.save_reply_facts(row.require(), facts)
+                )
         if writer is not None and writer.unsaved and writer.error:
             self.history_error = writer.error  # the reply itself matters more than its details
+
+
+def _saved(entry: Entry, row: RowRef, message_id: int) -> None:
+    """The worker saved ``entry``'s row: the entry learns its id (unless it let go of the row)."""
+    if entry.row is row:
+        entry.message_id = message_id
 
 
 def _nothing_arrived(entry: Entry) -> bool:

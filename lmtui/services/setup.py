@@ -153,16 +153,18 @@ def resolve_integrations(cfg: Config, names: tuple[str, ...]) -> tuple[Integrati
     return tuple(cfg.integrations[n] for n in names)
 
 
-def open_history() -> tuple[HistoryStore | None, str | None]:
+def open_history(*, recover: bool = True) -> tuple[HistoryStore | None, str | None]:
     """Open the history store, or say why history is not being saved.
 
     Returns the store (None when it cannot be opened) and the one line to show the
     user, if any: why it could not be opened, or that it is read but not saved.
+    ``recover=False`` skips marking dead writers' replies interrupted (a write, which
+    waits on a locked database): the TUI's history worker does it instead.
     """
     try:
         from lmtui.store.history import HistoryStore
 
-        store = HistoryStore()
+        store = HistoryStore(recover=recover)
         return store, store.read_only_note
     except LmtuiError as exc:
         return None, exc.message

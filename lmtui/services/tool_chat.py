@@ -38,9 +38,10 @@ from lmtui.backend.types import (
 )
 from lmtui.services.tool_commands import CommandResult, Confirm, run_confirmed
 from lmtui.store.preset_tools import PresetTool
+from lmtui.store.row_ref import RowRef
 
 if TYPE_CHECKING:
-    from lmtui.store.history import HistoryStore
+    from lmtui.store.history import HistoryStore, WriteQueue
 
 
 class ToolCallsPending(LmtuiError):
@@ -76,6 +77,7 @@ class Turn:
     finish: FinishReason | None = None
     model: str | None = None  # as the server reported it
     message_id: int | None = None  # in the history, once saved
+    row: RowRef | None = None  # in the history, also while its insert is queued
 
 
 class ToolConversation:
@@ -91,11 +93,15 @@ class ToolConversation:
         params: SamplingParams | None = None,
         history: HistoryStore | None = None,
         preset: str | None = None,
+        writes: WriteQueue | None = None,
     ) -> None:
         self.client = client
         self.history = history
+        #: Where history writes go (the TUI's worker thread, writing to ``history``'s
+        #: database); None: written inline.
+        self.writes = writes
         self.preset = preset
-        self.conversation_id: int | None = None
+        self._conversation: RowRef | None = None
         self.history_error: str | None = None  # why the history is not being written
         self.model = model
         self.tools = {t.name: t for t in tools}
@@ -155,13 +161,14 @@ class ToolConversation:
             yield event
         if not turn.calls:
             self.messages.append(Message("assistant", turn.content))
-        turn.message_id = self._save(
+        turn.row = self._save(
             "assistant",
             turn.content,
             model_requested=self.model,
             model_used=turn.model,
             finish_reason=turn.finish.value if turn.finish else None,
         )
+        turn.message_id = turn.row.id if turn.row is not None else None
         if turn.calls:
             self._save_calls(turn)
 
@@ -210,6 +217,11 @@ class ToolConversation:
 
     # -- history
 
+    @property
+    def conversation_id(self) -> int | None:
+        """The conversation's id in history: None when not saved, or while queued."""
+        return None if self._conversation is None else self._conversation.id
+
     def _history_call(self, what: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         """Write to the history; a failure is remembered and said, never raised."""
         if self.history is None or self.history_error is not None:
@@ -220,12 +232,15 @@ class ToolConversation:
             self.history_error = f"history is not being saved ({what}): {exc.message}"
             return None
 
-    def _save(self, role: str, content: str, **kw: Any) -> int | None:
+    def _save(self, role: str, content: str, **kw: Any) -> RowRef | None:
+        """Save one message (queued on ``writes`` when given); its row, or None."""
         if self.history is None:
             return None
-        if self.conversation_id is None:
+        if self.writes is not None:
+            return self._queue(role, content, **kw)
+        if self._conversation is None:
             title = self.history.auto_title(content) if role == "user" else None
-            self.conversation_id = self._history_call(
+            cid = self._history_call(
                 "new conversation",
                 self.history.create_conversation,
                 title,
@@ -233,16 +248,38 @@ class ToolConversation:
                 preset=self.preset,
                 server=self.client.base_url,
             )
-            if self.conversation_id is None:
+            if cid is None:
                 return None
+            self._conversation = RowRef(cid, "conversation")
         result: int | None = self._history_call(
             "message", self.history.add_message, self.conversation_id, role, content, **kw
         )
-        return result
+        return None if result is None else RowRef(result, "message")
+
+    def _queue(self, role: str, content: str, **kw: Any) -> RowRef:
+        """Queue the message's insert (and the conversation's, first) on the worker."""
+        assert self.writes is not None and self.history is not None
+        if self._conversation is None:
+            title = self.history.auto_title(content) if role == "user" else None
+            conversation = self._conversation = RowRef(what="conversation")
+            model, preset, server = self.model, self.preset, self.client.base_url
+            self.writes.submit(
+                "new conversation",
+                lambda s: conversation.set(
+                    s.create_conversation(title, model=model, preset=preset, server=server)
+                ),
+            )
+        conversation, row = self._conversation, RowRef(what="message")
+        self.writes.submit(
+            "message",
+            lambda s: row.set(s.add_message(conversation.require(), role, content, **kw)),
+        )
+        return row
 
     def _save_calls(self, turn: Turn) -> None:
         """Keep the reply's calls, with their answers so far, on its history message."""
-        if self.history is None or turn.message_id is None:
+        row = turn.row
+        if self.history is None or row is None:
             return
         from lmtui.store.history_native import ReplyFacts
 
@@ -257,12 +294,11 @@ class ToolConversation:
             )
             for p in turn.calls
         )
-        self._history_call(
-            "tool calls",
-            self.history.save_reply_facts,
-            turn.message_id,
-            ReplyFacts(route="custom tools", tool_calls=calls),
-        )
+        facts = ReplyFacts(route="custom tools", tool_calls=calls)
+        if self.writes is not None:
+            self.writes.submit("tool calls", lambda s: s.save_reply_facts(row.require(), facts))
+            return
+        self._history_call("tool calls", self.history.save_reply_facts, row.require(), facts)
 
     def _require_answered(self) -> None:
         missing = [p.call.id for p in self.turn.calls if p.answer is None]

@@ -272,7 +272,9 @@ class HistoryStore:
     the database cannot be used.
     """
 
-    def __init__(self, path: Path | None = None, *, busy_timeout: float = 5.0) -> None:
+    def __init__(
+        self, path: Path | None = None, *, busy_timeout: float = 5.0, recover: bool = True
+    ) -> None:
         self.path = path if path is not None else history_db()
         self.busy_timeout = busy_timeout
         self._lock = threading.RLock()
@@ -289,8 +291,9 @@ class HistoryStore:
         with self._guard("open"):
             self._conn = self._open()
         try:
-            #: How many replies left streaming by a dead writer were marked interrupted.
-            self.recovered = self._recover_interrupted()
+            #: How many replies left streaming by a dead writer were marked interrupted
+            #: (a write; ``recover=False`` leaves it to the TUI's history worker).
+            self.recovered = self._recover_interrupted() if recover else 0
         except BaseException:
             self.close()
             raise
@@ -410,6 +413,17 @@ class HistoryStore:
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.close()
                 self._conn = None
+
+    def interrupt(self) -> None:
+        """Stop the statement this store runs now, from any thread (a stale search).
+
+        The call running it raises :class:`HistoryUnavailable` ("interrupted"). Takes no
+        lock, so it never waits on the statement it stops.
+        """
+        conn = self._conn
+        if conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                conn.interrupt()
 
     def __enter__(self) -> HistoryStore:
         return self

@@ -26,9 +26,10 @@ from lmtui.services.servers import ServerRegistry
 from lmtui.services.setup import capped, open_history
 from lmtui.store.config import Config
 from lmtui.store.profiles import DEFAULT, LOCAL
+from lmtui.ui import history_writes
 from lmtui.ui.chat_screen import ChatScreen
 from lmtui.ui.gc_tuning import freeze_startup_objects, thaw_objects
-from lmtui.ui.history_writes import EXIT_WAIT, start_history_writes
+from lmtui.ui.history_writes import start_history_writes, unsaved_note
 from lmtui.ui.keymap import GLOBAL_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.notices import notify_text
 from lmtui.ui.notifications import InertNotifications
@@ -120,6 +121,8 @@ class LmtuiApp(InertNotifications):
         self._writes: WriteWorker | None = None  # history writes off the loop: on_mount
         self._early_models: asyncio.Future[list[Model]] | None = None  # see on_load
         self.first_frame_shown = False  # see on_ready
+        #: One line when quitting left history writes unsaved (the database stayed locked).
+        self.unsaved_on_exit: str | None = None
         self.request_log = RequestLog()
         self._warnings: list[str] = []
         self.registry = ServerRegistry.from_config(
@@ -161,6 +164,11 @@ class LmtuiApp(InertNotifications):
         assert isinstance(screen, ChatScreen)
         return screen
 
+    @property
+    def history_writer(self) -> WriteWorker | None:
+        """The worker every history write of the TUI goes through (None: history is off)."""
+        return self._writes
+
     def use_client(self, client: Client, server_label: str) -> None:
         """Talk through ``client`` (labelled ``server_label``) from now on."""
         self.client = client
@@ -181,7 +189,9 @@ class LmtuiApp(InertNotifications):
         elif self._history_arg is not OPEN_DEFAULT_HISTORY:
             self.history = self._history_arg
         else:
-            self.history, self.history_problem = open_history()
+            # Its history worker marks dead writers' replies interrupted: a locked
+            # database then neither delays the start nor turns history off.
+            self.history, self.history_problem = open_history(recover=False)
             if self.history is not None and self.history_problem:
                 self._warnings.append(self.history_problem)  # read but not saved: a notice, once
 
@@ -206,7 +216,7 @@ class LmtuiApp(InertNotifications):
 
     def on_mount(self) -> None:
         self._writes = start_history_writes(self, self.history, self._history_notice)
-        self.chat_screen.session.writes = self._writes
+        self.chat_screen.attach_writer(self._writes)
         self._apply_keymap()
         for problem in self._theme_errors:
             notify_text(self, problem, severity="warning", timeout=10)
@@ -240,9 +250,12 @@ class LmtuiApp(InertNotifications):
             await self._own_client.aclose()
         writes = self._writes
         if writes is not None:
-            # What is still queued after EXIT_WAIT stays "streaming" in the database and
-            # is marked interrupted at the next start, with the text of its last save.
-            writes.close(timeout=EXIT_WAIT)
+            # What is still queued after EXIT_WAIT is not written: a reply already saved
+            # once stays "streaming" with its last saved text and is marked interrupted
+            # at the next start. launch() says on stderr how many writes were left.
+            problem = writes.problem
+            left = writes.close(timeout=history_writes.EXIT_WAIT)
+            self.unsaved_on_exit = unsaved_note(left, writes.problem or problem)
         if self.history is not None:
             close = getattr(self.history, "close", None)
             if callable(close):

@@ -8,6 +8,7 @@ reply is streamed by the :class:`MessageWidget` that shows it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 from pathlib import Path
@@ -29,12 +30,14 @@ from lmtui.store.ui_state import last_open_conversation, remember_open_conversat
 from lmtui.ui.attach import AttachmentChips, AttachScreen, load_image, parse_path
 from lmtui.ui.chat_view import ChatView
 from lmtui.ui.composer import Composer
+from lmtui.ui.history_writes import queue_change
 from lmtui.ui.message import MessageWidget
 from lmtui.ui.notices import notify_error, notify_text
 from lmtui.ui.sidebar import ModelSidebar
 from lmtui.ui.status import StatusLine
 
 if TYPE_CHECKING:
+    from lmtui.store.write_worker import WriteWorker
     from lmtui.ui.app import LmtuiApp
 
 # From this width on the model list shows beside the conversation.
@@ -163,21 +166,47 @@ class ChatScreenBase(Screen[None]):
             self.composer.set_text(text)
 
     def _save_draft(self, text: str, key: str | None = None) -> None:
-        history, writes = self.session.history, self.session.writes
+        history = self.session.history
         if history is None:
             return
         draft_key = key or self._draft_key
-        if (
-            writes is not None and not writes.closed
-        ):  # off the loop: a newer text for the same draft replaces it
-            writes.submit(
-                "save draft", lambda s: s.save_draft(draft_key, text), ("draft", draft_key)
-            )
-            return
-        try:
-            history.save_draft(draft_key, text)
-        except (LmtuiError, OSError) as exc:
-            self.status.set(warning=f"draft not saved: {exc}")
+
+        def failed(exc: LmtuiError) -> None:
+            self.status.set(warning=f"draft not saved: {exc.message}")
+
+        # Off the loop: a newer text for the same draft replaces one still waiting.
+        queue_change(
+            self.app,
+            history,
+            "save draft",
+            lambda s: s.save_draft(draft_key, text),
+            key=("draft", draft_key),
+            failed=failed,
+        )
+
+    def attach_writer(self, writes: WriteWorker | None) -> None:
+        """Send the session's history writes to ``writes``; say when a new chat is saved."""
+        self.session.writes = writes
+        self._watch_new_conversation(self.session)
+
+    def _watch_new_conversation(self, session: ChatSession) -> None:
+        """Once the worker saved ``session``'s new conversation, its draft key follows it."""
+        app = self.app
+        loop = asyncio.get_running_loop()
+
+        def saved_on_loop(conversation_id: int) -> None:
+            if self.session is session and self._draft_key == NEW_DRAFT_KEY:
+                self._draft_key = f"conv:{conversation_id}"
+
+        def saved(conversation_id: int) -> None:  # on the worker thread
+            def run() -> None:
+                if app.is_running:
+                    saved_on_loop(conversation_id)
+
+            with contextlib.suppress(RuntimeError):  # the loop is gone: the app has ended
+                loop.call_soon_threadsafe(run)
+
+        session.on_conversation_saved = saved
 
     def save_draft_now(self) -> None:
         """Save the composer's text as the draft now (a pending save is not waited for)."""
@@ -206,6 +235,8 @@ class ChatScreenBase(Screen[None]):
         session.reasoning = old.reasoning
         session.integrations = old.integrations
         session.writes = old.writes
+        if session.writes is not None:
+            self._watch_new_conversation(session)
         return session
 
     async def open_conversation(

@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING
 from lmtui.backend.errors import LmtuiError
 from lmtui.services.history_files import export_to_file
 from lmtui.services.history_ops import rename_conversation
+from lmtui.services.terminal_text import make_inert
 from lmtui.store.history import make_title
 from lmtui.ui.history_prompts import ExportPrompt, ExportRequest, RenamePrompt
+from lmtui.ui.history_writes import queue_change
 from lmtui.ui.notices import notify_error, notify_text
 
 if TYPE_CHECKING:
@@ -40,13 +42,19 @@ def rename_current(screen: ChatScreenBase) -> None:
     def renamed(title: str | None) -> None:
         if title is None:
             return
-        try:
-            rename_conversation(history, cid, title)
-        except LmtuiError as exc:
-            notify_error(screen.app, exc)
-            return
-        screen.session.title = title
-        notify_text(screen.app, f"Renamed to “{title}”.", title="History")
+
+        def done(_: str) -> None:
+            screen.session.title = title
+            notify_text(screen.app, f"Renamed to “{make_inert(title)}”.", title="History")
+
+        queue_change(
+            screen.app,
+            history,
+            "rename",
+            lambda s: rename_conversation(s, cid, title),
+            done=done,
+            failed=lambda exc: notify_error(screen.app, exc),
+        )
 
     screen.app.push_screen(RenamePrompt(current, make_title(first)), renamed)
 

@@ -2,16 +2,21 @@
 
 ``HistoryBrowser(store)`` is a full screen whose result is the id of the
 conversation to open (and continue), or None when it was closed. It posts no
-other message: renames, deletes, undo and exports go straight to the store.
+other message: renames, deletes and undo go to the app's history writer
+(:func:`~lmtui.ui.history_writes.queue_change`, off the event loop), and the list
+is re-read once each went through; exports run in a thread worker.
 
 The list is paged (200 summaries at a time, more as the cursor or the scroll
 nears the end), so 10,000 conversations open as fast as ten. Search runs as you
-type, debounced, in a thread worker: a word found in most messages takes a few
-hundred milliseconds at 200,000 messages and must never stall the keyboard.
+type, debounced, in a thread worker on a connection of the browser's own: a word
+(or a one-letter prefix) found in most messages takes seconds at 1,000,000 messages,
+and it must never stall the keyboard nor hold the store the screen pages from. A
+newer query interrupts the one still running.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import ClassVar, TypeVar
@@ -58,6 +63,7 @@ from lmtui.ui.history_rows import MARK_END as MARK_END
 from lmtui.ui.history_rows import MARK_START as MARK_START
 from lmtui.ui.history_rows import marked_content as marked_content
 from lmtui.ui.history_rows import relative_time as relative_time
+from lmtui.ui.history_writes import queue_change
 from lmtui.ui.notices import notify_error, notify_text
 
 _R = TypeVar("_R")
@@ -126,6 +132,7 @@ class HistoryBrowser(Screen[int | None]):
         self._search_in_flight = False
         self._open_first_when_shown = False  # Enter in the search box, results on their way
         self._options: dict[int, tuple[ConversationSummary, Option]] = {}
+        self._searcher: HistoryStore | None = None  # the searches' own connection
 
     # ---- layout -------------------------------------------------------------------
 
@@ -138,6 +145,29 @@ class HistoryBrowser(Screen[int | None]):
 
     def on_mount(self) -> None:
         self.reload()
+
+    def on_unmount(self) -> None:
+        searcher, self._searcher = self._searcher, None
+        if searcher is not None and searcher is not self.store:
+            searcher.interrupt()
+            # Closing waits for a search still between statements: not on the loop.
+            threading.Thread(target=searcher.close, name="lmtui-search-close", daemon=True).start()
+
+    def _search_store(self) -> HistoryStore:
+        """The store searches run on: a second connection to the same file, opened once.
+
+        A long search then never holds the store the list pages from (its lock), and
+        :meth:`HistoryStore.interrupt` can stop it. The screen's own store when a
+        second connection cannot be opened.
+        """
+        if self._searcher is None:
+            try:
+                self._searcher = HistoryStore(
+                    self.store.path, busy_timeout=self.store.busy_timeout, recover=False
+                )
+            except (LmtuiError, OSError, AttributeError):
+                self._searcher = self.store
+        return self._searcher
 
     @property
     def option_list(self) -> ConversationList:
@@ -160,6 +190,8 @@ class HistoryBrowser(Screen[int | None]):
         return None if option is None or option.id is None else int(option.id)
 
     def _status(self, text: str | Content) -> None:
+        if not self.is_attached:
+            return
         self.query_one("#history-status", Static).update(text)
 
     def _report(self, title: str, exc: LmtuiError) -> None:
@@ -291,13 +323,16 @@ class HistoryBrowser(Screen[int | None]):
             self._show_summaries(keep)
             return
         self._status(f"Searching for “{make_inert(query.strip())}”…")
+        searcher = self._search_store()
+        if self._search_in_flight and searcher is not self.store:
+            searcher.interrupt()  # its hits would be dropped anyway: stop spending on them
         self._search_in_flight = True
-        self._search(query, keep)
+        self._search(searcher, query, keep)
 
     @work(thread=True, exclusive=True, group="history-search", exit_on_error=False)
-    def _search(self, query: str, keep: int | None) -> None:
+    def _search(self, store: HistoryStore, query: str, keep: int | None) -> None:
         try:
-            hits = self.store.search(
+            hits = store.search(
                 query, limit=SEARCH_LIMIT + 1, prefix=True, marks=(MARK_START, MARK_END)
             )
         except LmtuiError as exc:
@@ -338,7 +373,12 @@ class HistoryBrowser(Screen[int | None]):
             self._open_first()
 
     def _refresh_view(self, keep: int | None = None, index: int | None = None) -> None:
-        """Re-read what is shown after a change (the list, and the hits when searching)."""
+        """Re-read what is shown after a change (the list, and the hits when searching).
+
+        Nothing to do once the browser was closed (a queued change went through later).
+        """
+        if not self.is_attached:
+            return
         self.reload(keep, index=index)
         if self.searching:
             self.start_search(self.query_text, keep)
@@ -420,12 +460,15 @@ class HistoryBrowser(Screen[int | None]):
         def renamed(title: str | None) -> None:
             if title is None:
                 return
-            try:
-                rename_conversation(self.store, conversation_id, title)
-            except LmtuiError as exc:
-                self._report("Not renamed", exc)
-                return
-            self._refresh_view(keep=conversation_id)
+            self._status(f"Renaming to “{make_inert(title)}”…")
+            queue_change(
+                self.app,
+                self.store,
+                "rename",
+                lambda s: rename_conversation(s, conversation_id, title),
+                done=lambda _: self._refresh_view(keep=conversation_id),
+                failed=lambda exc: self._report("Not renamed", exc),
+            )
 
         self.app.push_screen(RenamePrompt(summary.title, auto), renamed)
 
@@ -435,15 +478,22 @@ class HistoryBrowser(Screen[int | None]):
         if conversation_id is None:
             return
         index = self.option_list.highlighted
-        try:
-            delete_conversation(self.store, conversation_id)
-        except LmtuiError as exc:
-            self._report("Not deleted", exc)
-            return
-        self.deleted.append(conversation_id)
         title = self._title_of(conversation_id)
-        notify_text(self.app, f"Deleted “{title}”. Press u to undo.", title="History")
-        self._refresh_view(index=index)
+
+        def deleted(_: None) -> None:
+            self.deleted.append(conversation_id)
+            notify_text(self.app, f"Deleted “{title}”. Press u to undo.", title="History")
+            self._refresh_view(index=index)
+
+        self._status(f"Deleting “{title}”…")
+        queue_change(
+            self.app,
+            self.store,
+            "delete conversation",
+            lambda s: delete_conversation(s, conversation_id),
+            done=deleted,
+            failed=lambda exc: self._report("Not deleted", exc),
+        )
 
     def _title_of(self, conversation_id: int) -> str:
         summary = self._summary(conversation_id)
@@ -457,15 +507,27 @@ class HistoryBrowser(Screen[int | None]):
         if not self.deleted:
             self.notify("Nothing to undo.", title="History")
             return
-        conversation_id = self.deleted[-1]
-        try:
-            restore_conversation(self.store, conversation_id)
-        except LmtuiError as exc:
+        conversation_id = self.deleted.pop()
+
+        def restored(_: None) -> None:
+            self._refresh_view(keep=conversation_id)
+            notify_text(self.app, f"Restored “{self._title_of(conversation_id)}”.", title="History")
+
+        def failed(exc: LmtuiError) -> None:
+            self.deleted.append(conversation_id)  # still in the trash: u can try again
+            if self.is_attached:
+                self._update_title()
             self._report("Not restored", exc)
-            return
-        self.deleted.pop()
-        self._refresh_view(keep=conversation_id)
-        notify_text(self.app, f"Restored “{self._title_of(conversation_id)}”.", title="History")
+
+        self._status("Restoring…")
+        queue_change(
+            self.app,
+            self.store,
+            "restore conversation",
+            lambda s: restore_conversation(s, conversation_id),
+            done=restored,
+            failed=failed,
+        )
 
     def action_export(self) -> None:
         """Export the highlighted conversation to a file."""

@@ -115,4 +115,6 @@ def launch(args: argparse.Namespace, cfg: Config) -> int:
         gc.freeze()
         gc.enable()
         result = app.run(mouse=plan.cfg.mouse)
+    if app.unsaved_on_exit:  # never silently: the terminal is back, say it there
+        print(f"lmtui: {app.unsaved_on_exit}", file=sys.stderr)
     return int(result or 0)

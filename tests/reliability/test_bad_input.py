@@ -208,6 +208,7 @@ async def test_the_app_works_while_another_process_locks_history(
         await send(pilot, "q")
         await wait_idle(pilot)
         assert app.chat_screen.session.entries[-1].content == "answered anyway"
-        assert "locked" in app.chat_screen.status.warning
+        # The writes wait in the history worker, which says why (it keeps retrying).
+        await wait_until(pilot, lambda: "locked" in app.chat_screen.status.warning)
     with sqlite3.connect(locked_history) as conn:  # readers are never blocked (WAL)
         assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 0

@@ -575,3 +575,33 @@ async def test_keys_can_be_remapped_by_id(store: HistoryStore) -> None:
         await pilot.pause()
         await pilot.press("n")
         await wait_until(pilot, lambda: isinstance(app.screen, RenamePrompt))
+
+
+async def test_a_long_search_never_holds_up_paging(
+    store: HistoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At 1,000,000 messages a one-letter prefix search runs for a minute; the list must
+    # still page (on the screen's store) meanwhile, so the search has a connection of its own.
+    import threading
+
+    monkeypatch.setattr("lmtui.ui.history_browser.PAGE_SIZE", 2)
+    app = Host(store)
+    gate = threading.Event()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        browser = app.browser
+        searcher = browser._search_store()
+        assert searcher is not store and searcher._conn is not None
+        # The search's SQL stops (in SQLite's progress handler) until the gate opens.
+        searcher._conn.set_progress_handler(lambda: gate.wait(10) and 0, 1)
+        try:
+            await pilot.press("slash", "h")
+            await wait_until(pilot, lambda: browser._search_in_flight)
+            browser.option_list.focus()
+            await pilot.press("end")
+            await wait_until(pilot, lambda: shown_ids(browser) == [3, 2, 1])
+            assert browser._search_in_flight and not gate.is_set()  # paged during the search
+        finally:
+            gate.set()
+        await wait_until(pilot, lambda: browser.query_text == "h")
+        assert [h.conversation_id for h in browser.hits] == [1]  # "How do I feed a wombat?"

@@ -268,3 +268,54 @@ def test_ask_says_a_presets_tools_are_not_offered(
     assert done.returncode == 0, done.stderr
     assert "defines tools (get_weather); lmtui ask does not offer them" in done.stderr
     assert "tools" not in fake_server.requests_to("/v1/chat/completions")[0].json_body
+
+
+async def test_with_a_worker_a_locked_history_never_holds_up_the_tool_chat(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    import sqlite3
+    import threading
+
+    from lmtui.store.history import HistoryStore
+    from lmtui.store.write_worker import WriteWorker
+
+    fake_server.enqueue(
+        call_reply({"id": "w1", "name": "get_weather", "arguments": {"city": "Oslo"}})
+    )
+    fake_server.enqueue(Reply(text="Rainy."))
+    path = tmp_path / "h.sqlite3"
+    problems: list[str] = []
+    reported = threading.Event()
+
+    def on_problem(text: str) -> None:
+        problems.append(text)
+        reported.set()
+
+    worker = WriteWorker(lambda: HistoryStore(path, busy_timeout=0.05), on_problem=on_problem)
+    with HistoryStore(path) as history:
+        conn = history._conn
+        assert conn is not None
+        statements: list[str] = []
+        conn.set_trace_callback(statements.append)  # the caller's connection: never used
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            async with LMStudioClient(fake_server.base_url) as client:
+                chat = ToolConversation(client, CHAT, [WEATHER], history=history, writes=worker)
+                await drain(chat.send("Weather in Oslo?"))
+                chat.answer("w1", "rain all day")
+                await drain(chat.resume())
+            assert chat.conversation_id is None and statements == []  # all of it queued
+            assert reported.wait(10) and "locked" in problems[0]  # said, and retried
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert worker.close(10) == 0
+        assert chat.conversation_id is not None
+        _, records = history.get_conversation(chat.conversation_id)
+        assert [(r.role, r.content) for r in records] == [
+            ("user", "Weather in Oslo?"),
+            ("assistant", ""),
+            ("assistant", "Rainy."),
+        ]
+        assert records[1].tool_calls[0].output == "rain all day"

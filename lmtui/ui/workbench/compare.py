@@ -22,6 +22,7 @@ from lmtui.services.explain import explain_finish
 from lmtui.services.terminal_text import make_inert
 from lmtui.store.history import HistoryStore
 from lmtui.store.presets import PresetSet, load_presets
+from lmtui.ui.history_writes import app_history, queue_change
 from lmtui.ui.text_box import TextBox
 from lmtui.ui.tick_list import TickList
 from lmtui.ui.workbench.base import WorkbenchScreen
@@ -199,7 +200,7 @@ class CompareScreen(WorkbenchScreen):
     @on(Button.Pressed)
     def _keep_pressed(self, event: Button.Pressed) -> None:
         if event.button.id and event.button.id.startswith("keep-"):
-            self.keep(int(event.button.id.removeprefix("keep-")))
+            self.keep_column(int(event.button.id.removeprefix("keep-")))
 
     def action_keep_focused(self) -> None:
         """Keep the column that has focus (its text or its Keep button)."""
@@ -213,12 +214,14 @@ class CompareScreen(WorkbenchScreen):
             self.notify("Focus a column first (Tab), then Ctrl+T.", severity="warning")
             return
         holder = self.query_one("#columns", Horizontal)
-        self.keep(next(i for i, w in enumerate(holder.children) if w is column))
+        self.keep_column(next(i for i, w in enumerate(holder.children) if w is column))
 
-    def keep(self, index: int) -> int | None:
-        """Save column ``index`` as a new conversation; return its id."""
+    def keep_column(self, index: int) -> int | None:
+        """Save column ``index`` as a new conversation; return its id (None while queued)."""
         if self.run_state is None:
             return None
+        if self.history is None:
+            self.history = app_history(self.app)  # the app's: written by its history worker
         if self.history is None:
             try:
                 self.history = HistoryStore()
@@ -226,12 +229,26 @@ class CompareScreen(WorkbenchScreen):
             except LmtuiError as exc:
                 self._status(f"Cannot keep: {exc.message}")
                 return None
-        try:
-            cid = self.run_state.keep(index, self.history)
-        except LmtuiError as exc:
-            self._status(f"Cannot keep: {exc.message}")
-            return None
-        self._show_column(index)
-        self.query_one(f"#keep-{index}", Button).disabled = True
-        self._status(f"Kept as conversation {cid}: open it from the history.")
-        return cid
+        run, kept_as = self.run_state, list[int]()
+
+        def kept(cid: int) -> None:
+            kept_as.append(cid)
+            if self.is_attached:
+                self._show_column(index)
+                self.query_one(f"#keep-{index}", Button).disabled = True
+                self._status(f"Kept as conversation {cid}: open it from the history.")
+
+        def failed(exc: LmtuiError) -> None:
+            if self.is_attached:
+                self._status(f"Cannot keep: {exc.message}")
+
+        # On the app's history writer: a locked database never stalls the screen.
+        queue_change(
+            self.app,
+            self.history,
+            "keep a compared reply",
+            lambda s: run.keep(index, s),
+            done=kept,
+            failed=failed,
+        )
+        return kept_as[0] if kept_as else None

@@ -27,6 +27,7 @@ from lmtui.services.semantic import (
 from lmtui.services.terminal_text import make_inert
 from lmtui.store.history import HistoryStore
 from lmtui.store.vectors import VectorStore
+from lmtui.ui.history_writes import app_history
 from lmtui.ui.workbench.base import WorkbenchScreen
 from lmtui.ui.workbench.common import OpenConversation, model_select, selected
 from lmtui.ui.workbench.embeddings import embedding_choices, model_warning
@@ -84,6 +85,8 @@ class SemanticSearchScreen(WorkbenchScreen):
         self.query_one("#query", Input).focus()
         self.query_one("#progress", ProgressBar).display = False
         try:
+            if self.history is None:  # the app's when it has one (not ours to close)
+                self.history = self._given_history = app_history(self.app)
             if self.history is None:
                 self.history = HistoryStore()
             self.vectors = VectorStore(self.history.path)

@@ -32,6 +32,7 @@ from lmtui.services.tool_chat import PendingCall, ToolConversation
 from lmtui.store.history import HistoryStore
 from lmtui.store.presets import Preset, PresetSet, load_presets
 from lmtui.store.schema_files import schema_of
+from lmtui.ui.history_writes import app_history, writer_for
 from lmtui.ui.tool_confirm import ConfirmCommand
 from lmtui.ui.workbench.base import WorkbenchScreen
 from lmtui.ui.workbench.common import model_select, selected
@@ -148,6 +149,8 @@ class StructuredScreen(WorkbenchScreen):
 
     def _open_history(self) -> HistoryStore | None:
         if self.history is None:
+            self.history = app_history(self.app)  # the app's: written by its history worker
+        if self.history is None:
             try:
                 self.history = HistoryStore()
                 self._own_history = True
@@ -183,8 +186,9 @@ class StructuredScreen(WorkbenchScreen):
             preset.tools,
             system_prompt=preset.system_prompt,
             params=preset.params,
-            history=self._open_history(),
+            history=(history := self._open_history()),
             preset=preset.name,
+            writes=writer_for(self.app, history),  # off the event loop
         )
         self.query_one("#calls", Vertical).remove_children()
         self.job = self._stream(first=True)
