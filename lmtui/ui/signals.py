@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import threading
 from types import FrameType
 
 from textual.app import App
+
+from lmtui.ui.textual_compat import install_terminal_loss_guard
 
 HANGUP_SIGNALS = tuple(
     s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s
@@ -24,21 +28,39 @@ HANGUP_SIGNALS = tuple(
 
 
 def stop_on_hangup(app: App[object]) -> None:
-    """Handle SIGTERM and SIGHUP for ``app`` (call before ``app.run()``)."""
+    """Handle SIGTERM and SIGHUP for ``app`` (call before ``app.run()``).
+
+    A terminal that goes away (every write to it fails) counts as a hangup too, whether
+    or not the kernel's SIGHUP reaches this process.
+    """
     pending: list[asyncio.Task[None]] = []
+    lost = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # the app is not running (yet, or any more)
             raise SystemExit(128 + signum) from None
-        if pending:  # asked twice: do not wait any longer
-            loop.call_soon_threadsafe(app.exit, None, 128 + signum)
+        if pending or requested.is_set():
+            # Asked twice: do not wait any longer, unless the terminal is gone (then the
+            # second is the kernel's SIGHUP meeting ours, and no one is waiting to quit).
+            if not lost.is_set():
+                loop.call_soon_threadsafe(app.exit, None, 128 + signum)
             return
+        requested.set()
         loop.call_soon_threadsafe(lambda: pending.append(loop.create_task(_leave(app, signum))))
+
+    requested = threading.Event()
+
+    def terminal_lost() -> None:
+        # From Textual's output thread, which the loop may be waiting on: never block here.
+        lost.set()
+        if not requested.is_set() and hasattr(signal, "SIGHUP"):
+            os.kill(os.getpid(), signal.SIGHUP)
 
     for sig in HANGUP_SIGNALS:
         signal.signal(sig, handler)
+    install_terminal_loss_guard(terminal_lost)
 
 
 async def _leave(app: App[object], signum: int) -> None:

@@ -190,3 +190,79 @@ def set_mouse(app: App[Any], enabled: bool) -> bool:
 
 
 # ---- end of the mouse block ----------------------------------------------------------
+
+
+# ---- A terminal that goes away: the output thread survives its failed writes -----------
+# When the pty closes under the app (a dropped SSH session, a killed terminal), every
+# write fails. Textual's output thread dies on the first failure; the event loop then
+# blocks for ever on the thread's full queue, so nothing else runs, not even the hangup
+# handler, while the input thread spins on end-of-file.
+
+
+class _TerminalOutput:
+    """The file Textual's output thread writes to, minus the failures of a lost terminal.
+
+    The first failed write or flush calls ``on_lost`` (once; from the output thread) and
+    every later write is dropped, so the thread keeps emptying its queue.
+    """
+
+    def __init__(self, file: Any, on_lost: Any) -> None:
+        self._target = file
+        self._on_lost = on_lost
+        self.lost = False
+
+    def _failed(self) -> None:
+        if not self.lost:
+            self.lost = True
+            self._on_lost()
+
+    def write(self, text: str) -> int:
+        if not self.lost:
+            try:
+                return int(self._target.write(text))
+            except (OSError, ValueError):  # EIO/EPIPE, or the file closed under us
+                self._failed()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.lost:
+            try:
+                self._target.flush()
+            except (OSError, ValueError):
+                self._failed()
+
+    def fileno(self) -> int:
+        return int(self._target.fileno())
+
+    def isatty(self) -> bool:
+        return bool(self._target.isatty())
+
+
+def install_terminal_loss_guard(on_lost: Any) -> None:
+    """Make Textual's output thread outlive a lost terminal, calling ``on_lost()`` then.
+
+    ``on_lost`` is called once per output thread, from that thread: it must not block
+    (the event loop may be waiting on this very thread). Idempotent: a second call only
+    replaces the callback. Private: ``textual.drivers._writer_thread.WriterThread`` and
+    its ``_file`` (8.2.8).
+    """
+    from textual.drivers._writer_thread import WriterThread
+
+    global _on_terminal_lost
+    _on_terminal_lost = on_lost
+    original: Any = WriterThread.__init__
+    if getattr(original, "lmtui_guarded", False):
+        return
+
+    def __init__(self: WriterThread, file: Any) -> None:
+        original(self, file)
+        self._file = _TerminalOutput(file, lambda: _on_terminal_lost())
+
+    __init__.lmtui_guarded = True  # type: ignore[attr-defined]
+    WriterThread.__init__ = __init__  # type: ignore[method-assign]
+
+
+_on_terminal_lost: Any = None
+
+
+# ---- end of the terminal loss block ---------------------------------------------------

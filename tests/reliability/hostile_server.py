@@ -169,3 +169,20 @@ def keepalive_stream(stop: threading.Event) -> Iterator[bytes]:
         yield b"data: " + json.dumps(chunk).encode() + b"\n\n"
     while not stop.wait(0.2):
         yield b": keep-alive\n\n"
+
+
+def steady_stream(stop: threading.Event, pace: float = 0.01, most: int = 20_000) -> Iterator[bytes]:
+    """A reply that keeps coming: ``w0 w1 w2 …``, one word every ``pace`` seconds."""
+    yield (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+        b"Cache-Control: no-cache\r\nConnection: close\r\n\r\n"
+    )
+    for index in range(most):
+        if stop.wait(pace):
+            return
+        chunk = {
+            "id": "c",
+            "model": "m",
+            "choices": [{"index": 0, "delta": {"content": f"w{index} "}}],
+        }
+        yield b"data: " + json.dumps(chunk).encode() + b"\n\n"

@@ -20,7 +20,13 @@ import pytest
 from lmtui.store.history import HistoryStore
 from tests.conftest import REPO_ROOT
 from tests.reliability.conftest import lmtui_env
-from tests.reliability.hostile_server import TEXT, HostileServer, keepalive_stream, models_or
+from tests.reliability.hostile_server import (
+    TEXT,
+    HostileServer,
+    keepalive_stream,
+    models_or,
+    steady_stream,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 SENT = "".join(TEXT.split(" ")[:4])
@@ -103,3 +109,68 @@ def test_a_signal_to_the_streaming_app_restores_the_terminal_and_saves_the_reply
         (conv,) = store.list_conversations()
         _, messages = store.get_conversation(conv.id)
     assert (messages[-1].content, messages[-1].state) == (SENT, "stopped")
+
+
+@pytest.mark.parametrize("session", ["", "setsid -w "], ids=["pane", "no-sighup"])
+def test_the_terminal_vanishing_mid_reply_ends_the_app_and_saves_the_reply(
+    session: str, tmp_path: Path
+) -> None:
+    """A dropped SSH session or a killed terminal closes the pty under the app.
+
+    The kernel sends SIGHUP and SIGCONT, and every write to the terminal fails. Textual's
+    output thread used to die on the first failed write; the app then blocked for ever on
+    its full queue (and its input thread spun on end-of-file at a third of a CPU), so the
+    hangup handler never ran and the reply stayed "streaming". Under ``setsid`` the
+    terminal is not the app's controlling one, so no SIGHUP comes: the failed writes alone
+    must end it.
+    """
+    with HostileServer(models_or(lambda req: steady_stream(srv.stop))) as srv:
+        env = lmtui_env({"PYTHONPATH": str(REPO_ROOT), "TERM": "xterm-256color"})
+        keep = {
+            k: v for k, v in env.items() if k.startswith(("XDG_", "PYTHON", "TERM", "PATH", "HOME"))
+        }
+        pidfile = tmp_path / "app.pid"
+        app = " ".join(
+            [
+                "exec env",
+                *(shlex.quote(f"{k}={v}") for k, v in keep.items()),
+                shlex.quote(sys.executable),
+                "-m lmtui --base-url",
+                srv.base_url,
+                "-m m",
+            ]
+        )
+        # The app is the pane's only process (as under `ssh -t host lmtui`).
+        command = f"{session}sh -c {shlex.quote(f'echo $$ > {shlex.quote(str(pidfile))}; {app}')}"
+        tmux = Tmux(command)
+        try:
+            tmux.wait_for(lambda: tmux.show("#{alternate_on}") == "1", "the app to start")
+            tmux.wait_for(lambda: "model: m" in tmux.screen(), "the first screen")
+            tmux.tmux("send-keys", "-t", "t", "-l", "hi")
+            tmux.tmux("send-keys", "-t", "t", "Enter")
+            tmux.wait_for(lambda: "w40 " in tmux.screen(), "the reply")
+            pid = int(pidfile.read_text())
+        finally:
+            tmux.close()  # the terminal goes away under the app
+        gone = threading.Event()
+        for _ in range(300):
+            if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
+                break
+            gone.wait(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            raise AssertionError("the app outlived its terminal by 30 s")
+    with HistoryStore() as store:
+        (conv,) = store.list_conversations()
+        _, messages = store.get_conversation(conv.id)
+    reply = messages[-1]
+    assert reply.state == "stopped"
+    assert reply.content.startswith("w0 w1 w2 ") and "w40 " in reply.content
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"

@@ -137,3 +137,40 @@ async def test_the_helpers_read_bindings_and_the_keymap() -> None:
         assert app_keymap(app) == {"keyed.do": "b"}
         assert [b.action for b in bindings_for_key(widget, "a")] == ["noop"]
         assert action_enabled(app, "noop", widget) is True
+
+
+def test_the_output_thread_outlives_a_lost_terminal() -> None:
+    """Textual's WriterThread keeps its file in ``_file`` and writes through it: a terminal
+    that fails every write is reported once and the thread keeps emptying its queue."""
+    import errno
+    import threading
+
+    from textual.drivers._writer_thread import MAX_QUEUED_WRITES, WriterThread
+
+    from lmtui.ui.textual_compat import install_terminal_loss_guard
+
+    class Gone:
+        def write(self, text: str) -> int:
+            raise OSError(errno.EIO, "Input/output error")
+
+        def flush(self) -> None:
+            raise OSError(errno.EIO, "Input/output error")
+
+        def fileno(self) -> int:
+            return 1
+
+    lost: list[str] = []
+    install_terminal_loss_guard(lambda: lost.append(threading.current_thread().name))
+    writer = WriterThread(Gone())  # type: ignore[arg-type]
+    writer.start()
+
+    def app_side() -> None:  # blocks for ever on the full queue once the thread has died
+        for _ in range(MAX_QUEUED_WRITES * 3):
+            writer.write("x" * 100)
+        writer.stop()
+
+    app = threading.Thread(target=app_side, daemon=True)
+    app.start()
+    app.join(30)
+    assert not app.is_alive(), "the writes blocked: the output thread died"
+    assert lost == ["textual-output"]
