@@ -94,7 +94,7 @@ ROWS = (
     Row(
         "… the history browser's screen at that size (open, pages, search)",
         "history_browser.py",
-        ("--scale", "5", "--runs", "3"),
+        ("--scale", "5", "--runs", "1"),
         today_by_flag="--today",
     ),
 )
