@@ -35,6 +35,7 @@ from textual.css.query import NoMatches
 ROOT = Path(__file__).resolve().parent.parent
 # history_scale's generator; lmtui itself comes from PYTHONPATH (``--today`` runs DIR's).
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from child_run import child_figures  # noqa: E402
 
 PAGES = 10
 TICK_S = 0.005
@@ -167,18 +168,7 @@ async def time_screen(db: Path, search: bool = True) -> dict[str, float]:
 def measure(code: Path, db: Path, search: bool = True) -> dict[str, float]:
     """One run of :func:`time_screen` on ``db`` in a process running the lmtui in ``code``."""
     flags = [] if search else ["--no-search"]
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", str(db), *flags],
-        env=dict(os.environ, PYTHONPATH=str(code)),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{code}: {done.stderr.strip()[-1500:]}")
-    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return figures
+    return child_figures(__file__, code, [str(db), *flags], timeout=900)
 
 
 def main() -> int:

@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from child_run import child_figures
+
 ROOT = Path(__file__).resolve().parent.parent
 TICK_S = 0.005
 STALL_S = 0.1
@@ -141,24 +143,7 @@ def child(lock: bool) -> int:
 
 def measure(code: Path, lock: bool = True) -> dict[str, float]:
     """One run of the scenario with the lmtui in ``code`` (``lock``: the database locked)."""
-    env = dict(os.environ, PYTHONPATH=str(code))
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(Path(__file__).resolve()),
-            "--child",
-            *([] if lock else ["--no-lock"]),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"{code}: {done.stderr.strip()[-1500:]}")
-    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
-    return figures
+    return child_figures(__file__, code, [] if lock else ["--no-lock"], timeout=600)
 
 
 def main() -> int:

@@ -67,28 +67,32 @@ class Tmux:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
 
 
+def app_command(base_url: str, pidfile: Path) -> str:
+    """A shell command running the app against ``base_url``, its pid written to ``pidfile``."""
+    env = lmtui_env({"PYTHONPATH": str(REPO_ROOT), "TERM": "xterm-256color"})
+    keep = {
+        k: v for k, v in env.items() if k.startswith(("XDG_", "PYTHON", "TERM", "PATH", "HOME"))
+    }
+    app = " ".join(
+        [
+            "exec env",
+            *(shlex.quote(f"{k}={v}") for k, v in keep.items()),
+            shlex.quote(sys.executable),
+            "-m lmtui --base-url",
+            base_url,
+            "-m m",
+        ]
+    )
+    return f"sh -c {shlex.quote(f'echo $$ > {shlex.quote(str(pidfile))}; {app}')}"
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_to_the_streaming_app_restores_the_terminal_and_saves_the_reply(
     sig: signal.Signals, tmp_path: Path
 ) -> None:
     with HostileServer(models_or(lambda req: keepalive_stream(srv.stop))) as srv:
-        env = lmtui_env({"PYTHONPATH": str(REPO_ROOT), "TERM": "xterm-256color"})
-        keep = {
-            k: v for k, v in env.items() if k.startswith(("XDG_", "PYTHON", "TERM", "PATH", "HOME"))
-        }
         pidfile = tmp_path / "app.pid"
-        app = " ".join(
-            [
-                "exec env",
-                *(shlex.quote(f"{k}={v}") for k, v in keep.items()),
-                shlex.quote(sys.executable),
-                "-m lmtui --base-url",
-                srv.base_url,
-                "-m m",
-            ]
-        )
-        inner = f"echo $$ > {shlex.quote(str(pidfile))}; {app}"
-        command = f"sh -c {shlex.quote(inner)}; echo EXITED $?; sleep 120"
+        command = f"{app_command(srv.base_url, pidfile)}; echo EXITED $?; sleep 120"
         tmux = Tmux(command)
         try:
             tmux.wait_for(lambda: tmux.show("#{alternate_on}") == "1", "the app to start")
@@ -125,23 +129,9 @@ def test_the_terminal_vanishing_mid_reply_ends_the_app_and_saves_the_reply(
     must end it.
     """
     with HostileServer(models_or(lambda req: steady_stream(srv.stop))) as srv:
-        env = lmtui_env({"PYTHONPATH": str(REPO_ROOT), "TERM": "xterm-256color"})
-        keep = {
-            k: v for k, v in env.items() if k.startswith(("XDG_", "PYTHON", "TERM", "PATH", "HOME"))
-        }
         pidfile = tmp_path / "app.pid"
-        app = " ".join(
-            [
-                "exec env",
-                *(shlex.quote(f"{k}={v}") for k, v in keep.items()),
-                shlex.quote(sys.executable),
-                "-m lmtui --base-url",
-                srv.base_url,
-                "-m m",
-            ]
-        )
         # The app is the pane's only process (as under `ssh -t host lmtui`).
-        command = f"{session}sh -c {shlex.quote(f'echo $$ > {shlex.quote(str(pidfile))}; {app}')}"
+        command = session + app_command(srv.base_url, pidfile)
         tmux = Tmux(command)
         try:
             tmux.wait_for(lambda: tmux.show("#{alternate_on}") == "1", "the app to start")
