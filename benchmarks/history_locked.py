@@ -58,7 +58,7 @@ async def _drive(base_url: str, lock: bool) -> dict[str, float]:
         [
             sys.executable,
             "-c",
-            HOLDER if lock else "import sys; print('locked'); sys.stdin.read()",
+            HOLDER if lock else "import sys; print('locked', flush=True); sys.stdin.read()",
             str(history_db()),
         ],
         stdin=subprocess.PIPE,
