@@ -8,12 +8,15 @@ TUI sends an attachment.
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import LmtuiError
 from lmtui.backend.types import ApiLevel, Capabilities, Model, image_data_url
+
+if TYPE_CHECKING:
+    from lmtui.backend.client import LMStudioClient
 
 MAX_IMAGE_BYTES = 20 * 1000 * 1000
 # What vision models behind LM Studio and llama.cpp take; SVG and the like are not pixels.
@@ -46,33 +49,58 @@ def _signature_matches(mime: str, head: bytes) -> bool:
         "image/jpeg": head.startswith(b"\xff\xd8\xff"),
         "image/gif": head.startswith((b"GIF87a", b"GIF89a")),
         "image/webp": head[:4] == b"RIFF" and head[8:12] == b"WEBP",
+        "image/bmp": head.startswith(b"BM"),
     }.get(mime, False)
 
 
-def check_image(path: Path) -> str:
-    """Return the MIME type of ``path`` if it can be sent, else raise :class:`ImageError`."""
+def check_image_file(
+    path: Path,
+    *,
+    types: Mapping[str, str] = IMAGE_TYPES,
+    error: type[LmtuiError] = ImageError,
+    shown: str | None = None,
+) -> str:
+    """The MIME type of ``path`` if it is an image that can be sent, else raise ``error``.
+
+    Args:
+        path: the file.
+        types: the accepted MIME types, each with the name said in messages.
+        error: the error raised (the TUI's attach dialog raises its own).
+        shown: how messages name the file (default: the whole path).
+
+    Returns:
+        Its MIME type, checked against its name, its size and its first bytes.
+    """
+    name = str(path) if shown is None else shown
     mime = mimetypes.guess_type(path.name)[0] or "unknown type"
-    if mime not in IMAGE_TYPES:
-        raise ImageError(f"Not a supported image ({mime}): {path}")
+    if mime not in types:
+        raise error(f"Not a supported image ({mime}): {name}")
     try:
         size = path.stat().st_size
         with path.open("rb") as handle:
             head = handle.read(16)
     except FileNotFoundError:
-        raise ImageError(f"No such image file: {path}", "Check the path.") from None
+        raise error(f"No such image file: {name}", "Check the path.") from None
     except OSError as exc:
-        raise ImageError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+        raise error(
+            f"Cannot read {path}: {exc.strerror or exc}.", "Check the file's permissions."
+        ) from None
     if size > MAX_IMAGE_BYTES:
-        raise ImageError(
-            f"{path} is {size / 1e6:.1f} MB; the limit is {MAX_IMAGE_BYTES / 1e6:.0f} MB.",
+        raise error(
+            f"{name} is {size / 1e6:.1f} MB; the limit is {MAX_IMAGE_BYTES / 1e6:.0f} MB.",
             "Resize or recompress the image first.",
         )
     if not _signature_matches(mime, head):
-        raise ImageError(
-            f"{path} is named like a {IMAGE_TYPES[mime]} image but its content is not.",
+        raise error(
+            f"{name} is named like a {types[mime]} image but its content is not.",
             "Re-export the image in the format its name says.",
         )
     return mime
+
+
+def check_image(path: Path) -> str:
+    """Return the MIME type of ``path`` if it can be sent, else raise :class:`ImageError`."""
+    return check_image_file(path)
 
 
 def load_images(paths: Sequence[Path]) -> tuple[str, ...]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mimetypes
 import shlex
 from pathlib import Path
 from typing import ClassVar
@@ -18,18 +17,12 @@ from textual.widgets import Input, Static
 
 from lmtui.backend.errors import LmtuiError
 from lmtui.backend.types import image_data_url
+from lmtui.services.images import IMAGE_TYPES, check_image_file
 from lmtui.ui.dialog import Dialog
 from lmtui.ui.notices import error_text
 
-MAX_IMAGE_BYTES = 20 * 1000 * 1000
-# What vision models behind LM Studio and llama.cpp accept; SVG and the like are not pixels.
-SUPPORTED_TYPES: dict[str, str] = {
-    "image/png": "PNG",
-    "image/jpeg": "JPEG",
-    "image/webp": "WebP",
-    "image/gif": "GIF",
-    "image/bmp": "BMP",
-}
+# The headless types, and BMP: a picked file is shown in the chips before it is sent.
+SUPPORTED_TYPES: dict[str, str] = {**IMAGE_TYPES, "image/bmp": "BMP"}
 
 
 class AttachmentError(LmtuiError):
@@ -65,27 +58,7 @@ def check_image(path: Path) -> Path:
         raise AttachmentError(f"No such file: {path}", "Check the path (Tab completes it).")
     if not path.is_file():
         raise AttachmentError(f"Not a file: {path}")
-    mime = mimetypes.guess_type(path.name)[0] or "unknown type"
-    if mime not in SUPPORTED_TYPES:
-        raise AttachmentError(f"Not a supported image ({mime}): {path.name}")
-    try:
-        size = path.stat().st_size
-        with path.open("rb") as handle:
-            head = handle.read(16)
-    except OSError as exc:
-        raise AttachmentError(
-            f"Cannot read {path}: {exc.strerror or exc}", "Check the file's permissions."
-        ) from exc
-    if size > MAX_IMAGE_BYTES:
-        raise AttachmentError(
-            f"{path.name} is {size / 1e6:.1f} MB; the limit is {MAX_IMAGE_BYTES / 1e6:.0f} MB",
-            "Resize or recompress the image first.",
-        )
-    if not _content_matches(mime, head):
-        raise AttachmentError(
-            f"{path.name} is named like a {SUPPORTED_TYPES[mime]} image but its content is not",
-            "Re-export the image in the format its name says.",
-        )
+    check_image_file(path, types=SUPPORTED_TYPES, error=AttachmentError, shown=path.name)
     return path
 
 
@@ -96,17 +69,6 @@ def load_image(path: Path) -> str:
         return image_data_url(path)
     except (OSError, ValueError) as exc:
         raise AttachmentError(f"Cannot read {path}: {exc}") from exc
-
-
-def _content_matches(mime: str, head: bytes) -> bool:
-    signatures = {
-        "image/png": head.startswith(b"\x89PNG\r\n\x1a\n"),
-        "image/jpeg": head.startswith(b"\xff\xd8\xff"),
-        "image/gif": head.startswith((b"GIF87a", b"GIF89a")),
-        "image/webp": head[:4] == b"RIFF" and head[8:12] == b"WEBP",
-        "image/bmp": head.startswith(b"BM"),
-    }
-    return signatures.get(mime, False)
 
 
 class PathSuggester(Suggester):

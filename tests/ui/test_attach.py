@@ -13,8 +13,8 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Input, Static
 
+from lmtui.services.images import MAX_IMAGE_BYTES
 from lmtui.ui.attach import (
-    MAX_IMAGE_BYTES,
     AttachmentChips,
     AttachmentError,
     AttachScreen,
@@ -203,3 +203,14 @@ async def test_chips_add_remove_and_clear(images: Path) -> None:
         assert chip_texts(app) == []
         assert not chips.has_class("-shown")
         assert app.changes == [[cat], [cat, hidden], [cat], []]
+
+
+def test_a_bmp_attaches_in_the_app_though_headless_refuses_it(tmp_path: Path) -> None:
+    from lmtui.services.images import ImageError
+    from lmtui.services.images import check_image as check_headless
+
+    bmp = tmp_path / "a.bmp"
+    bmp.write_bytes(b"BM" + bytes(30))
+    assert check_image(bmp) == bmp
+    with pytest.raises(ImageError, match="Not a supported image"):
+        check_headless(bmp)
