@@ -3,7 +3,8 @@
 A reply that streamed faster than the frames scrolls past chunks never drawn; they are
 drawn after its end for the reply's exact height (``MarkdownBody.settle``). That work
 must wait until the end itself — the last text and the footer — is on screen: before,
-the first paint after the end waited for several of those chunks (50–100 ms).
+the first paint after the end waited for several of those chunks (50–100 ms). That first
+paint shows the reply at its own height, so what settle() changes later is above the view.
 """
 
 from __future__ import annotations
@@ -35,9 +36,13 @@ async def test_the_end_of_a_fast_reply_is_painted_before_unseen_chunks_are_drawn
 
     real_paint = Screen._compositor_refresh
 
+    steps: list[int] = []  # the reply's height step at each paint after its end
+
     def paint(self: Screen[Any]) -> None:
         if reply_state() is EntryState.COMPLETE:
             order.append("paint after the end")
+            body = list(app.chat_screen.query(MessageWidget))[-1].query_one(MarkdownBody)
+            steps.append(body.step)
         real_paint(self)
 
     real_next = MarkdownBody.render_next
@@ -56,3 +61,6 @@ async def test_the_end_of_a_fast_reply_is_painted_before_unseen_chunks_are_drawn
         assert "settle draws" in order, "the reply left no chunk unseen: make it longer"
         assert order.index("paint after the end") < order.index("settle draws"), order[:8]
         assert not body.undrawn  # and settle still drew them all
+        # Painted at its own height (no blank band of a streaming step under the text),
+        # so the chunks settle() draws later change only rows above the view.
+        assert steps[0] == 1
