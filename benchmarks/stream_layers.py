@@ -24,13 +24,12 @@ import argparse
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+from fake_process import start_fake_server
 from httpx_sse import aconnect_sse, connect_sse
 
 from lmtui.backend.client import LMStudioClient
@@ -40,24 +39,6 @@ from lmtui.services.chat import ChatSession
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = "qwen2.5-7b-instruct"
-
-
-def start_fake(deltas: int) -> tuple[subprocess.Popen[str], str]:
-    """Start tests/fake_server.py streaming ``deltas`` Markdown deltas; return it and its URL."""
-    server = str(ROOT / "tests" / "fake_server.py")
-    proc = subprocess.Popen(
-        [sys.executable, server, "--markdown", "--deltas", str(deltas)],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http"):
-        proc.kill()
-        raise SystemExit(f"fake server did not start (got {url!r})")
-    return proc, url
 
 
 def _body() -> dict[str, object]:
@@ -150,7 +131,7 @@ def main() -> int:
     parser.add_argument("--deltas", type=int, default=4000)
     parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
-    proc, url = start_fake(args.deltas)
+    proc, url = start_fake_server("--markdown", "--deltas", str(args.deltas))
     try:
         asyncio.run(async_client(url))  # connections and imports warmed once, not timed
         times = asyncio.run(measure(url, args.runs))
