@@ -173,7 +173,9 @@ def one_run(base_url: str, news: Announcements, home: Path, key_every: float) ->
         if done is None:
             raise RuntimeError("the reply never finished on screen:\n" + screen())
         # Keys right after the end, while the rest of the reply settles.
-        tmux("send-keys", "-t", SESSION, *["BSpace"] * (len(typed) - 2))
+        if len(typed) > 2:
+            tmux("send-keys", "-t", SESSION, *["BSpace"] * (len(typed) - 2))
+            wait_for(lambda s, t=typed[:3]: t not in s, 10)  # all of them taken
         typed = typed[:2]
         after: list[float] = []
         for ch in "abcde":
@@ -181,8 +183,7 @@ def one_run(base_url: str, news: Announcements, home: Path, key_every: float) ->
             sent = time.monotonic()
             tmux("send-keys", "-t", SESSION, "-l", ch)
             shown = wait_for(lambda s, t=typed: t in s, 10)
-            if shown is not None:
-                after.append(shown - sent)
+            after.append((shown or time.monotonic()) - sent)  # not shown: counted as 10 s
             time.sleep(0.05)
         last = news.last_sent()
         if last is None:
@@ -244,7 +245,7 @@ def main() -> int:
         print(
             f"keystroke → visible while streaming: median {statistics.median(ms):.0f} ms, "
             f"90th pct {ms[int(0.9 * (len(ms) - 1))]:.0f} ms, max {ms[-1]:.0f} ms "
-            f"over {len(ms)} keys (goal ≤ 50 ms)"
+            f"over {len(ms)} keys, {sum(1 for k in ms if k > 50)} over 50 ms (goal ≤ 50 ms)"
         )
     else:
         print("keystroke → visible while streaming: no key shown before the end")

@@ -34,6 +34,7 @@ from lmtui.ui.keymap import GLOBAL_ACTIONS, ActionsProvider, help_rows, known_ke
 from lmtui.ui.notices import notify_text
 from lmtui.ui.notifications import InertNotifications
 from lmtui.ui.output_compressor import OutputCompressor
+from lmtui.ui.tall_styles_cache import install_tall_styles_cache
 from lmtui.ui.terminfo import terminal_erases_with_background
 from lmtui.ui.textual_compat import (
     install_alt_enter,
@@ -96,6 +97,7 @@ class LmtuiApp(InertNotifications):
         install_alt_enter()
         install_button_only_mouse()
         install_tall_region_map()
+        install_tall_styles_cache()
         # Fewer bytes for the same screen (docs/rendering.md); `compact_output = false` is
         # the way back to Textual's own output should a terminal disagree.
         self.output_compressor: OutputCompressor | None = None

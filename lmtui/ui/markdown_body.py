@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from bisect import bisect_right
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from itertools import zip_longest
 
@@ -47,6 +47,10 @@ REST_CHUNK_CHARS = 8192
 # At the end of a reply, chunks scrolled past unseen are drawn (for its exact height)
 # only up to this many characters from its end; older ones are drawn when seen.
 SETTLE_MAX_CHARS = 64_000
+# The drawn lines of frozen chunks kept at most (the least recently painted are dropped
+# first, keeping their height, and drawn again when seen): each row is a dozen objects
+# that every full garbage collection walks, and a 5 MB reply draws ~100,000 rows.
+DRAWN_ROWS_MAX = 1000
 
 
 def split_finished(text: str, start: int = 0) -> int:
@@ -62,14 +66,20 @@ def split_finished(text: str, start: int = 0) -> int:
 
 
 class _Chunk:
-    """A run of whole Markdown blocks and its lines at the current width, once drawn."""
+    """A run of whole Markdown blocks and its lines at the current width, once drawn.
 
-    __slots__ = ("estimate", "strips", "text")
+    ``estimate`` is its height while it has no lines: a guess from its source, or its
+    real height when its lines were dropped (``exact``).
+    """
+
+    __slots__ = ("estimate", "exact", "seen", "strips", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.strips: list[Strip] | None = None
         self.estimate = 0
+        self.exact = False  # estimate is the height it was drawn at
+        self.seen = 0  # the paint that last used its lines
 
     @property
     def height(self) -> int:
@@ -145,6 +155,11 @@ class MarkdownLines(QuietResize, Widget):
         self._drawn_style: Style | None = None  # the style of the lines drawn, if any
         self._heights_changed = False  # a chunk's real height differs from its estimate
         self._settling = False  # the reply ended; its last layout is still to come
+        # Frozen chunks holding lines, least recently painted first, and their rows.
+        self._drawn: OrderedDict[_Chunk, None] = OrderedDict()
+        self._drawn_rows = 0
+        # Counts paints (and other passes that draw): lines of the current one are kept.
+        self._paint = 1
 
     def set_step(self, step: int) -> None:
         """Grow in steps of ``step`` rows, never shrinking, while > 1 (a streaming reply).
@@ -173,6 +188,7 @@ class MarkdownLines(QuietResize, Widget):
         """Show other Markdown: ``chunks`` (whole blocks, drawn when seen), then ``text``."""
         self._chunks = [_Chunk(piece) for piece in chunks]
         self._ends_valid = self._undrawn_from = 0
+        self._forget_drawn()
         self._tail = _Chunk(text)
         self._width = 0
         self._relayout()
@@ -192,7 +208,7 @@ class MarkdownLines(QuietResize, Widget):
             if self._width and rows <= EAGER_ROWS:
                 # A few rows (a slow stream) are on screen now: draw them at once, so
                 # no second layout follows. The rest (a fast stream) is drawn when seen.
-                self._draw(chunk)
+                self._draw(chunk, frozen=True)
         self._chunks.extend(added)
         return added
 
@@ -269,22 +285,58 @@ class MarkdownLines(QuietResize, Widget):
             return
         self._width = width
         self._ends_valid = self._undrawn_from = 0
+        self._forget_drawn()
         for chunk in (*self._chunks, self._tail):
             chunk.strips = None
+            chunk.exact = False
             chunk.estimate = estimate_height(chunk.text, width)
 
-    def _draw(self, chunk: _Chunk, index: int | None = None) -> list[Strip]:
+    def _forget_drawn(self) -> None:
+        self._drawn.clear()
+        self._drawn_rows = 0
+
+    def _draw(self, chunk: _Chunk, index: int | None = None, frozen: bool = False) -> list[Strip]:
         """``chunk``'s lines, rendering it if needed.
 
         ``index`` is its place among the frozen chunks (None: the tail, or a chunk not
         yet appended), so the rows below it are placed again if its height changed.
+        A frozen chunk (``index`` given or ``frozen``) may have its lines dropped later
+        (see :meth:`_drop_old_lines`); the tail keeps its own.
         """
-        if chunk.strips is None:
+        strips = chunk.strips
+        if strips is None:
             before = chunk.height
-            chunk.strips = self._render_text(chunk.text, self._width)
+            strips = chunk.strips = self._render_text(chunk.text, self._width)
             if index is not None and chunk.height != before:
                 self._ends_valid = min(self._ends_valid, index)
-        return chunk.strips
+            if index is not None or frozen:
+                chunk.seen = self._paint
+                self._drawn[chunk] = None
+                self._drawn_rows += len(strips)
+                self._drop_old_lines()
+        return strips
+
+    def _drop_old_lines(self) -> None:
+        """Drop the lines of the least recently painted chunks beyond ``DRAWN_ROWS_MAX`` rows.
+
+        A chunk keeps its height (``exact``), so nothing moves; its lines are drawn
+        again, identical, if it is painted again. Chunks of the paint under way are kept.
+        """
+        drawn = self._drawn
+        while self._drawn_rows > DRAWN_ROWS_MAX and drawn:
+            oldest = next(iter(drawn))
+            if oldest.seen >= self._paint:
+                break
+            del drawn[oldest]
+            rows = len(oldest.strips or ())
+            self._drawn_rows -= rows
+            oldest.estimate = rows
+            oldest.exact = True
+            oldest.strips = None
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._paint += 1
+        return super().render_lines(crop)
 
     def _render_text(self, text: str, width: int) -> list[Strip]:
         if not text.strip() or width <= 0:
@@ -305,6 +357,7 @@ class MarkdownLines(QuietResize, Widget):
         self._set_width(width)
         strips: list[Strip] = []
         for index, chunk in enumerate(self._chunks):
+            self._paint += 1  # the lines are collected here: the chunk's own may go later
             strips.extend(self._draw(chunk, index))
         strips.extend(self._draw(self._tail))
         return strips
@@ -319,9 +372,10 @@ class MarkdownLines(QuietResize, Widget):
         if not self._width:
             return False
         index = max(start, self._undrawn_from)
+        self._paint += 1  # a pass of its own: what it draws may be dropped by the next
         while index < len(self._chunks):
             chunk = self._chunks[index]
-            if chunk.strips is None:
+            if chunk.strips is None and not chunk.exact:
                 before = chunk.height
                 self._draw(chunk, index)
                 if chunk.height != before and relayout:
@@ -357,6 +411,9 @@ class MarkdownLines(QuietResize, Widget):
         index = bisect_right(self._ends, y)  # the chunk holding row y
         chunk = self._chunks[index]
         top = self._ends[index - 1] if index else 0
+        if chunk.seen != self._paint and chunk.strips is not None:
+            chunk.seen = self._paint
+            self._drawn.move_to_end(chunk)
         if chunk.strips is None:
             height = chunk.height
             self._draw(chunk, index)
@@ -452,7 +509,10 @@ class MarkdownBody(MarkdownLines):
     @property
     def undrawn(self) -> bool:
         """True when a chunk that :meth:`settle` draws has not been drawn yet (never seen)."""
-        return any(chunk.strips is None for chunk in self._chunks[self._settle_from() :])
+        return any(
+            chunk.strips is None and not chunk.exact
+            for chunk in self._chunks[self._settle_from() :]
+        )
 
     def finish(self) -> bool:
         """The reply ended: draw its end (what the pane shows now) and hold back layouts.

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual.app import App, ComposeResult
 
-from lmtui.ui.markdown_body import SETTLE_MAX_CHARS, MarkdownBody, MarkdownLines
+from lmtui.ui.markdown_body import DRAWN_ROWS_MAX, SETTLE_MAX_CHARS, MarkdownBody, MarkdownLines
 from lmtui.ui.markdown_split import CHUNK_CHARS, cut_blocks, split_points
 
 
@@ -166,3 +166,73 @@ async def test_opening_a_huge_reply_renders_what_is_seen(monkeypatch: pytest.Mon
         await pilot.pause()
         assert sum(len(t) for t in texts) <= 5 * CHUNK_CHARS  # the rows on screen, the last piece
         assert md.source.endswith("One more.\n")
+
+
+def _held_rows(md: MarkdownLines) -> int:
+    """Rows of frozen chunks whose drawn lines the widget still holds."""
+    return sum(len(chunk.strips) for chunk in md._chunks if chunk.strips is not None)
+
+
+async def test_lines_of_chunks_far_from_view_are_dropped_and_drawn_again_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every drawn row is a dozen objects each full garbage collection walks: a 5 MB reply
+    # kept ~100,000 of them, and the collections grew to 80 ms while it streamed.
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        md = app.query_one(MarkdownBody)
+        md.streaming(True, 20)
+        await md.append("Start.\n\n")
+        await pilot.pause()
+        for start in range(0, 2000, 500):  # ~125 kB in four fast frames
+            await md.append(paragraphs(start, 500))
+            await pilot.pause()
+        md.finish()
+        await md.settle()
+        await pilot.pause()
+        shown = md.plain_text().split("\n")  # draws every chunk: what copying gets
+        biggest = max(chunk.height for chunk in md._chunks)
+        assert len(shown) > 3 * DRAWN_ROWS_MAX
+        assert _held_rows(md) <= DRAWN_ROWS_MAX + biggest  # main: every row of the reply
+        assert "Paragraph 0:" in shown[2] and "Paragraph 1999:" in "\n".join(shown[-4:])
+        dropped = [i for i, chunk in enumerate(md._chunks) if chunk.strips is None]
+        assert dropped and dropped[0] == 0
+        # Painting a dropped chunk again draws the same lines at the same rows.
+        rendered = Rendered(md, monkeypatch)
+        for y in (0, 1, 2, len(shown) // 2, len(shown) - 2):
+            assert md.render_line(y).text.rstrip() == shown[y]
+        assert 0 < rendered.take() <= 3 * CHUNK_CHARS
+        assert md.plain_text().split("\n") == shown  # nothing moved
+        assert md.source.endswith(paragraphs(1999, 1))
+
+
+async def test_a_refresh_of_a_tall_widget_marks_only_its_painted_lines_dirty() -> None:
+    # Textual marked every row of a refreshed widget dirty: a set of 100,000 integers,
+    # ~7 ms, at every layout of a 5 MB reply (and of each container around it).
+    from textual.containers import VerticalScroll
+
+    from lmtui.ui.tall_styles_cache import install_tall_styles_cache
+
+    install_tall_styles_cache()
+    huge = paragraphs(0, 16_000)  # ~1 MB at rest: ~32,000 rows, drawn only where seen
+
+    class Tall(App[None]):
+        def compose(self) -> ComposeResult:
+            with VerticalScroll():
+                yield MarkdownBody(huge)
+
+    app = Tall()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        md = app.query_one(MarkdownBody)
+        assert md.size.height > 30_000
+        md.refresh()  # the whole widget: Textual clears its line cache
+        md.refresh(md.size.region)  # a region as tall as the widget
+        assert len(md._styles_cache._dirty_lines) <= md.size.height // 1000
+        scroll = app.query_one(VerticalScroll)
+        scroll.scroll_end(animate=False)
+        await pilot.pause()
+        end = scroll.scroll_offset.y + scroll.size.height - 1
+        md.refresh()
+        await pilot.pause()
+        assert "Paragraph 15999" in "".join(md.render_line(y).text for y in range(end - 3, end + 1))

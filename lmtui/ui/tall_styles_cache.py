@@ -1,0 +1,41 @@
+"""Textual's per-widget line cache, marking dirty only the lines it holds (for very tall widgets).
+
+Textual keeps each widget's painted lines in a ``StylesCache`` and, whenever the
+widget is refreshed or resized, marks every line of the region dirty: a set of one
+integer per row. A 5 MB reply is ~100,000 rows tall, and so are the containers
+around it; each layout while it streams (several a second) built and cleared such
+sets, ~7 ms each, for the few dozen rows on screen. A line the cache does not hold
+is drawn anyway, so marking only the held lines of a region dirty repaints the same
+lines at a cost bounded by the lines painted since the cache was last cleared.
+
+Private: ``textual._styles_cache.StylesCache.set_dirty`` and its ``_cache`` and
+``_dirty_lines`` (8.2.8). tests/ui/test_huge_reply.py checks the behaviour.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual._styles_cache import StylesCache
+from textual.geometry import Region
+
+
+def set_dirty_held_lines(self: StylesCache, *regions: Region) -> None:
+    """Mark the held lines within ``regions`` dirty; no regions: clear the cache."""
+    if not regions:
+        self.clear()
+        return
+    held = self._cache
+    for region in regions:
+        lines = region.line_range
+        if len(lines) > len(held):
+            self._dirty_lines.update(y for y in held if y in lines)
+        else:
+            self._dirty_lines.update(lines)
+
+
+def install_tall_styles_cache() -> None:
+    """Make every widget's line cache mark only the lines it holds dirty (idempotent)."""
+    current: Any = StylesCache.set_dirty
+    if current is not set_dirty_held_lines:
+        StylesCache.set_dirty = set_dirty_held_lines  # type: ignore[method-assign]
