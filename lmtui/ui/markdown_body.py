@@ -21,7 +21,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from lmtui.ui.markdown_split import cut_blocks, split_points
-from lmtui.ui.textual_compat import QuietResize
+from lmtui.ui.textual_compat import HeldStrip, QuietResize
 
 # While a reply streams its height grows at least this many rows at a time (see
 # stream_step for the usual step, a quarter of the pane).
@@ -350,7 +350,7 @@ class MarkdownLines(QuietResize, Widget):
         rendered = console.render_lines(
             ChatMarkdown(text), options, style=self.rich_style, pad=True
         )
-        return [Strip(line, width) for line in rendered]
+        return [HeldStrip(line, width) for line in rendered]
 
     def lines(self, width: int) -> list[Strip]:
         """Every line at ``width``, rendering what was not drawn yet."""

@@ -8,16 +8,30 @@ sets, ~7 ms each, for the few dozen rows on screen. A line the cache does not ho
 is drawn anyway, so marking only the held lines of a region dirty repaints the same
 lines at a cost bounded by the lines painted since the cache was last cleared.
 
-Private: ``textual._styles_cache.StylesCache.set_dirty`` and its ``_cache`` and
-``_dirty_lines`` (8.2.8). tests/ui/test_huge_reply.py checks the behaviour.
+The cache itself is bounded too: it kept every line painted since it was last cleared
+(a reply streaming at the bottom of a tall widget paints new rows all the time), each
+line a strip with seven caches of its own, all walked by every full garbage collection.
+Past :data:`HELD_LINES_MAX` lines, those far from the rows just painted are dropped;
+a dropped line is drawn again when painted, as any line the cache does not hold.
+
+Private: ``textual._styles_cache.StylesCache.set_dirty``, ``render_widget`` and its
+``_cache`` and ``_dirty_lines`` (8.2.8). tests/ui/test_huge_reply.py checks the behaviour.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual._styles_cache import StylesCache
 from textual.geometry import Region
+
+if TYPE_CHECKING:
+    from textual.strip import Strip
+    from textual.widget import Widget
+
+# A widget's cache holds at most about this many painted lines (a few screens).
+HELD_LINES_MAX = 256
+_render_widget = StylesCache.render_widget
 
 
 def set_dirty_held_lines(self: StylesCache, *regions: Region) -> None:
@@ -34,8 +48,24 @@ def set_dirty_held_lines(self: StylesCache, *regions: Region) -> None:
             self._dirty_lines.update(lines)
 
 
+def render_widget_bounded(self: StylesCache, widget: Widget, crop: Region) -> list[Strip]:
+    """Textual's ``render_widget``, then drop held lines far from ``crop`` past the bound."""
+    strips: list[Strip] = _render_widget(self, widget, crop)
+    held = self._cache
+    if len(held) > HELD_LINES_MAX:
+        margin = (HELD_LINES_MAX - crop.height) // 2
+        near = range(crop.y - margin, crop.bottom + margin)
+        for y in [y for y in held if y not in near]:
+            del held[y]
+    return strips
+
+
 def install_tall_styles_cache() -> None:
-    """Make every widget's line cache mark only the lines it holds dirty (idempotent)."""
+    """Make every widget's line cache mark only the lines it holds dirty, and bound it.
+
+    Idempotent.
+    """
     current: Any = StylesCache.set_dirty
     if current is not set_dirty_held_lines:
         StylesCache.set_dirty = set_dirty_held_lines  # type: ignore[method-assign]
+        StylesCache.render_widget = render_widget_bounded  # type: ignore[method-assign]

@@ -12,11 +12,13 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from rich.segment import Segment
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingsMap
 from textual.dom import DOMNode
 from textual.geometry import Size
+from textual.strip import Strip
 from textual.widget import Widget
 
 # The Textual release these hooks were read in (and tested against).
@@ -358,3 +360,51 @@ def install_compact_output() -> None:
 
 
 # ---- end of the compact output block -------------------------------------------------
+
+
+class _KeepsNothing:
+    """Stands in for a :class:`Strip`'s caches of derived strips: it keeps nothing."""
+
+    __slots__ = ()
+
+    def get(self, key: object, default: object = None) -> object:
+        return default
+
+    def __setitem__(self, key: object, value: object) -> None:
+        return None
+
+
+_KEEPS_NOTHING = _KeepsNothing()
+# The caches Strip (Textual 8) fills with the strips derived from it: each a FIFOCache and
+# its dict, and each derived strip seven caches more. tests/ui/test_textual_compat.py
+# checks the names against Strip's slots, so an upgrade that renames them fails there.
+STRIP_DERIVED_CACHES = (
+    "_divide_cache",
+    "_crop_cache",
+    "_style_cache",
+    "_filter_cache",
+    "_line_length_cache",
+    "_crop_extend_cache",
+    "_offsets_cache",
+)
+
+
+class HeldStrip(Strip):
+    """A line kept for long (a drawn chunk of a reply): it caches nothing derived from it.
+
+    A plain Strip keeps seven caches of the strips Textual derives from it when it is
+    painted (cropped, styled, divided), each of those seven more: a painted row of a
+    long reply is then dozens of objects that every full garbage collection walks. A
+    held line is painted a few times at most; deriving again costs microseconds.
+    """
+
+    __slots__ = ()
+
+    def __init__(self, segments: Iterable[Segment], cell_length: int | None = None) -> None:
+        self._segments = list(segments)
+        self._cell_length = cell_length
+        for name in STRIP_DERIVED_CACHES:
+            setattr(self, name, _KEEPS_NOTHING)
+        self._render_cache = None
+        self._link_ids = None
+        self._cell_count = None

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.geometry import Region
 
 from lmtui.ui.markdown_body import DRAWN_ROWS_MAX, SETTLE_MAX_CHARS, MarkdownBody, MarkdownLines
 from lmtui.ui.markdown_split import CHUNK_CHARS, cut_blocks, split_points
@@ -236,3 +237,34 @@ async def test_a_refresh_of_a_tall_widget_marks_only_its_painted_lines_dirty() -
         md.refresh()
         await pilot.pause()
         assert "Paragraph 15999" in "".join(md.render_line(y).text for y in range(end - 3, end + 1))
+
+
+async def test_a_tall_widget_keeps_a_bounded_number_of_painted_lines() -> None:
+    # Textual's line cache kept every line painted since it was last cleared: scrolling
+    # through (or streaming into) a tall reply filled it with one strip per row.
+    from textual.containers import VerticalScroll
+
+    from lmtui.ui.tall_styles_cache import HELD_LINES_MAX, install_tall_styles_cache
+
+    install_tall_styles_cache()
+
+    class Tall(App[None]):
+        def compose(self) -> ComposeResult:
+            with VerticalScroll():
+                yield MarkdownBody(paragraphs(0, 600))  # ~1,200 rows at rest
+
+    app = Tall()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        md = app.query_one(MarkdownBody)
+        scroll = app.query_one(VerticalScroll)
+        assert md.size.height > 3 * HELD_LINES_MAX
+        while scroll.scroll_offset.y < scroll.max_scroll_y:
+            scroll.scroll_page_down(animate=False)
+            await pilot.pause()
+        assert len(md._styles_cache._cache) <= HELD_LINES_MAX + scroll.size.height
+        # What was dropped is drawn again when seen: back at the top, the first paragraph.
+        scroll.scroll_home(animate=False)
+        await pilot.pause()
+        top = md.render_lines(Region(0, 0, md.size.width, 2))  # through the line cache
+        assert "Paragraph 0:" in "".join(strip.text for strip in top)

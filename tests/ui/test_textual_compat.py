@@ -181,3 +181,33 @@ def test_the_output_thread_outlives_a_lost_terminal() -> None:
     app.join(30)
     assert not app.is_alive(), "the writes blocked: the output thread died"
     assert lost == ["textual-output"]
+
+
+def test_a_held_strip_draws_as_a_strip_and_keeps_nothing_derived() -> None:
+    from rich.segment import Segment
+    from rich.style import Style
+    from textual.strip import Strip
+
+    from lmtui.ui.textual_compat import STRIP_DERIVED_CACHES, HeldStrip
+
+    assert set(STRIP_DERIVED_CACHES) <= set(Strip.__slots__)  # the names Textual uses
+    segments = [Segment("hello ", Style(bold=True)), Segment("world", Style(color="red"))]
+    held, plain = HeldStrip(segments, 11), Strip(segments, 11)
+    blue = Style(bgcolor="blue")
+
+    def derived(strip: Strip) -> list[list[Segment]]:
+        return [
+            list(strip.crop(2, 8)),
+            list(strip.apply_style(blue)),
+            list(strip.crop_extend(0, 20, blue)),
+            list(strip.adjust_cell_length(15, blue)),
+            list(strip.apply_offsets(1, 2)),
+            *(list(part) for part in strip.divide([3, 11])),
+        ]
+
+    assert derived(held) == derived(plain)
+    assert derived(held) == derived(held)  # and again, from nothing kept
+    assert held.text == plain.text and held.cell_length == plain.cell_length
+    # The plain strip keeps what it derived; the held one keeps nothing.
+    assert plain._crop_cache.get((2, 8)) is not None
+    assert all(getattr(held, name).get((2, 8)) is None for name in STRIP_DERIVED_CACHES)
