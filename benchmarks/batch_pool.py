@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import statistics
 import subprocess
@@ -34,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from fake_process import start_fake_server  # noqa: E402
+
 from lmtui.backend.client import LMStudioClient  # noqa: E402
 from lmtui.backend.types import SamplingParams  # noqa: E402
 from lmtui.services.batch import BatchProgress, BatchRow, BatchSettings, read_rows, run_batch  # noqa: E402
@@ -44,26 +45,9 @@ MODEL = "qwen2.5-7b-instruct"
 
 def start_fake(tokens: int, tps: float) -> tuple[subprocess.Popen[str], str]:
     """One fake server process: ``tokens`` deltas per reply at ``tps`` each, 2 slots."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "tests" / "fake_server.py"),
-            "--port",
-            "0",
-            "--deltas",
-            str(tokens),
-            "--tokens-per-second",
-            str(tps),
-            "--slots",
-            "2",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    return start_fake_server(
+        "--port", "0", "--deltas", str(tokens), "--tokens-per-second", str(tps), "--slots", "2"
     )
-    assert proc.stdout is not None
-    return proc, proc.stdout.readline().strip()
 
 
 def resolver(row: BatchRow) -> tuple[str, str, SamplingParams]:

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from fake_process import start_fake_server
+
 ROOT = Path(__file__).resolve().parent.parent
 LMTUI = [sys.executable, "-m", "lmtui"]
 
@@ -77,31 +79,6 @@ asyncio.run(main())
 """
 
 
-def start_fake(deltas: int) -> tuple[subprocess.Popen[str], str]:
-    """Start tests/fake_server.py as a process; return it and its base URL."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(ROOT / "tests" / "fake_server.py"),
-            "--deltas",
-            str(deltas),
-            "--delta-text",
-            "abcd",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        # This checkout's fake server and its helpers, whichever lmtui is being timed.
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http"):
-        proc.kill()
-        raise SystemExit(f"fake server did not start (got {url!r})")
-    return proc, url
-
-
 CPU: dict[str, list[float]] = {}
 
 
@@ -130,7 +107,7 @@ def main() -> int:
     parser.add_argument("--deltas", type=int, default=4000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    proc, url = start_fake(args.deltas)
+    proc, url = start_fake_server("--deltas", str(args.deltas), "--delta-text", "abcd")
     tmp = tempfile.mkdtemp(prefix="lmtui-bench-")
     env = dict(os.environ)
     env.update(

@@ -70,6 +70,17 @@ with ExitStack() as stack:
     app.run(headless=True, auto_pilot=first_frame, size=(120, 40))
 """
 
+# The same app left idle for a moment after its first frame, as a user types a prompt.
+IDLE_AFTER_START = FIRST_FRAME.replace(
+    "    async def first_frame(pilot):\n",
+    "    async def first_frame(pilot):\n"
+    "        import threading\n"
+    "        await pilot.pause(0.5)\n"
+    "        for thread in threading.enumerate():\n"
+    "            if thread.name == 'lmtui-warm-up':\n"
+    "                thread.join(10)\n",
+)
+
 # `lmtui ARGS` in process, then the modules it loaded (on stderr: stdout is the command's).
 COMMAND = """
 import json, sys
@@ -109,6 +120,19 @@ def test_the_first_frame_loads_no_heavy_module(fake_server: FakeServer) -> None:
     assert "lmtui.ui.chat_screen" in report["modules"]
     assert "model: some-model" in report["status"]
     assert _loaded(report["modules"], NOT_AT_START) == []
+
+
+def test_the_reply_renderer_loads_while_the_app_waits_for_the_first_prompt(
+    fake_server: FakeServer,
+) -> None:
+    # Not at the first frame (above), but before the first reply needs it: the first
+    # reply's stream no longer stops for the import (lmtui/ui/warm_up.py).
+    assert "async def first_frame(pilot):\n        import threading" in IDLE_AFTER_START
+    done = _run(IDLE_AFTER_START, fake_server.base_url)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "model: some-model" in report["status"]
+    wanted = ("lmtui.ui.chat_markdown", "markdown_it", "rich.syntax", "pygments.lexers.python")
+    assert _loaded(report["modules"], wanted) == sorted(wanted)
 
 
 def test_history_search_loads_the_store_only() -> None:

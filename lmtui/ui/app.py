@@ -43,6 +43,7 @@ from lmtui.ui.textual_compat import (
     set_mouse,
 )
 from lmtui.ui.themes import apply_theme, default_theme_for_env, register_themes
+from lmtui.ui.warm_up import WARM_UP_DELAY_SECONDS, start_warm_up
 
 if TYPE_CHECKING:
     from lmtui.store.history import HistoryStore
@@ -232,6 +233,7 @@ class LmtuiApp(InertNotifications):
         # Queued on the screen behind its first paint (during the start's batch update
         # the screen paints from its queue, so Ready can come before the paint).
         self.chat_screen.call_later(self.chat_screen.show_unshown)
+        self.set_timer(WARM_UP_DELAY_SECONDS, lambda: start_warm_up(lambda: self.is_running))
 
     def on_resize(self) -> None:
         # The terminal may have dropped or moved cells: the next frames are sent whole.

@@ -468,6 +468,9 @@ class MarkdownBody(MarkdownLines):
             chunk = self._chunks[index]
             self._draw(chunk, index)
             rows += chunk.height
+        # The exact height now (unseen chunks at their estimates), so the end is painted
+        # where it stays: settle() then changes only rows above the view, if any.
+        self.streaming(False)
         return self.undrawn
 
     async def settle(self) -> None:

@@ -300,8 +300,11 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
         body = self.query_one(".body", MarkdownBody)
         if body.finish():
             # A fast reply scrolled past chunks never painted: draw them a turn at a
-            # time, then settle to the exact height in one layout.
-            self.run_worker(body.settle(), group="render-all", exit_on_error=False)
+            # time, then settle to the exact height in one layout — after the reply's
+            # end and its footer are painted, so that paint does not wait for them.
+            self.call_after_refresh(
+                self.run_worker, body.settle(), group="render-all", exit_on_error=False
+            )
         else:
             await body.settle()
 

@@ -1,0 +1,150 @@
+"""Where the time of a fast stream goes, layer by layer, in one process and without the UI.
+
+Reads the fake server's 4,000-delta Markdown reply (the one ``stream_tui.py`` times)
+through each layer of lmtui's path, alternating the layers run by run, and prints the
+median of each (request → last event, ``perf_counter``):
+
+- bare sync / bare async: httpx + httpx-sse alone (``connect_sse`` / ``aconnect_sse``),
+  the stack lmtui is built on — the floor for anything that uses it;
+- client: ``LMStudioClient.stream_chat`` (adds the JSON, the assembler, the error
+  mapping) — and ``SyncClient.stream_chat``, its synchronous twin;
+- session: ``ChatSession.send`` iterated to the end (adds the entry, the route report,
+  the repetition detector; no history), what the TUI's reply widget consumes.
+
+The TUI's own figure (Enter → last text on screen, in tmux) is ``stream_tui.py``'s; this
+script says how much of it any client built on httpx must spend. See
+benchmarks/README.md, "TUI ÷ wire".
+
+    .venv/bin/python benchmarks/stream_layers.py [--deltas 4000] [--runs 9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+from fake_process import start_fake_server
+from httpx_sse import aconnect_sse, connect_sse
+
+from lmtui.backend.client import LMStudioClient
+from lmtui.backend.sync_client import SyncClient
+from lmtui.backend.types import ChatRequest, Message
+from lmtui.services.chat import ChatSession
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = "qwen2.5-7b-instruct"
+
+
+def _body() -> dict[str, object]:
+    return {"model": MODEL, "stream": True, "messages": [{"role": "user", "content": "go"}]}
+
+
+def _request() -> ChatRequest:
+    return ChatRequest(model=MODEL, messages=(Message("user", "go"),))
+
+
+def bare_sync(url: str) -> float:
+    """Seconds for httpx + httpx-sse (sync) to read the reply."""
+    with httpx.Client(timeout=60) as client:
+        started = time.perf_counter()
+        with connect_sse(client, "POST", url + "/v1/chat/completions", json=_body()) as events:
+            for sse in events.iter_sse():
+                if sse.data == "[DONE]":
+                    break
+        return time.perf_counter() - started
+
+
+def sync_client(url: str) -> float:
+    """Seconds for lmtui's synchronous client to read the reply."""
+    client = SyncClient(url)
+    started = time.perf_counter()
+    for _ in client.stream_chat(_request()):
+        pass
+    took = time.perf_counter() - started
+    client.close()
+    return took
+
+
+async def bare_async(url: str) -> float:
+    """Seconds for httpx + httpx-sse (async) to read the reply."""
+    async with httpx.AsyncClient(timeout=60) as client:
+        started = time.perf_counter()
+        path = url + "/v1/chat/completions"
+        async with aconnect_sse(client, "POST", path, json=_body()) as events:
+            async for sse in events.aiter_sse():
+                if sse.data == "[DONE]":
+                    break
+        return time.perf_counter() - started
+
+
+async def async_client(url: str) -> float:
+    """Seconds for lmtui's async client to read the reply."""
+    client = LMStudioClient(url)
+    started = time.perf_counter()
+    async for _ in client.stream_chat(_request()):
+        pass
+    took = time.perf_counter() - started
+    await client.aclose()
+    return took
+
+
+async def session(url: str) -> float:
+    """Seconds for a chat session (no history) to stream the reply into its entry."""
+    client = LMStudioClient(url)
+    chat = ChatSession(client, model=MODEL)
+    started = time.perf_counter()
+    async for _ in chat.send("go"):
+        pass
+    took = time.perf_counter() - started
+    await client.aclose()
+    return took
+
+
+async def measure(url: str, runs: int) -> dict[str, list[float]]:
+    """Every layer ``runs`` times, alternating; seconds per run, by layer."""
+    sync_layers: dict[str, Callable[[str], float]] = {
+        "bare sync (httpx-sse)": bare_sync,
+        "lmtui sync client": sync_client,
+    }
+    async_layers: dict[str, Callable[[str], Awaitable[float]]] = {
+        "bare async (httpx-sse)": bare_async,
+        "lmtui async client": async_client,
+        "lmtui chat session": session,
+    }
+    times: dict[str, list[float]] = {name: [] for name in (*sync_layers, *async_layers)}
+    for _ in range(runs):
+        for name, run in sync_layers.items():
+            times[name].append(run(url))
+        for name, arun in async_layers.items():
+            times[name].append(await arun(url))
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deltas", type=int, default=4000)
+    parser.add_argument("--runs", type=int, default=9)
+    args = parser.parse_args()
+    proc, url = start_fake_server("--markdown", "--deltas", str(args.deltas))
+    try:
+        asyncio.run(async_client(url))  # connections and imports warmed once, not timed
+        times = asyncio.run(measure(url, args.runs))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)
+    base = statistics.median(times["bare sync (httpx-sse)"])
+    print(f"deltas: {args.deltas}; medians of {args.runs}, load {os.getloadavg()[0]:.1f}")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"{name:24s} {median * 1000:7.1f} ms   ÷ bare sync {median / base:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

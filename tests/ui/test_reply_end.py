@@ -1,0 +1,66 @@
+"""The end of a fast reply is painted before anything else is drawn (issue 19, TUI ÷ wire).
+
+A reply that streamed faster than the frames scrolls past chunks never drawn; they are
+drawn after its end for the reply's exact height (``MarkdownBody.settle``). That work
+must wait until the end itself — the last text and the footer — is on screen: before,
+the first paint after the end waited for several of those chunks (50–100 ms). That first
+paint shows the reply at its own height, so what settle() changes later is above the view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.screen import Screen
+
+from lmtui.services.chat import EntryState
+from lmtui.ui.app import LmtuiApp
+from lmtui.ui.markdown_body import MarkdownBody
+from lmtui.ui.message import MessageWidget
+from tests.fake_server import FakeServer, Reply, markdown_deltas
+from tests.ui.conftest import send, wait_idle
+
+
+async def test_the_end_of_a_fast_reply_is_painted_before_unseen_chunks_are_drawn(
+    fake: FakeServer, make_app: Callable[..., LmtuiApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.enqueue(Reply(deltas=markdown_deltas(4000)))  # 16 kB, as fast as it is read
+    order: list[str] = []
+    app = make_app()
+
+    def reply_state() -> EntryState | None:
+        widgets = list(app.chat_screen.query(MessageWidget))
+        return widgets[-1].entry.state if len(widgets) >= 2 else None
+
+    real_paint = Screen._compositor_refresh
+
+    steps: list[int] = []  # the reply's height step at each paint after its end
+
+    def paint(self: Screen[Any]) -> None:
+        if reply_state() is EntryState.COMPLETE:
+            order.append("paint after the end")
+            body = list(app.chat_screen.query(MessageWidget))[-1].query_one(MarkdownBody)
+            steps.append(body.step)
+        real_paint(self)
+
+    real_next = MarkdownBody.render_next
+
+    def render_next(self: MarkdownBody, relayout: bool = True, start: int = 0) -> bool:
+        order.append("settle draws")
+        return real_next(self, relayout, start)
+
+    monkeypatch.setattr(Screen, "_compositor_refresh", paint)
+    monkeypatch.setattr(MarkdownBody, "render_next", render_next)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await send(pilot, "go")
+        await wait_idle(pilot)
+        await pilot.pause(0.2)
+        body = list(app.chat_screen.query(MessageWidget))[-1].query_one(MarkdownBody)
+        assert "settle draws" in order, "the reply left no chunk unseen: make it longer"
+        assert order.index("paint after the end") < order.index("settle draws"), order[:8]
+        assert not body.undrawn  # and settle still drew them all
+        # Painted at its own height (no blank band of a streaming step under the text),
+        # so the chunks settle() draws later change only rows above the view.
+        assert steps[0] == 1
