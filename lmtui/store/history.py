@@ -48,6 +48,7 @@ from lmtui.store.history_schema import (
     migrate,
     schema_version,
 )
+from lmtui.store.lock_wait import history_busy_timeout
 from lmtui.store.paths import close_down, ensure_private_dir, history_db, private_file_opener
 from lmtui.store.safe_files import MAX_IMPORT_BYTES, read_bounded
 
@@ -273,10 +274,15 @@ class HistoryStore:
     """
 
     def __init__(
-        self, path: Path | None = None, *, busy_timeout: float = 5.0, recover: bool = True
+        self,
+        path: Path | None = None,
+        *,
+        busy_timeout: float | None = None,
+        recover: bool = True,
     ) -> None:
         self.path = path if path is not None else history_db()
-        self.busy_timeout = busy_timeout
+        # None: 5 s, or LMTUI_HISTORY_BUSY_TIMEOUT (store/lock_wait.py).
+        self.busy_timeout = history_busy_timeout() if busy_timeout is None else busy_timeout
         self._lock = threading.RLock()
         self._host = socket.gethostname()
         self._conn: sqlite3.Connection | None = None

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lmtui.store.history import HistoryUnavailable
+from lmtui.store.lock_wait import history_busy_timeout
 from lmtui.store.paths import close_down, ensure_private_dir, history_db, private_file_opener
 
 if TYPE_CHECKING:
@@ -156,8 +157,10 @@ class VectorStore:
     files cannot be used.
     """
 
-    def __init__(self, path: Path | None = None, *, busy_timeout: float = 5.0) -> None:
+    def __init__(self, path: Path | None = None, *, busy_timeout: float | None = None) -> None:
         self.path = path if path is not None else history_db()
+        if busy_timeout is None:  # 5 s, or LMTUI_HISTORY_BUSY_TIMEOUT
+            busy_timeout = history_busy_timeout()
         self.directory = self.path.with_name(self.path.stem + ".vectors")
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None

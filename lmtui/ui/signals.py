@@ -22,6 +22,9 @@ from textual.app import App
 
 from lmtui.ui.textual_compat import install_terminal_loss_guard
 
+# How long a hangup waits for the stopped reply (and any other work) to end before quitting.
+STOP_WAIT = 5.0
+
 HANGUP_SIGNALS = tuple(
     s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s
 )
@@ -64,11 +67,20 @@ def stop_on_hangup(app: App[object]) -> None:
 
 
 async def _leave(app: App[object], signum: int) -> None:
-    """Stop the reply and wait for it to be saved, then quit as the quit key does."""
+    """Stop the reply and wait for it to be saved, then quit as the quit key does.
+
+    Every worker is cancelled (the streaming reply's among them: it keeps its partial
+    text, marked stopped), as Textual would at exit, but while the screens are still
+    there to save what they hold; then the app quits once they have ended, or after
+    :data:`STOP_WAIT` seconds.
+    """
+    workers = list(app.workers)
+    for worker in workers:
+        worker.cancel()
+    # A cancelled worker's wait() raises: gather every one, not only up to the first.
+    waits = asyncio.gather(*(worker.wait() for worker in workers), return_exceptions=True)
     with contextlib.suppress(Exception):
-        await app.run_action("stop")
-    with contextlib.suppress(Exception):
-        await asyncio.wait_for(app.workers.wait_for_complete(), timeout=5)
+        await asyncio.wait_for(waits, timeout=STOP_WAIT)
     try:
         await app.run_action("quit")  # saves the draft
     finally:

@@ -13,6 +13,8 @@ import pytest
 
 from lmtui.store import paths
 from lmtui.store.history import HistoryStore
+from lmtui.store.lock_wait import BUSY_TIMEOUT_ENV
+from lmtui.ui import history_writes
 from lmtui.ui.app import LmtuiApp
 from tests.conftest import IsolatedDirs, RunLmtui
 from tests.fake_server import FakeServer, Reply
@@ -120,7 +122,8 @@ async def test_a_full_data_dir_mid_session_keeps_the_chat_and_the_draft(
     fake: FakeServer, make_app: AppFactory
 ) -> None:
     fake.enqueue(Reply(content="first"))
-    fake.enqueue(Reply(content="word " * 50_000))
+    # 250 kB, in 5 kB deltas: 4-character ones (62,500 events) only made it slow to stream.
+    fake.enqueue(Reply(deltas=["word " * 1_000] * 50))
     fake.enqueue(Reply(content="third"))
     app = make_app()
     async with app.run_test() as pilot:
@@ -161,8 +164,13 @@ async def test_a_full_data_dir_mid_session_keeps_the_chat_and_the_draft(
 
 
 @pytest.fixture
-def locked_history(isolated_dirs: IsolatedDirs) -> Iterator[Path]:
-    """A history database held by another process inside ``BEGIN EXCLUSIVE``."""
+def locked_history(isolated_dirs: IsolatedDirs, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A history database held by another process inside ``BEGIN EXCLUSIVE``.
+
+    The lock is held for the whole test, so a write's wait for it (5 s by default, in this
+    process and in the ``lmtui`` it runs) is cut short: it ends the same way, sooner.
+    """
+    monkeypatch.setenv(BUSY_TIMEOUT_ENV, "0.2")
     db = paths.history_db()
     HistoryStore(db).close()
     holder = subprocess.Popen(
@@ -200,8 +208,10 @@ def test_ask_works_while_another_process_locks_history(
 
 
 async def test_the_app_works_while_another_process_locks_history(
-    fake: FakeServer, make_app: AppFactory, locked_history: Path
+    fake: FakeServer, make_app: AppFactory, locked_history: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Quitting gives the writes that wait for the lock 5 s more: the lock outlasts them.
+    monkeypatch.setattr(history_writes, "EXIT_WAIT", 0.2)
     fake.enqueue(Reply(content="answered anyway"))
     app = make_app()
     async with app.run_test() as pilot:

@@ -30,6 +30,8 @@ from tests.reliability.hostile_server import (
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
 SENT = "".join(TEXT.split(" ")[:4])
+# How often a wait looks again (a tmux client per look: fine-grained, still cheap).
+POLL = 0.02
 
 
 class Tmux:
@@ -57,10 +59,10 @@ class Tmux:
 
     def wait_for(self, predicate: object, what: str, seconds: float = 30) -> None:
         tick = threading.Event()
-        for _ in range(int(seconds / 0.1)):
+        for _ in range(int(seconds / POLL)):
             if predicate():  # type: ignore[operator]
                 return
-            tick.wait(0.1)
+            tick.wait(POLL)
         raise AssertionError(f"timed out waiting for {what}:\n{self.screen()}")
 
     def close(self) -> None:
@@ -143,10 +145,10 @@ def test_the_terminal_vanishing_mid_reply_ends_the_app_and_saves_the_reply(
         finally:
             tmux.close()  # the terminal goes away under the app
         gone = threading.Event()
-        for _ in range(300):
+        for _ in range(int(30 / POLL)):
             if not Path(f"/proc/{pid}").exists() or _is_zombie(pid):
                 break
-            gone.wait(0.1)
+            gone.wait(POLL)
         else:
             os.kill(pid, signal.SIGKILL)
             raise AssertionError("the app outlived its terminal by 30 s")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from lmtui.services.chat import COMPLETE
+from lmtui.store import write_worker
 from lmtui.store.history import HistoryStore
 from lmtui.store.paths import history_db
 from lmtui.ui import history_writes
@@ -18,6 +19,13 @@ from tests.fake_server import FakeServer, Reply
 from tests.ui.conftest import send, wait_idle, wait_until
 
 AppFactory = Callable[..., LmtuiApp]
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retry a locked write every 50 ms: each test lets go of the lock when it chooses,
+    and the writer's growing pauses (up to 1 s) would only make it wait longer."""
+    monkeypatch.setattr(write_worker, "RETRY_PAUSES", (0.05,))
 
 
 def stored(path: Path, message_id: int) -> tuple[str, str]:

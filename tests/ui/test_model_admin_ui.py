@@ -166,7 +166,9 @@ async def test_download_progress_runs_on_while_chatting(
     fake.enqueue(Reply(content="chatting while it downloads"))
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
-        app.chat_screen.model_admin.poll_interval = 0.01
+        # Polls far enough apart that the app idles between them: every key press
+        # waits for idle, up to 1 s twice, and at 10 ms polls the app never idled.
+        app.chat_screen.model_admin.poll_interval = 0.1
         await highlight(pilot, app, "Qwen2.5 7B")
         await pilot.press("D")
         await wait_until(pilot, lambda: isinstance(app.screen, DownloadDialog))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -170,8 +170,13 @@ async def test_polls_only_while_shown(fake_server: FakeServer, client: LMStudioC
     def probes() -> int:
         return len(fake_server.requests_to("/api/v1/models"))
 
+    def checks_done(count: int) -> Callable[[], bool]:
+        return lambda: screen.checks >= count and not screen.checking
+
+    # Waits on the counts alone: while it polls every 20 ms the app never idles, so a
+    # wait for idle (checked()'s pilot.pause()) would run to its 1 s limit each time.
     async with app.run_test() as pilot:
-        await checked(pilot, screen, 3)  # the timer re-checked while open
+        await wait_until(pilot, checks_done(3))  # the timer re-checked while open
         assert screen.polling
         app.push_screen(InspectorScreen("http://x", None, None, with_token=False))
         await wait_until(pilot, lambda: not screen.polling)
@@ -181,7 +186,7 @@ async def test_polls_only_while_shown(fake_server: FakeServer, client: LMStudioC
         assert screen.checks == covered
         app.pop_screen()
         await wait_until(pilot, lambda: screen.polling)
-        await checked(pilot, screen, covered + 1)
+        await wait_until(pilot, checks_done(covered + 1))
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is not screen)
         assert not screen.polling
