@@ -8,8 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rich.segment import Segment
 from textual.app import App, ComposeResult
 from textual.geometry import Region
+from textual.strip import Strip
+from textual.widget import Widget
 
 from lmtui.ui.markdown_body import DRAWN_ROWS_MAX, SETTLE_MAX_CHARS, MarkdownBody, MarkdownLines
 from lmtui.ui.markdown_split import CHUNK_CHARS, cut_blocks, split_points
@@ -248,23 +251,30 @@ async def test_a_tall_widget_keeps_a_bounded_number_of_painted_lines() -> None:
 
     install_tall_styles_cache()
 
+    class Rows(Widget):
+        DEFAULT_CSS = "Rows { height: 2000; }"  # a fixed height: nothing clears the cache
+
+        def render_line(self, y: int) -> Strip:
+            return Strip([Segment(f"row {y}")], self.size.width)
+
     class Tall(App[None]):
         def compose(self) -> ComposeResult:
             with VerticalScroll():
-                yield MarkdownBody(paragraphs(0, 600))  # ~1,200 rows at rest
+                yield Rows()
 
     app = Tall()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        md = app.query_one(MarkdownBody)
+        rows = app.query_one(Rows)
         scroll = app.query_one(VerticalScroll)
-        assert md.size.height > 3 * HELD_LINES_MAX
-        while scroll.scroll_offset.y < scroll.max_scroll_y:
+        pages = 2 * HELD_LINES_MAX // scroll.size.height  # twice the bound's rows painted
+        for _ in range(pages):
             scroll.scroll_page_down(animate=False)
             await pilot.pause()
-        assert len(md._styles_cache._cache) <= HELD_LINES_MAX + scroll.size.height
-        # What was dropped is drawn again when seen: back at the top, the first paragraph.
+        assert scroll.scroll_offset.y >= 2 * HELD_LINES_MAX - scroll.size.height
+        assert len(rows._styles_cache._cache) <= HELD_LINES_MAX + scroll.size.height
+        # What was dropped is drawn again when seen: back at the top, the first rows.
         scroll.scroll_home(animate=False)
         await pilot.pause()
-        top = md.render_lines(Region(0, 0, md.size.width, 2))  # through the line cache
-        assert "Paragraph 0:" in "".join(strip.text for strip in top)
+        top = rows.render_lines(Region(0, 0, rows.size.width, 2))  # through the line cache
+        assert [strip.text.rstrip() for strip in top] == ["row 0", "row 1"]
