@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from child_run import child_figures
+from fake_process import start_fake_server
 
 ROOT = Path(__file__).resolve().parent.parent
 TICK_S = 0.005
@@ -124,15 +125,8 @@ def child(lock: bool) -> int:
     with tempfile.TemporaryDirectory() as home:
         for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
             os.environ[name] = str(Path(home) / name.lower())
-        server = subprocess.Popen(
-            [sys.executable, str(ROOT / "tests" / "fake_server.py"), "--deltas", "200"],
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
+        server, url = start_fake_server("--deltas", "200")
         try:
-            assert server.stdout is not None
-            url = server.stdout.readline().strip()
             figures = asyncio.run(_drive(url, lock))
         finally:
             server.terminate()

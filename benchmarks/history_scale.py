@@ -37,6 +37,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from fake_process import start_fake_server
+
 ROOT = Path(__file__).resolve().parent.parent
 LMTUI = [sys.executable, "-m", "lmtui"]
 README = ROOT / "benchmarks" / "README.md"
@@ -210,15 +212,8 @@ def app_startup_with_history(history_data: Path, runs: int) -> tuple[float, floa
     """
     if shutil.which("tmux") is None:
         raise SystemExit("the app startup benchmark needs tmux")
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests" / "fake_server.py")],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    server, url = start_fake_server()
     try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
         with tempfile.TemporaryDirectory(prefix="lmtui-startup-bench-") as tmp:
             homes: dict[str, dict[str, str]] = {}
             for label, data in (("empty", Path(tmp) / "empty-data"), ("full", history_data)):

@@ -29,10 +29,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+
+from tmux_pane import Pane
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -45,27 +47,8 @@ MODEL = "qwen2.5-7b-instruct"
 ROUND = 20  # keys typed before they are deleted again
 
 
-def tmux(*args: str) -> str:
-    """Run one command against the private tmux server; return its output."""
-    done = subprocess.run(
-        ["tmux", "-L", SOCKET, *args], capture_output=True, text=True, check=False
-    )
-    return done.stdout
-
-
-def screen() -> str:
-    """The visible text of the pane."""
-    return tmux("capture-pane", "-p", "-t", SESSION)
-
-
-def wait_for(predicate: Callable[[str], bool], timeout: float, poll: float = 0.005) -> float | None:
-    """Poll the pane until ``predicate(text)``; the monotonic time it became true."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate(screen()):
-            return time.monotonic()
-        time.sleep(poll)
-    return None
+PANE = Pane(SESSION, SOCKET)
+tmux, screen, wait_for = PANE.tmux, PANE.screen, PANE.wait_for
 
 
 class Announcements:

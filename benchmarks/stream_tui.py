@@ -35,6 +35,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from tmux_pane import Pane
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
 LMTUI = ROOT / ".venv" / "bin" / "lmtui"
@@ -72,25 +74,13 @@ print(n, took)
 """
 
 
-def tmux(*args: str) -> str:
-    """Run one tmux command and return its output."""
-    done = subprocess.run(["tmux", *args], capture_output=True, text=True, check=False)
-    return done.stdout
-
-
-def screen() -> str:
-    """The visible text of the benchmark pane."""
-    return tmux("capture-pane", "-p", "-t", SESSION)
+PANE = Pane(SESSION)
+tmux, screen = PANE.tmux, PANE.screen
 
 
 def wait_for(predicate: Callable[[str], bool], timeout: float) -> float | None:
-    """Poll the pane until ``predicate(text)``; the monotonic time it became true."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate(screen()):
-            return time.monotonic()
-        time.sleep(POLL_S)
-    return None
+    """Poll the pane every ``POLL_S`` until ``predicate(text)``; when it became true."""
+    return PANE.wait_for(predicate, timeout, POLL_S)
 
 
 class Arrivals:

@@ -21,6 +21,7 @@ Needs tmux. Every process it starts is stopped before it exits.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shlex
@@ -30,10 +31,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tmux_pane import Pane
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -64,27 +67,9 @@ print(chars)
 """
 
 
-def tmux(*args: str) -> str:
-    """Run one command against the private tmux server; return its output."""
-    done = subprocess.run(
-        ["tmux", "-L", SOCKET, *args], capture_output=True, text=True, check=False
-    )
-    return done.stdout
-
-
-def screen() -> str:
-    """The visible text of the pane."""
-    return tmux("capture-pane", "-p", "-t", SESSION)
-
-
-def wait_for(predicate: Callable[[str], bool], timeout: float, poll: float = 0.02) -> bool:
-    """Poll the pane until ``predicate(text)`` holds; False on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate(screen()):
-            return True
-        time.sleep(poll)
-    return False
+PANE = Pane(SESSION, SOCKET)
+tmux, screen = PANE.tmux, PANE.screen
+wait_for = functools.partial(PANE.wait_for, poll=0.02)
 
 
 def wait_stable(quiet: float, timeout: float, file: Path | None = None) -> bool:

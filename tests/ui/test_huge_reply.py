@@ -11,6 +11,7 @@ import pytest
 from rich.segment import Segment
 from textual.app import App, ComposeResult
 from textual.geometry import Region
+from textual.pilot import Pilot
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -34,6 +35,16 @@ def paragraphs(start: int, count: int) -> str:
         f"Paragraph {i}: a few **words** to read, long enough for a row.\n\n"
         for i in range(start, start + count)
     )
+
+
+async def stream_fast(md: MarkdownBody, pilot: Pilot[None], count: int, per_frame: int) -> None:
+    """Stream "Start." then ``count`` paragraphs into ``md``, ``per_frame`` a frame (fast)."""
+    md.streaming(True, 20)
+    await md.append("Start.\n\n")
+    await pilot.pause()
+    for start in range(0, count, per_frame):
+        await md.append(paragraphs(start, per_frame))
+        await pilot.pause()
 
 
 class Rendered:
@@ -92,12 +103,7 @@ async def test_the_end_of_a_huge_reply_draws_a_bounded_amount(
     app = Host()
     async with app.run_test(size=(80, 24)) as pilot:
         md = app.query_one(MarkdownBody)
-        md.streaming(True, 20)
-        await md.append("Start.\n\n")
-        await pilot.pause()
-        for start in range(0, 6000, 1000):  # ~370 kB in six fast frames
-            await md.append(paragraphs(start, 1000))
-            await pilot.pause()
+        await stream_fast(md, pilot, 6000, 1000)  # ~370 kB in six fast frames
         rendered = Rendered(md, monkeypatch)
         md.finish()
         await md.settle()
@@ -185,12 +191,7 @@ async def test_lines_of_chunks_far_from_view_are_dropped_and_drawn_again_the_sam
     app = Host()
     async with app.run_test(size=(80, 24)) as pilot:
         md = app.query_one(MarkdownBody)
-        md.streaming(True, 20)
-        await md.append("Start.\n\n")
-        await pilot.pause()
-        for start in range(0, 2000, 500):  # ~125 kB in four fast frames
-            await md.append(paragraphs(start, 500))
-            await pilot.pause()
+        await stream_fast(md, pilot, 2000, 500)  # ~125 kB in four fast frames
         md.finish()
         await md.settle()
         await pilot.pause()
