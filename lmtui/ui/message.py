@@ -302,11 +302,14 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
             # A fast reply scrolled past chunks never painted: draw them a turn at a
             # time, then settle to the exact height in one layout — after the reply's
             # end and its footer are painted, so that paint does not wait for them.
-            self.call_after_refresh(
-                self.run_worker, body.settle(), group="render-all", exit_on_error=False
-            )
+            self.call_after_refresh(self._settle_in_background, body)
         else:
             await body.settle()
+
+    def _settle_in_background(self, body: MarkdownBody) -> None:
+        # The coroutine is made here, when it runs: a widget removed before this
+        # refresh leaves no coroutine never awaited.
+        self.run_worker(body.settle(), group="render-all", exit_on_error=False)
 
     # ---- state ----------------------------------------------------------------
 
