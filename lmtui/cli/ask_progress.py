@@ -64,9 +64,9 @@ class AskDisplay:
             if event.done:
                 self._clear()
                 return
+            so_far = f" · {event.waited_s:.0f} s so far" if event.waited_s >= 1 else ""
             text = (
-                f"lmtui: the server is loading its model · waited {event.waited_s:.0f} s, "
-                f"asking again in {event.retry_in_s:g} s"
+                f"lmtui: the server is loading its model{so_far} · again in {event.retry_in_s:g} s"
             )
         else:
             return

@@ -27,9 +27,10 @@ def describe_progress(extras: ReplyExtras) -> str | None:
     """The progress line for a reply, or None when nothing is loading or processing."""
     wait = extras.server_wait
     if wait is not None:  # llama.cpp's 503 "Loading model": asked again after a wait
+        so_far = f" · {wait.waited_s:.0f} s so far" if wait.waited_s >= 1 else ""
         return (
-            f"The server is loading its model · waited {wait.waited_s:.0f} s, asking again "
-            f"in {wait.retry_in_s:g} s  (Esc cancels)"
+            f"The server is loading its model{so_far} · again in {wait.retry_in_s:g} s"
+            "  (Esc cancels)"
         )
     if extras.loading and extras.load_progress is not None:
         pct = round(extras.load_progress * 100)

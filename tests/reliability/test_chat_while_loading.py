@@ -122,7 +122,7 @@ async def test_the_app_shows_the_wait_in_the_reply_then_the_reply() -> None:
                 return str(lines.first().render()) if lines else ""
 
             await wait_until(pilot, lambda: "The server is loading its model" in waiting_line())
-            assert "asking again in 0.6 s" in waiting_line()
+            assert "again in 0.6 s" in waiting_line()
             assert "Esc cancels" in waiting_line()
             await wait_until(pilot, lambda: screen.session.entries[-1].content == "here it is")
             await wait_until(pilot, lambda: not screen.query(ReplyProgress).first().display)
