@@ -62,34 +62,40 @@ def rank_candidates(conn: sqlite3.Connection, match: str, bound: int = CANDIDATE
     """
     found = Candidates()
     scores = found.scores
-    rows = conn.execute(
-        "SELECT f.rowid, f.rank, f.conversation_id FROM messages_fts f "
-        "WHERE messages_fts MATCH ? ORDER BY f.rowid DESC LIMIT ?",
-        (match, bound + 1),
-    ).fetchall()
-    if len(rows) > bound:
-        found.bounded = True
-        del rows[bound:]
-    for mid, rank, cid in rows:
+    for mid, rank, cid in _newest(found, conn, _MESSAGES, match, bound):
         best = scores.get(cid)
         if best is None or rank < best[0]:
             scores[cid] = (rank, mid)
-    calls = conn.execute(
-        "SELECT f.rowid, f.rank, m.conversation_id FROM tool_calls_fts f "
-        "JOIN tool_calls t ON t.id = f.rowid JOIN messages m ON m.id = t.message_id "
-        "WHERE tool_calls_fts MATCH ? ORDER BY f.rowid DESC LIMIT ?",
-        (match, bound + 1),
-    ).fetchall()
-    if len(calls) > bound:
-        found.bounded = True
-        del calls[bound:]
-    for rowid, rank, cid in calls:
+    for rowid, rank, cid in _newest(found, conn, _TOOL_CALLS, match, bound):
         # A tool call's arguments or output count like the text of its message.
         best = scores.get(cid)
         if best is None or rank < best[0]:
             scores[cid] = (rank, None)
             found.tool_rows[cid] = rowid
     return found
+
+
+# (row id, rank, conversation id) of the newest matches, at most one more than the bound.
+_MESSAGES = (
+    "SELECT f.rowid, f.rank, f.conversation_id FROM messages_fts f "
+    "WHERE messages_fts MATCH ? ORDER BY f.rowid DESC LIMIT ?"
+)
+_TOOL_CALLS = (
+    "SELECT f.rowid, f.rank, m.conversation_id FROM tool_calls_fts f "
+    "JOIN tool_calls t ON t.id = f.rowid JOIN messages m ON m.id = t.message_id "
+    "WHERE tool_calls_fts MATCH ? ORDER BY f.rowid DESC LIMIT ?"
+)
+
+
+def _newest(
+    found: Candidates, conn: sqlite3.Connection, sql: str, match: str, bound: int
+) -> list[tuple[int, float, int]]:
+    """The newest ``bound`` rows ``sql`` finds; ``found.bounded`` set when there were more."""
+    rows: list[tuple[int, float, int]] = conn.execute(sql, (match, bound + 1)).fetchall()
+    if len(rows) > bound:
+        found.bounded = True
+        del rows[bound:]
+    return rows
 
 
 def snippets(
