@@ -13,7 +13,7 @@ loads a model for a request while streaming its progress, and never answers 503.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
 
 from lmtui.backend.errors import ModelLoading
@@ -46,6 +46,7 @@ class LoadWait:
 async def waiting_for_load(
     open_stream: Callable[[], AsyncGenerator[StreamEvent, None]],
     policy: LoadWait,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> AsyncGenerator[StreamEvent, None]:
     """The events of the stream ``open_stream`` makes, made again while the server loads.
 
@@ -53,6 +54,7 @@ async def waiting_for_load(
         open_stream: makes the reply's stream, on the route chosen once (the request
             goes when the stream is read).
         policy: the waits between tries.
+        sleep: how to wait (``asyncio.sleep``; tests pass one that loses a cancellation).
 
     Yields:
         The stream's events, with a :class:`ServerLoading` before each wait and one with
@@ -61,6 +63,9 @@ async def waiting_for_load(
     """
     import asyncio  # here: `lmtui ask` runs the sync twin and never loads asyncio
 
+    from lmtui.services.lost_cancel import raise_a_lost_cancellation
+
+    pause = sleep or asyncio.sleep
     waited = 0.0
     delays = policy.delays()
     while True:
@@ -75,13 +80,15 @@ async def waiting_for_load(
                 yield event
             return
         except ModelLoading:
+            raise_a_lost_cancellation()  # Esc during the request: no wait, no new try
             delay = None if answered else next(delays, None)
             if delay is None:
                 raise
         finally:
             await stream.aclose()
         yield ServerLoading(delay, waited)
-        await asyncio.sleep(delay)
+        await pause(delay)
+        raise_a_lost_cancellation()
         waited += delay
 
 

@@ -13,15 +13,16 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import pytest
 
 from lmtui.backend.errors import ModelLoading
-from lmtui.backend.types import ServerLoading
+from lmtui.backend.types import ServerLoading, StreamEvent
 from lmtui.services.chat import ChatSession, EntryState
 from lmtui.services.clients import client_for
-from lmtui.services.load_wait import LoadWait
+from lmtui.services.load_wait import LoadWait, waiting_for_load
 from lmtui.store.config import Config
 from lmtui.ui.app import LmtuiApp
 from lmtui.ui.reply_progress import ReplyProgress
@@ -145,3 +146,31 @@ def test_ask_waits_for_the_model_too(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["content"] == "an answer"
         assert len(srv.requests_to(CHAT)) == 2
+
+
+async def test_esc_stops_the_wait_even_when_a_library_swallowed_the_cancel() -> None:
+    """AnyIO can swallow a cancellation under httpx (its issue #1214): the loop must not go on."""
+    tries: list[int] = []
+
+    async def loading() -> AsyncGenerator[StreamEvent, None]:
+        tries.append(1)
+        raise ModelLoading("The server is still loading the model (HTTP 503).")
+        yield  # an async generator, as the routed stream is
+
+    async def swallowing_sleep(seconds: float) -> None:
+        try:
+            await asyncio.sleep(seconds)
+        except asyncio.CancelledError:
+            return  # lost, as AnyIO lost it
+
+    async def consume() -> None:
+        policy = LoadWait(first=0.05, ceiling=0.05, limit_s=2.0)
+        async for _ in waiting_for_load(loading, policy, sleep=swallowing_sleep):
+            pass
+
+    task = asyncio.create_task(consume())
+    await asyncio.sleep(0.02)  # in the first wait
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, 5)
+    assert len(tries) == 1  # no new try after Esc
