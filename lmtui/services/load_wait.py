@@ -1,7 +1,7 @@
 """A chat sent while the server loads its model waits for it instead of failing.
 
-llama.cpp's server answers every request with 503 "Loading model" until its model is
-loaded (lmtui's embedded server does too, for the first seconds after it starts). A
+llama.cpp's server (``llama-server``) answers every request with 503 "Loading model"
+until its model is loaded: for a large model, a minute or more after it starts. A
 reply asked for then used to end at once on that error, and the user had to send it
 again. Now the request is sent again after a growing, bounded delay (0.5, 1, 2, then
 every 4 s; the error as before after :attr:`LoadWait.limit_s` of waiting), each wait
