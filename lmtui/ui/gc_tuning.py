@@ -41,8 +41,9 @@ def freeze_startup_objects() -> None:
 
 
 def thaw_objects() -> None:
-    """Return the frozen objects to the collector (when the app ends)."""
+    """Return the frozen objects to the collector (when the app ends): its replies end too."""
     gc.unfreeze()
+    _state.streaming.clear()
     _state.owed = False
 
 
