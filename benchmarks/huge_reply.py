@@ -14,7 +14,9 @@ repetition detector keeps checking it as it would real text):
 - keystroke latency while the reply streams and settles: a character typed into the
   prompt box → visible, every ``--key-every`` seconds until the footer shows.
 
-Run: ``.venv/bin/python benchmarks/huge_reply.py [--mb 5] [--delta-chars 64] [--runs 1]``.
+Run: ``.venv/bin/python benchmarks/huge_reply.py [--mb 5] [--delta-chars 64] [--runs 1]
+[--keys-log FILE]``; the log (each key's monotonic send time and latency) lines keys up
+with a probe's own timestamps (same clock) when hunting a slow one.
 Needs tmux. Every process it starts is stopped before it exits.
 """
 
