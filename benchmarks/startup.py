@@ -4,7 +4,10 @@ What it measures (see benchmarks/README.md, "Startup"):
 
 - startup: ``lmtui --base-url URL --model M`` launched in a 120×40 tmux pane → the model
   id on screen, against ``tests/fake_server.py`` (as ``stream_tui.py``'s startup line);
-  with ``--from-server`` also without ``--model``: until the model the app chose from
+  with ``--hung-server`` also against a named server that takes connections and never
+  answers (the launch's probe then waits its whole 0.5 s; a remote server's round trip
+  is the same kind of wait, shorter); with ``--from-server`` also without ``--model``:
+  until the model the app chose from
   the server's list is shown; with ``--reopen`` also with a conversation to open at start
   (``--open ID``: the same work as reopening the last one), a prompt and the fake
   server's 4,000-delta Markdown reply (16 kB: code blocks, tables), as after a run of
@@ -167,6 +170,17 @@ def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float,
 
 
 @contextmanager
+def hung_server() -> Iterator[str]:
+    """A port that takes connections (the kernel's backlog) and never answers; its URL."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(512)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+@contextmanager
 def fake_server() -> Iterator[str]:
     """tests/fake_server.py as a process; yields its base URL."""
     proc = subprocess.Popen(
@@ -298,6 +312,9 @@ def main() -> int:
         "--from-server", action="store_true", help="also start without --model (the app picks)"
     )
     parser.add_argument(
+        "--hung-server", action="store_true", help="also start against a server that never answers"
+    )
+    parser.add_argument(
         "--reopen", action="store_true", help="also start with a Markdown conversation to open"
     )
     args = parser.parse_args()
@@ -338,6 +355,14 @@ def main() -> int:
                         print(
                             f"[{label}] startup opening a 16 kB Markdown reply → model id "
                             f"shown: {med_ms(values)}"
+                        )
+                if args.hung_server:
+                    with hung_server() as hung:
+                        times = measure_startup(trees, hung, home, args.runs, None)
+                    for label, values in times.items():
+                        print(
+                            f"[{label}] startup, the server never answering → model id shown: "
+                            f"{med_ms(values)}"
                         )
                 if args.from_server:
                     times = measure_startup(trees, url, home, args.runs, None, pick=True)

@@ -4,6 +4,10 @@ Reads the fake server's 4,000-delta Markdown reply (the one ``stream_tui.py`` ti
 through each layer of lmtui's path, alternating the layers run by run, and prints the
 median of each (request → last event, ``perf_counter``):
 
+- raw socket: no HTTP library at all — one request written to an asyncio stream, the
+  chunked body undone, the events split and each ``json.loads``-ed, in a few lines of
+  Python that handle nothing else (no errors, no timeouts): what a client could cost if
+  it did not go through httpx and h11;
 - bare sync / bare async: httpx + httpx-sse alone (``connect_sse`` / ``aconnect_sse``),
   the stack lmtui is built on — the floor for anything that uses it;
 - client: ``LMStudioClient.stream_chat`` (adds the JSON, the assembler, the error
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import time
@@ -83,6 +88,38 @@ async def bare_async(url: str) -> float:
         return time.perf_counter() - started
 
 
+async def raw_socket(url: str) -> float:
+    """Seconds for a bare asyncio stream to read, de-chunk, split and decode the reply."""
+    host, _, port = url.split("//", 1)[1].rstrip("/").partition(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    body = json.dumps(_body()).encode()
+    started = time.perf_counter()
+    head = f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}\r\n"
+    head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    writer.write(head.encode() + body)
+    received = bytearray()
+    while not received.endswith(b"\r\n0\r\n\r\n"):
+        data = await reader.read(1 << 16)
+        if not data:
+            break
+        received += data
+    payload = bytes(received).partition(b"\r\n\r\n")[2]
+    pieces, at = [], 0
+    while True:  # the chunked body, one SSE event per chunk
+        eol = payload.index(b"\r\n", at)
+        size = int(payload[at:eol].split(b";")[0], 16)
+        if size == 0:
+            break
+        pieces.append(payload[eol + 2 : eol + 2 + size])
+        at = eol + 4 + size
+    for event in b"".join(pieces).split(b"\n\n"):
+        if event.startswith(b"data: {"):
+            json.loads(event[6:])
+    took = time.perf_counter() - started
+    writer.close()
+    return took
+
+
 async def async_client(url: str) -> float:
     """Seconds for lmtui's async client to read the reply."""
     client = LMStudioClient(url)
@@ -113,6 +150,7 @@ async def measure(url: str, runs: int) -> dict[str, list[float]]:
         "lmtui sync client": sync_client,
     }
     async_layers: dict[str, Callable[[str], Awaitable[float]]] = {
+        "raw socket (no httpx)": raw_socket,
         "bare async (httpx-sse)": bare_async,
         "lmtui async client": async_client,
         "lmtui chat session": session,

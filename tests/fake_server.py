@@ -1257,6 +1257,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=0.0,
         help="with --native-chat: each unloaded model takes this long to load, in 10 steps",
     )
+    parser.add_argument(
+        "--loading-chats",
+        type=int,
+        default=0,
+        help="answer the first N chat requests 503 'Loading model', as llama.cpp does",
+    )
     return parser.parse_args(argv)
 
 
@@ -1288,6 +1294,8 @@ def main(argv: list[str] | None = None) -> int:
     srv.announce_requests = args.announce
     if args.load_seconds > 0:
         srv.native_load_delay = args.load_seconds / 10  # read by tests/fake_native_chat.py
+    for _ in range(args.loading_chats):
+        srv.enqueue(LOADING_503, path="/v1/chat/completions")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

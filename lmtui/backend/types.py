@@ -719,6 +719,19 @@ class PromptProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerLoading:
+    """The server answered that it is still loading its model (llama.cpp's 503).
+
+    The request goes again after ``retry_in_s``; ``waited_s`` is the wait so far. The
+    last one has ``done`` set: the server answered at last (see services/load_wait.py).
+    """
+
+    retry_in_s: float
+    waited_s: float
+    done: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ToolCallEvent:
     """A tool call started or changed; the latest record for ``call.id`` replaces earlier ones."""
 
@@ -750,6 +763,7 @@ class RouteReport:
 NativeEvent: TypeAlias = (
     LoadProgress
     | PromptProgress
+    | ServerLoading
     | ToolCallEvent
     | ServerStatsReport
     | ResponseIdReport
@@ -771,6 +785,8 @@ class ReplyExtras:
     tool_calls: list[ToolCall] = field(default_factory=list)
     server_stats: NativeStats | None = None
     loading: bool = False
+    #: While the server says it is loading its model: the latest such answer, else None.
+    server_wait: ServerLoading | None = None
     load_started: float | None = None
     prompt_started: float | None = None
     clock: Callable[[], float] = field(default=time.monotonic, repr=False)
@@ -782,6 +798,8 @@ class ReplyExtras:
             self.route_reason = event.reason
         elif isinstance(event, LoadProgress):
             self._load(event)
+        elif isinstance(event, ServerLoading):
+            self.server_wait = None if event.done else event
         elif isinstance(event, PromptProgress):
             if self.prompt_started is None:
                 self.prompt_started = self.clock()

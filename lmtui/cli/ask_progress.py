@@ -1,6 +1,7 @@
 """What ``lmtui ask`` writes on stderr while a reply streams.
 
-A one-line load / prompt-processing progress, only when stderr is a terminal (and
+A one-line load / prompt-processing progress (or the wait for a server still loading
+its model), only when stderr is a terminal (and
 cleared before anything else is written); the reasoning, with ``--reasoning``, set
 apart from the answer (a dimmed, headed block ending in a blank line on a terminal);
 and every line ended, so a later ``-v`` report or error starts on its own line.
@@ -12,7 +13,13 @@ import os
 import time
 from typing import TextIO
 
-from lmtui.backend.types import ContentWasReasoning, LoadProgress, PromptProgress, StreamEvent
+from lmtui.backend.types import (
+    ContentWasReasoning,
+    LoadProgress,
+    PromptProgress,
+    ServerLoading,
+    StreamEvent,
+)
 
 DIM = "\x1b[2m"
 RESET = "\x1b[0m"
@@ -53,6 +60,14 @@ class AskDisplay:
             text = f"lmtui: loading the model {event.progress * 100:3.0f}% · {elapsed:.1f} s"
         elif isinstance(event, PromptProgress):
             text = f"lmtui: processing the prompt {event.progress * 100:3.0f}%"
+        elif isinstance(event, ServerLoading):
+            if event.done:
+                self._clear()
+                return
+            so_far = f" · {event.waited_s:.0f} s so far" if event.waited_s >= 1 else ""
+            text = (
+                f"lmtui: the server is loading its model{so_far} · again in {event.retry_in_s:g} s"
+            )
         else:
             return
         self._line_end()

@@ -153,6 +153,7 @@ def _search(store: HistoryStore, args: argparse.Namespace) -> int:
         print_json(
             {
                 "query": query,
+                "ranked_newest": hits.ranked_newest,
                 "hits": [
                     {
                         "id": h.conversation_id,
@@ -169,6 +170,12 @@ def _search(store: HistoryStore, args: argparse.Namespace) -> int:
     if not hits:
         say(f"No conversation contains: {query}")
         return 0
+    if hits.ranked_newest is not None:
+        print(
+            f"(More than {hits.ranked_newest:,} messages match: the newest {hits.ranked_newest:,} "
+            "were ranked. Add a word to narrow the search.)",
+            file=sys.stderr,
+        )
     for h in hits:
         say(f"{h.conversation_id:>6}  {_when(h.updated)}  {h.title}")
         line = for_stream(f"        {h.snippet}", sys.stdout)

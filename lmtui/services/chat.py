@@ -41,6 +41,7 @@ from lmtui.services.continuation import (
     join_continuation,
     prefill_refused,
 )
+from lmtui.services.load_wait import LoadWait, waiting_for_load
 from lmtui.services.native_route import (
     NativeMode,
     Turn,
@@ -208,6 +209,8 @@ class ChatSession:
         self.entries: list[Entry] = []
         self._conversation: RowRef | None = None
         self.title: str | None = None
+        #: How a reply waits for a server still loading its model (services/load_wait.py).
+        self.load_wait = LoadWait()
         self.history_error: str | None = None
         #: Where history writes go (a thread), inserts too; None: written inline.
         self.writes: WriteWorker | None = None
@@ -543,7 +546,10 @@ class ChatSession:
         run = ReplyRun(self, request, entry, continuing, restarted=restarted)
         stream: AsyncGenerator[StreamEvent, None] | None = None
         try:
-            stream = await self._routed(request, entry, continuing)
+            # Routed once; a server still loading its model gets the same request again.
+            stream = waiting_for_load(
+                await self._routed(request, entry, continuing), self.load_wait
+            )
             run.begin()
             async for event in stream:
                 yield run.take(event)
@@ -559,8 +565,8 @@ class ChatSession:
 
     async def _routed(
         self, request: ChatRequest, entry: Entry, continuing: bool
-    ) -> AsyncGenerator[StreamEvent, None]:
-        """The reply's events on the transport :func:`choose_route` picks."""
+    ) -> Callable[[], AsyncGenerator[StreamEvent, None]]:
+        """What opens the reply's stream on the transport :func:`choose_route` picks."""
         has_native = False
         if self._may_go_native():
             try:
@@ -568,7 +574,7 @@ class ChatSession:
             except LmtuiError as exc:
                 has_native = self._native_unknown(exc)
         route, native = self._route(request, entry, continuing, has_native)
-        return routed_stream(self.client, route, native, request)
+        return lambda: routed_stream(self.client, route, native, request)
 
     def _may_go_native(self) -> bool:
         """Whether asking the server for /api/v1 could change the route."""

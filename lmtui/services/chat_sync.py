@@ -16,12 +16,13 @@ Images go through the async path in ``lmtui ask`` (their vision check is async).
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any, cast
 
 from lmtui.backend.errors import LmtuiError
 from lmtui.backend.types import ApiLevel, ChatRequest, StreamEvent
 from lmtui.services.chat import ChatSession, Entry, Reply, ReplyRun
+from lmtui.services.load_wait import waiting_for_load_sync
 from lmtui.services.native_route import routed_stream_sync
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ class SyncChatSession(ChatSession):
         if save is not None:
             waiting.append(save)  # the reply is saved once a second while the server is silent
         try:
-            stream = self._routed_sync(request, entry)
+            stream = waiting_for_load_sync(self._routed_sync(request, entry), self.load_wait)
             run.begin()
             for event in stream:
                 yield run.take(event)
@@ -100,7 +101,7 @@ class SyncChatSession(ChatSession):
 
     def _routed_sync(
         self, request: ChatRequest, entry: Entry
-    ) -> Generator[StreamEvent, None, None]:
+    ) -> Callable[[], Generator[StreamEvent, None, None]]:
         """``ChatSession._routed`` on the sync client."""
         has_native = False
         if self._may_go_native():
@@ -109,4 +110,4 @@ class SyncChatSession(ChatSession):
             except LmtuiError as exc:
                 has_native = self._native_unknown(exc)
         route, native = self._route(request, entry, False, has_native)
-        return routed_stream_sync(self.sync_client, route, native, request)
+        return lambda: routed_stream_sync(self.sync_client, route, native, request)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from lmtui.backend.downloads import DownloadJob
 from lmtui.services.clients import Client
+from lmtui.services.lost_cancel import raise_a_lost_cancellation
 from lmtui.services.model_admin import human_size
 
 POLL_INTERVAL_S = 1.0
@@ -120,23 +121,10 @@ async def follow_download(
     yield job
     while not job.finished and job.job_id is not None:
         await sleep(interval)
-        _raise_a_lost_cancellation()
+        raise_a_lost_cancellation()
         job = await client.download_status(job.model, job.job_id)
-        _raise_a_lost_cancellation()
+        raise_a_lost_cancellation()
         yield job
-
-
-def _raise_a_lost_cancellation() -> None:
-    """Raise the cancellation of this task if a library swallowed it.
-
-    AnyIO can swallow a ``Task.cancel()`` that lands while it cancels its own work (its
-    issue #1214, in ``connect_tcp``, under httpx): the request then returns normally and
-    the task goes on, still counting the request in ``cancelling()``. A polling loop would
-    then poll for ever after Ctrl+C; seen once in a clean-clone run of our tests.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 def status_changed(before: DownloadJob | None, after: DownloadJob) -> bool:

@@ -85,19 +85,6 @@ def tool_calls_of(
     return {mid: tuple(calls) for mid, calls in out.items()}
 
 
-def search_tool_calls(conn: sqlite3.Connection, match: str) -> list[tuple[int, float, int]]:
-    """(conversation id, best rank, tool call row id) for tool calls matching ``match``."""
-    return [
-        (int(cid), float(rank), int(rowid))
-        for cid, rank, rowid in conn.execute(
-            "SELECT m.conversation_id, min(f.rank), f.rowid FROM tool_calls_fts f "
-            "JOIN tool_calls t ON t.id = f.rowid JOIN messages m ON m.id = t.message_id "
-            "WHERE tool_calls_fts MATCH ? GROUP BY m.conversation_id",
-            (match,),
-        )
-    ]
-
-
 def tool_call_snippet(
     conn: sqlite3.Connection, match: str, rowid: int, start: str, end: str
 ) -> str:

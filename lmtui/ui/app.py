@@ -127,6 +127,7 @@ class LmtuiApp(InertNotifications):
         self.history: HistoryStore | None = None
         self.history_problem: str | None = None
         self._writes: WriteWorker | None = None  # history writes off the loop: on_mount
+        self._chat_screen: ChatScreen | None = None
         self._early_models: asyncio.Future[list[Model]] | None = None  # see on_load
         self.first_frame_shown = False  # see on_ready
         #: One line when quitting left history writes unsaved (the database stayed locked).
@@ -161,7 +162,9 @@ class LmtuiApp(InertNotifications):
             params=capped(SamplingParams(), self.default_cap),
         )
         session.native_mode = cfg.native_chat  # type: ignore[assignment]
-        self.install_screen(ChatScreen(session, note=note), "chat")
+        # Kept: at unmount the screen is uninstalled, and quitting may need its chat.
+        self._chat_screen = ChatScreen(session, note=note)
+        self.install_screen(self._chat_screen, "chat")
 
     # ---- the chat screen --------------------------------------------------------
 
@@ -269,11 +272,29 @@ class LmtuiApp(InertNotifications):
             # at the next start. launch() says on stderr how many writes were left.
             problem = writes.problem
             left = writes.close(timeout=history_writes.EXIT_WAIT)
-            self.unsaved_on_exit = unsaved_note(left, writes.problem or problem)
+            rescued = self._rescue_open_conversation() if left > 0 else None
+            self.unsaved_on_exit = unsaved_note(left, writes.problem or problem, rescued)
         if self.history is not None:
             close = getattr(self.history, "close", None)
             if callable(close):
                 close()
+
+    def _rescue_open_conversation(self) -> str:
+        """Write the chat on screen to a file to import; what to say about it ("" if empty)."""
+        from lmtui.services.history_rescue import rescue_conversation
+
+        history = self.history
+        chat = self._chat_screen
+        if history is None or chat is None:  # no history, or the chat was never made
+            return ""
+        try:
+            path = rescue_conversation(chat.session, history.path.parent)
+        except (LmtuiError, OSError) as exc:
+            text = exc.message if isinstance(exc, LmtuiError) else str(exc)
+            return f"the open conversation could not be kept in a file either: {text}"
+        if path is None:
+            return ""
+        return f"the open conversation is kept in {path}: `lmtui history import {path}` adds it"
 
     def _history_notice(self, text: str, failing: bool) -> None:
         """The history writer's news: writes failing (and retried), or saved again."""

@@ -44,6 +44,7 @@ from lmtui.store.history import (
     ConversationSummary,
     HistoryStore,
     SearchHit,
+    SearchHits,
     make_title,
 )
 from lmtui.ui.history_prompts import (
@@ -366,7 +367,11 @@ class HistoryBrowser(Screen[int | None]):
             count = f"{SEARCH_LIMIT}+" if more else f"{len(self.hits)}"
             verb = "matches" if count == "1" else "match"
             noun = "conversation" + ("" if count == "1" else "s")
-            self._hits_status = f"{count} {noun} {verb} “{shown}” · best first"
+            order = "best first"
+            if isinstance(hits, SearchHits) and hits.ranked_newest is not None:
+                # A very common word: only the newest matches were ranked (search_candidates).
+                order = f"best of the newest {hits.ranked_newest:,} matches"
+            self._hits_status = f"{count} {noun} {verb} “{shown}” · {order}"
         self._status(self._hits_status)
         self._search_in_flight = False
         if self._open_first_when_shown:

@@ -72,16 +72,21 @@ def start_history_writes(
     return worker
 
 
-def unsaved_note(left: int, problem: str | None) -> str | None:
-    """The line said after quitting with ``left`` history writes unsaved; None when none."""
+def unsaved_note(left: int, problem: str | None, rescued: str | None = None) -> str | None:
+    """The line said after quitting with ``left`` history writes unsaved; None when none.
+
+    ``rescued`` says where the open conversation was kept instead (see
+    :mod:`lmtui.services.history_rescue`), or why it could not be.
+    """
     if left <= 0:
         return None
     writes = "write" if left == 1 else "writes"
     why = f" ({problem.split(' — retrying')[0]})" if problem else ""
-    return (
+    note = (
         f"{left} history {writes} could not be saved before quitting{why}; a reply saved "
         "in part shows as interrupted next time."
     )
+    return f"{note} {rescued[0].upper()}{rescued[1:]}." if rescued else note
 
 
 def writer_for(app: App[Any], store: object) -> WriteWorker | None:

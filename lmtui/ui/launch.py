@@ -59,16 +59,54 @@ def _start_local(args: argparse.Namespace, cfg: Config, stack: ExitStack) -> Con
     return cfg.with_overrides(base_url=server.base_url, model=model)
 
 
-def plan_launch(args: argparse.Namespace, cfg: Config, stack: ExitStack) -> LaunchPlan:
-    """Pick the server (starting the embedded one if needed); ``stack`` stops it on exit."""
+class ServerProbe:
+    """Whether the configured server answers, asked in a thread while the app's modules load.
+
+    The probe mostly waits on the network (a remote server's round trip, or the whole
+    0.5 s timeout when it is down) and the imports mostly on the CPU, so doing both at
+    once makes a slow or absent server cost the start less.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 0.5) -> None:
+        """Start asking ``base_url`` (``GET /v1/models``, ``timeout`` seconds at most)."""
+        import threading
+
+        # Imported here, before the thread: two threads importing httpx's package at once
+        # could meet in a circular import; the thread then only does the request.
+        from lmtui.services.local_server import server_answers
+
+        self._answer = False
+        self._ask = lambda: server_answers(base_url, timeout=timeout)
+        self._thread = threading.Thread(target=self._run, name="lmtui-server-probe", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        self._answer = self._ask()
+
+    def answers(self) -> bool:
+        """True when the server answered (waits for the probe to end)."""
+        self._thread.join()
+        return self._answer
+
+
+def start_probe(args: argparse.Namespace, cfg: Config) -> ServerProbe | None:
+    """The probe :func:`plan_launch` needs, started now; None with ``--local`` (no probe)."""
+    return None if getattr(args, "local", False) else ServerProbe(cfg.base_url)
+
+
+def plan_launch(
+    args: argparse.Namespace, cfg: Config, stack: ExitStack, probe: ServerProbe | None = None
+) -> LaunchPlan:
+    """Pick the server (starting the embedded one if needed); ``stack`` stops it on exit.
+
+    ``probe`` is the question already asked (:func:`start_probe`); else it is asked here.
+    """
     if getattr(args, "local", False):
         local_cfg = _start_local(args, cfg, stack)
         return LaunchPlan(
             local_cfg, note="embedded llama.cpp server", embedded_url=local_cfg.base_url
         )
-    from lmtui.services.local_server import server_answers
-
-    if server_answers(cfg.base_url, timeout=0.5):
+    if (probe or ServerProbe(cfg.base_url)).answers():
         return LaunchPlan(cfg)
     message = f"Cannot reach the server at {cfg.base_url}."
     if server_was_named(args, cfg):
@@ -101,7 +139,10 @@ def build_app(args: argparse.Namespace, cfg: Config, plan: LaunchPlan) -> LmtuiA
 def launch(args: argparse.Namespace, cfg: Config) -> int:
     """Run the terminal app until the user quits; return the exit code."""
     with ExitStack() as stack:
-        plan = plan_launch(args, cfg, stack)
+        probe = start_probe(args, cfg)
+        import lmtui.ui.app  # noqa: F401  (loads while the probe waits on the network)
+
+        plan = plan_launch(args, cfg, stack, probe)
         app = build_app(args, cfg, plan)
         from lmtui.ui.signals import stop_on_hangup
 

@@ -25,6 +25,7 @@ from lmtui.backend.types import (
     LoadProgress,
     PromptProgress,
     ReasoningDelta,
+    ServerLoading,
     StreamEvent,
     ToolCall,
     ToolCallEvent,
@@ -248,7 +249,7 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
 
     async def native_event(self, event: StreamEvent) -> None:
         """Show load / prompt progress, a tool call, or reasoning taken back from the answer."""
-        if isinstance(event, LoadProgress | PromptProgress):
+        if isinstance(event, LoadProgress | PromptProgress | ServerLoading):
             self._progress_line().show(self.entry.extras)
         elif isinstance(event, ToolCallEvent):
             await self._show_tool_call(event.call)

@@ -1,7 +1,8 @@
 """A reply's load and prompt-processing progress: a bar, the percent, the elapsed time.
 
 Shown inside a reply while LM Studio loads the model for it (JIT) or processes a long
-prompt; hidden otherwise. The elapsed time ticks only while a load is under way, so an
+prompt, or while a llama.cpp server still loading its model is waited for; hidden
+otherwise. The elapsed time ticks only while a load is under way, so an
 idle screen never polls.
 """
 
@@ -24,6 +25,13 @@ def bar(progress: float, width: int = BAR_WIDTH) -> str:
 
 def describe_progress(extras: ReplyExtras) -> str | None:
     """The progress line for a reply, or None when nothing is loading or processing."""
+    wait = extras.server_wait
+    if wait is not None:  # llama.cpp's 503 "Loading model": asked again after a wait
+        so_far = f" · {wait.waited_s:.0f} s so far" if wait.waited_s >= 1 else ""
+        return (
+            f"The server is loading its model{so_far} · again in {wait.retry_in_s:g} s"
+            "  (Esc cancels)"
+        )
     if extras.loading and extras.load_progress is not None:
         pct = round(extras.load_progress * 100)
         return (

@@ -64,6 +64,23 @@ def imported(env: dict[str, str], tmp_path: Path) -> dict[str, int]:
     return {c["title"]: c["id"] for c in listed}
 
 
+def test_search_of_a_word_in_more_messages_than_are_ranked_says_so(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # One conversation of 5,001 messages with the word: one more than a search ranks.
+    messages = [{"role": "user", "content": f"pebble number {i}"} for i in range(5001)]
+    path = tmp_path / "many.jsonl"
+    path.write_text(json.dumps({"title": "Stones", "messages": messages}), encoding="utf-8")
+    assert lmtui(env, "history", "import", str(path)).returncode == 0
+    out = ok_json(env, "history", "search", "pebble")
+    assert out["ranked_newest"] == 5000
+    assert [h["title"] for h in out["hits"]] == ["Stones"]
+    text = lmtui(env, "history", "search", "pebble")
+    assert text.returncode == 0
+    assert "the newest 5,000 were ranked" in text.stderr
+    assert ok_json(env, "history", "search", "number", "4999")["ranked_newest"] is None
+
+
 def test_history_file_lives_in_xdg_data_home(env: dict[str, str], imported: dict[str, int]) -> None:
     db = Path(env["XDG_DATA_HOME"]) / "lmtui" / "history.sqlite3"
     assert db.exists()

@@ -16,7 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import Footer, Input, Static
 
 from lmtui.services.history_files import check_export_path
-from lmtui.store.history import HistoryInputError, HistoryStore, SearchHit
+from lmtui.store.history import HistoryInputError, HistoryStore, SearchHit, SearchHits
 from lmtui.store.history_export import ConversationData, MessageData
 from lmtui.ui.history_browser import (
     HIGHLIGHT_STYLE,
@@ -253,6 +253,22 @@ async def test_stale_search_results_are_dropped(store: HistoryStore) -> None:
         browser.show_hits("wombat", [old])  # a slow search for an older query finishing late
         assert shown_ids(browser) == [3]
         assert browser.query_text == "pasta"
+
+
+async def test_a_bounded_search_says_only_the_newest_matches_were_ranked(
+    store: HistoryStore,
+) -> None:
+    app = Host(store)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        browser = app.browser
+        await type_search(pilot, "pasta")
+        assert "best first" in status_text(browser)
+        hit = SearchHit(3, "Pasta", "«pasta» night", -1.0, NOW)
+        browser.show_hits("pasta", SearchHits([hit], ranked_newest=5000))
+        assert "1 conversation matches “pasta” · best of the newest 5,000 matches" in (
+            status_text(browser)
+        )
 
 
 async def test_search_characters_are_taken_literally(store: HistoryStore) -> None:

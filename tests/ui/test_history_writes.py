@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -244,9 +245,34 @@ async def test_quitting_with_the_lock_still_held_says_how_many_writes_were_left(
         assert note is not None and "database is locked" in note and "retrying" not in note
         # The conversation, the prompt, the reply, its details, the draft: none dropped quietly.
         assert int(note.split()[0]) >= 5 and "history writes could not be saved" in note
+        # ... and the conversation itself is kept in a private file, to import.
+        (rescued,) = (history_db().parent / "rescued").iterdir()
+        assert f"The open conversation is kept in {rescued}: `lmtui history import" in note
+        assert stat.S_IMODE(rescued.stat().st_mode) == 0o600
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+    with HistoryStore(history_db()) as store:
+        assert store.import_file(rescued) == 1
+        (summary,) = store.list_conversations()
+        messages = store.get_conversation(summary.id)[1]
+    assert summary.title == "q"
+    assert [(m.role, m.content, m.state) for m in messages] == [
+        ("user", "q", "complete"),
+        ("assistant", "never stored", "complete"),
+    ]
+
+
+def test_a_conversation_with_no_messages_is_not_kept(tmp_path: Path) -> None:
+    from lmtui.services.chat import ChatSession
+    from lmtui.services.history_rescue import rescue_conversation
+
+    class NoClient:
+        base_url = "http://127.0.0.1:9"
+
+    session = ChatSession(NoClient(), model="m", system_prompt="be brief")  # type: ignore[arg-type]
+    assert rescue_conversation(session, tmp_path) is None
+    assert not (tmp_path / "rescued").exists()
 
 
 def test_nothing_is_said_when_every_write_went_through() -> None:

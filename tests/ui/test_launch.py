@@ -11,7 +11,7 @@ import pytest
 from lmtui.backend.urls import DEFAULT_BASE_URL
 from lmtui.services.local_server import server_answers
 from lmtui.store.config import Config
-from lmtui.ui.launch import plan_launch, server_was_named
+from lmtui.ui.launch import plan_launch, server_was_named, start_probe
 from tests.fake_server import FakeServer
 
 CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens there
@@ -41,6 +41,27 @@ def test_a_named_server_that_is_down_opens_unreachable_with_a_remedy() -> None:
     assert CLOSED in message
     assert "lmtui local" in remedy or "Start" in remedy
     assert plan.cfg.base_url == CLOSED
+
+
+def test_the_probe_is_asked_once_in_the_background_and_its_answer_used(fake: FakeServer) -> None:
+    import socket
+
+    cfg = Config(base_url=fake.base_url, model="m")
+    probe = start_probe(args(base_url=fake.base_url), cfg)
+    assert probe is not None
+    with ExitStack() as stack:
+        plan = plan_launch(args(base_url=fake.base_url), cfg, stack, probe)
+    assert plan.unreachable is None
+    assert len(fake.requests_to("/v1/models")) == 1  # the probe's, not a second one
+    assert start_probe(args(local=True), cfg) is None  # --local asks no one
+    # Against a server that never answers, the probe does not hold up its caller.
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)
+        url = f"http://127.0.0.1:{hung.getsockname()[1]}"
+        waiting = start_probe(args(base_url=url), Config(base_url=url))
+        assert waiting is not None and waiting._thread.is_alive()
+        assert waiting.answers() is False  # after its 0.5 s timeout
 
 
 def test_server_was_named_by_flag_env_or_config(monkeypatch: pytest.MonkeyPatch) -> None:
