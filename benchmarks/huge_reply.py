@@ -14,7 +14,9 @@ repetition detector keeps checking it as it would real text):
 - keystroke latency while the reply streams and settles: a character typed into the
   prompt box → visible, every ``--key-every`` seconds until the footer shows.
 
-Run: ``.venv/bin/python benchmarks/huge_reply.py [--mb 5] [--delta-chars 64] [--runs 1]``.
+Run: ``.venv/bin/python benchmarks/huge_reply.py [--mb 5] [--delta-chars 64] [--runs 1]
+[--keys-log FILE]``; the log (each key's monotonic send time and latency) lines keys up
+with a probe's own timestamps (same clock) when hunting a slow one.
 Needs tmux. Every process it starts is stopped before it exits.
 """
 
@@ -126,6 +128,7 @@ def one_run(base_url: str, news: Announcements, home: Path, key_every: float) ->
         tmux("send-keys", "-t", SESSION, "-l", typed)
         wait_for(lambda s: typed in s, 10)
         keys: list[float] = []
+        sent_at: list[float] = []  # each key's monotonic send time (for --keys-log)
         done: float | None = None
         letters = "xjvkwy"
         deadline = time.monotonic() + 600
@@ -142,8 +145,10 @@ def one_run(base_url: str, news: Announcements, home: Path, key_every: float) ->
             shown = wait_for(lambda s, t=typed: t in s or "finish: stop" in s, 10)
             if shown is None:
                 keys.append(time.monotonic() - sent)  # not shown within 10 s: counted as 10 s
+                sent_at.append(sent)
             elif typed in screen():
                 keys.append(shown - sent)
+                sent_at.append(sent)
             if done is None and shown is not None and "finish: stop" in screen():
                 done = time.monotonic()
                 break
@@ -176,6 +181,7 @@ def one_run(base_url: str, news: Announcements, home: Path, key_every: float) ->
         "last_delta_s": done - last,
         "server_s": last - pressed,
         "keys": keys,
+        "sent_at": sent_at,
         "after": after,
     }
 
@@ -193,6 +199,11 @@ def main() -> int:
         default=200.0,
         help="kB/s the server sends at (0: as fast as the app reads)",
     )
+    parser.add_argument(
+        "--keys-log",
+        type=Path,
+        help="write each key's monotonic send time and latency (s) here, one a line",
+    )
     args = parser.parse_args()
     deltas = int(args.mb * 1_000_000 / args.delta_chars)
     delay = args.delta_chars / (args.rate * 1000) if args.rate else 0.0
@@ -208,6 +219,10 @@ def main() -> int:
         return [float(r[name]) for r in runs]  # type: ignore[arg-type]
 
     keys = [k for r in runs for k in r["keys"]]  # type: ignore[attr-defined]
+    if args.keys_log:
+        sent = [t for r in runs for t in r["sent_at"]]  # type: ignore[attr-defined]
+        lines = (f"{t:.4f} {k:.4f}\n" for t, k in zip(sent, keys, strict=True))
+        args.keys_log.write_text("".join(lines))
     after = [k for r in runs for k in r["after"]]  # type: ignore[attr-defined]
     chars = deltas * args.delta_chars
     pace = f"paced at {args.rate:g} kB/s" if args.rate else "as fast as the app reads"

@@ -12,6 +12,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import BindingType
 from textual.screen import Screen
@@ -28,7 +29,7 @@ from lmtui.store.config import Config
 from lmtui.store.profiles import DEFAULT, LOCAL
 from lmtui.ui import history_writes
 from lmtui.ui.chat_screen import ChatScreen
-from lmtui.ui.gc_tuning import freeze_startup_objects, thaw_objects
+from lmtui.ui.gc_tuning import IdleSweep, freeze_startup_objects, thaw_objects
 from lmtui.ui.history_writes import start_history_writes, unsaved_note
 from lmtui.ui.keymap import GLOBAL_ACTIONS, ActionsProvider, help_rows, known_key_ids
 from lmtui.ui.notices import notify_text
@@ -40,6 +41,7 @@ from lmtui.ui.textual_compat import (
     install_alt_enter,
     install_button_only_mouse,
     install_compact_output,
+    install_screen_update_period,
     install_tall_region_map,
     set_mouse,
 )
@@ -98,6 +100,9 @@ class LmtuiApp(InertNotifications):
         install_button_only_mouse()
         install_tall_region_map()
         install_tall_styles_cache()
+        install_screen_update_period()
+        # Collects what full collections froze while replies streamed, once idle.
+        self.idle_sweep = IdleSweep(self)
         # Fewer bytes for the same screen (docs/rendering.md); `compact_output = false` is
         # the way back to Textual's own output should a terminal disagree.
         self.output_compressor: OutputCompressor | None = None
@@ -239,6 +244,11 @@ class LmtuiApp(InertNotifications):
         # the screen paints from its queue, so Ready can come before the paint).
         self.chat_screen.call_later(self.chat_screen.show_unshown)
         self.set_timer(WARM_UP_DELAY_SECONDS, lambda: start_warm_up(lambda: self.is_running))
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent | events.Paste):
+            self.idle_sweep.note_input()  # the user is here: no sweep now
+        await super().on_event(event)
 
     def on_resize(self) -> None:
         # The terminal may have dropped or moved cells: the next frames are sent whole.

@@ -20,8 +20,9 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from lmtui.ui.gc_tuning import IdleSweep, reply_streaming
 from lmtui.ui.markdown_split import cut_blocks, split_points
-from lmtui.ui.textual_compat import HeldStrip, QuietResize
+from lmtui.ui.textual_compat import HeldStrip, QuietResize, follows_end
 
 # While a reply streams its height grows at least this many rows at a time (see
 # stream_step for the usual step, a quarter of the pane).
@@ -51,6 +52,12 @@ SETTLE_MAX_CHARS = 64_000
 # first, keeping their height, and drawn again when seen): each row is a dozen objects
 # that every full garbage collection walks, and a 5 MB reply draws ~100,000 rows.
 DRAWN_ROWS_MAX = 1000
+# Before each chunk drawn ahead of a layout (or by settle), the loop is left to other
+# work this long: a key typed meanwhile is handled and painted first.
+DRAW_AHEAD_PAUSE = 0.001
+# settle() waits for the paint of the reply's end at most this long, looking this often.
+END_PAINT_WAIT = 0.5
+END_PAINT_POLL = 0.005
 
 
 def split_finished(text: str, start: int = 0) -> int:
@@ -160,6 +167,8 @@ class MarkdownLines(QuietResize, Widget):
         self._drawn_rows = 0
         # Counts paints (and other passes that draw): lines of the current one are kept.
         self._paint = 1
+        self._shown = 0  # counts show_text calls: a text replaced while a frame was drawn
+        self._painted = 0  # counts the screen's paints of this widget
 
     def set_step(self, step: int) -> None:
         """Grow in steps of ``step`` rows, never shrinking, while > 1 (a streaming reply).
@@ -187,6 +196,7 @@ class MarkdownLines(QuietResize, Widget):
     def show_text(self, text: str, chunks: Sequence[str] = ()) -> None:
         """Show other Markdown: ``chunks`` (whole blocks, drawn when seen), then ``text``."""
         self._chunks = [_Chunk(piece) for piece in chunks]
+        self._shown += 1
         self._ends_valid = self._undrawn_from = 0
         self._forget_drawn()
         self._tail = _Chunk(text)
@@ -195,22 +205,26 @@ class MarkdownLines(QuietResize, Widget):
 
     def add_chunk(self, text: str) -> None:
         """Append a run of finished blocks; nothing already drawn is drawn again."""
-        self._freeze([text])
+        self._freeze(self._new_chunks([text]))
         self._relayout()
 
-    def _freeze(self, texts: Sequence[str]) -> list[_Chunk]:
-        """Append chunks of finished blocks; draw the last ones now if they are few rows."""
+    def _new_chunks(self, texts: Sequence[str]) -> list[_Chunk]:
+        """Chunks for runs of finished blocks, with estimated heights; nothing drawn."""
         added = [_Chunk(text) for text in texts if text]
+        for chunk in added:
+            chunk.estimate = estimate_height(chunk.text, self._width)
+        return added
+
+    def _freeze(self, added: Sequence[_Chunk]) -> None:
+        """Append ``added``; draw the last ones now if they are few rows."""
         rows = 0
         for chunk in reversed(added):
-            chunk.estimate = estimate_height(chunk.text, self._width)
-            rows += chunk.estimate
+            rows += chunk.height
             if self._width and rows <= EAGER_ROWS:
                 # A few rows (a slow stream) are on screen now: draw them at once, so
                 # no second layout follows. The rest (a fast stream) is drawn when seen.
                 self._draw(chunk, frozen=True)
         self._chunks.extend(added)
-        return added
 
     def _frozen_rows(self, upto: int | None = None) -> int:
         """The rows of the frozen chunks before index ``upto`` (all of them by default)."""
@@ -239,9 +253,13 @@ class MarkdownLines(QuietResize, Widget):
         stepped height does not change (most frames) only the rows that changed are
         repainted, each up to its last changed cell; nothing is laid out again.
         """
+        self._advance(self._new_chunks([frozen] if isinstance(frozen, str) else frozen), tail)
+
+    def _advance(self, added: Sequence[_Chunk], tail: str) -> None:
+        """:meth:`advance` with the frozen pieces already made into chunks (some drawn)."""
         top = self._frozen_rows()
         old = self._tail.strips
-        added = self._freeze([frozen] if isinstance(frozen, str) else frozen)
+        self._freeze(added)
         self._tail = _Chunk(tail)
         if (
             self._heights_changed
@@ -336,6 +354,7 @@ class MarkdownLines(QuietResize, Widget):
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._paint += 1
+        self._painted += 1
         return super().render_lines(crop)
 
     def _render_text(self, text: str, width: int) -> list[Strip]:
@@ -451,6 +470,7 @@ class MarkdownBody(MarkdownLines):
         self._frozen: list[str] = []  # the text of the frozen chunks, in order
         self._live = ""  # the text after them: the unfinished blocks (the tail)
         self._view_rows = 0  # the pane's height, while streaming
+        self._finished_at = 0  # _painted when finish() was called
         self._show_at_rest(text)
 
     def _show_at_rest(self, text: str) -> None:
@@ -475,7 +495,15 @@ class MarkdownBody(MarkdownLines):
         """
         if on:
             self._view_rows = rows
+        reply_streaming(self, on)
+        if not on:
+            sweeper = getattr(self.app, "idle_sweep", None)  # the lmtui app's, not a test host's
+            if isinstance(sweeper, IdleSweep):
+                sweeper.arm()
         self.set_step(stream_step(rows) if on else 1)
+
+    def on_unmount(self) -> None:
+        reply_streaming(self, False)  # removed while it streamed
 
     async def append(self, more: str) -> None:
         """Add text: freeze any blocks it finished, redraw the tail.
@@ -491,7 +519,41 @@ class MarkdownBody(MarkdownLines):
             self._frozen.append(self._live[:split])
             frozen = cut_blocks(self._live[:split])
             self._live = self._live[split:]
-        self.advance(frozen, self._live)
+        added = self._new_chunks(frozen)
+        shown, width = self._shown, self._width
+        await self._draw_ahead(added, self._live)
+        if self._shown != shown:
+            return  # the whole text was replaced meanwhile (set_text): it holds this too
+        if self._width != width:  # resized (or restyled) meanwhile: what was drawn is stale
+            added = self._new_chunks([chunk.text for chunk in added])
+        self._advance(added, self._live)
+
+    async def _draw_ahead(self, added: Sequence[_Chunk], tail: str) -> None:
+        """Draw the new chunks the pane will show at its end, one per turn of the loop.
+
+        A fast frame freezes many chunks and is laid out again; the pane then shows the
+        last of them. Drawn inside that layout's paint, they made it one long stall of
+        the event loop (a 2 kB chunk with a table and code: 10-30 ms). Drawn here, one
+        at a time with the loop free between them, a key typed meanwhile is handled
+        and painted between two chunks, and the layout paints lines already drawn.
+        Only while the pane follows the reply's end (not scrolled up).
+        """
+        if not self._width or not self._view_rows or not follows_end(self):
+            return
+        rows = estimate_height(tail, self._width)
+        drew = False
+        for chunk in reversed(added):
+            if rows >= self._view_rows:
+                break
+            if chunk.strips is None:
+                # A key that came meanwhile goes first: it passes through the app, the
+                # screen and the focused widget's queues, a turn of the loop each.
+                await asyncio.sleep(DRAW_AHEAD_PAUSE)
+                self._draw(chunk, frozen=True)
+                drew = True
+            rows += chunk.height
+        if drew:
+            await asyncio.sleep(DRAW_AHEAD_PAUSE)  # and one typed during the last chunk
 
     async def set_text(self, text: str) -> None:
         """Replace everything (after an edit, or at load)."""
@@ -521,6 +583,7 @@ class MarkdownBody(MarkdownLines):
         :meth:`settle` in the background, else await it (it returns at once).
         """
         self._settling = True
+        self._finished_at = self._painted
         rows = 0
         for index in range(len(self._chunks) - 1, -1, -1):
             if rows >= self._view_rows or not self._width:
@@ -533,6 +596,19 @@ class MarkdownBody(MarkdownLines):
         self.streaming(False)
         return self.undrawn
 
+    async def _end_painted(self) -> None:
+        """Wait until the widget was painted since :meth:`finish` (at most ``END_PAINT_WAIT`` s).
+
+        settle()'s drawing must not delay the paint of the reply's end. Started after
+        a refresh, it could still run first: the screen runs such callbacks at once
+        when it has nothing to paint yet, and the end's layout may not have reached it.
+        A reply scrolled out of view is not painted: then it waits the whole bound.
+        """
+        waited = 0.0
+        while self._painted == self._finished_at and waited < END_PAINT_WAIT:
+            await asyncio.sleep(END_PAINT_POLL)
+            waited += END_PAINT_POLL
+
     async def settle(self) -> None:
         """Draw the chunks not drawn yet, then take the text's exact height: one layout.
 
@@ -544,8 +620,10 @@ class MarkdownBody(MarkdownLines):
         self._settling = True
         start = self._settle_from()
         try:
+            if self.undrawn:
+                await self._end_painted()
             while self.render_next(relayout=False, start=start):
-                await asyncio.sleep(0)
+                await asyncio.sleep(DRAW_AHEAD_PAUSE)  # keys typed meanwhile go first
         finally:
             self._settling = False
         if self.step == 1 and self._heights_changed:

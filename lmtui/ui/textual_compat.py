@@ -68,6 +68,37 @@ def action_enabled(app: App[Any], action: str, node: DOMNode) -> bool | None:
     return app._check_action_state(action, node)
 
 
+# The screen's paints are at most this far apart (Textual: 1/60 s). Its update timer
+# skips ticks it missed: after a paint of 10-20 ms (a layout of a growing reply) the next
+# one came 17-33 ms later, and a key typed meanwhile waited for it. At 1/120 s: 8-17 ms.
+SCREEN_UPDATE_SECONDS = 1 / 120
+
+
+def install_screen_update_period() -> None:
+    """Let screens paint up to every :data:`SCREEN_UPDATE_SECONDS` (screens made after this).
+
+    A screen paints only when something changed, so an idle app paints no more often.
+    Private: ``textual.screen.UPDATE_PERIOD``, read when a screen makes its update
+    timer (8.2.8).
+    """
+    import textual.screen
+
+    textual.screen.UPDATE_PERIOD = SCREEN_UPDATE_SECONDS  # type: ignore[misc]
+
+
+def follows_end(widget: Widget) -> bool:
+    """True when the scrolling container around ``widget`` keeps its end in view.
+
+    That is: the nearest ancestor that scrolls vertically is anchored (``anchor()``)
+    and the user has not scrolled it away since. Private: ``Widget._anchor_released``
+    (8.2.8; ``is_anchored`` stays True after a release).
+    """
+    for node in widget.ancestors:
+        if isinstance(node, Widget) and node.styles.overflow_y in ("auto", "scroll"):
+            return node.is_anchored and not node._anchor_released
+    return False
+
+
 if TYPE_CHECKING:
     _WidgetMixin = Widget
 else:

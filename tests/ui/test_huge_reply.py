@@ -279,3 +279,66 @@ async def test_a_tall_widget_keeps_a_bounded_number_of_painted_lines() -> None:
         await pilot.pause()
         top = rows.render_lines(Region(0, 0, rows.size.width, 2))  # through the line cache
         assert [strip.text.rstrip() for strip in top] == ["row 0", "row 1"]
+
+
+class Following(App[None]):
+    """A reply in an anchored scrolling pane, as the chat view holds it."""
+
+    # As the chat view's: the text keeps its width when the reply first overflows.
+    CSS = "VerticalScroll { scrollbar-gutter: stable; }"
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import VerticalScroll
+
+        with VerticalScroll():
+            yield MarkdownBody("")
+
+    def on_mount(self) -> None:
+        from textual.containers import VerticalScroll
+
+        self.query_one(VerticalScroll).anchor()
+
+
+async def test_a_fast_frame_draws_what_the_pane_will_show_before_its_layout_paints(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Drawn inside the paint that laid out a fast frame, the chunks at the end of the
+    # pane made that paint one long stall of the loop (10-30 ms each), and a key typed
+    # then waited for it: drawn before, a turn of the loop each, the paint draws none.
+    from textual.screen import Screen
+
+    painting: list[bool] = [False]
+    real_layout = Screen._refresh_layout
+
+    def layout_and_paint(self: Screen[None], *args: object, **kwargs: object) -> None:
+        painting[0] = True
+        try:
+            real_layout(self, *args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            painting[0] = False
+
+    monkeypatch.setattr(Screen, "_refresh_layout", layout_and_paint)
+    app = Following()
+    async with app.run_test(size=(80, 24)) as pilot:
+        md = app.query_one(MarkdownBody)
+        md.streaming(True, 20)
+        await md.append("Start.\n\n")
+        await pilot.pause()
+        in_paint: list[str] = []
+        ahead: list[str] = []
+        real = md._render_text
+
+        def render(text: str, width: int) -> list:  # type: ignore[type-arg]
+            (in_paint if painting[0] else ahead).append(text)
+            return real(text, width)
+
+        monkeypatch.setattr(md, "_render_text", render)
+        for start in range(0, 2000, 500):  # four fast frames of ~30 kB
+            await md.append(paragraphs(start, 500) + "and a tail")
+            await pilot.pause()
+            tails = {md._tail.text}
+            assert [t for t in in_paint if t not in tails] == []  # main: the chunks shown
+            in_paint.clear()
+        assert ahead  # drawn before the layout, not skipped
+        shown = md.plain_text().split("\n")
+        assert "Paragraph 1999:" in "\n".join(shown[-4:])

@@ -26,7 +26,7 @@ from tests.ui.conftest import send, wait_idle
 async def test_the_end_of_a_fast_reply_is_painted_before_unseen_chunks_are_drawn(
     fake: FakeServer, make_app: Callable[..., LmtuiApp], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake.enqueue(Reply(deltas=markdown_deltas(4000)))  # 16 kB, as fast as it is read
+    fake.enqueue(Reply(deltas=markdown_deltas(10000)))  # 40 kB, as fast as it is read
     order: list[str] = []
     app = make_app()
 
@@ -35,11 +35,19 @@ async def test_the_end_of_a_fast_reply_is_painted_before_unseen_chunks_are_drawn
         return widgets[-1].entry.state if len(widgets) >= 2 else None
 
     real_paint = Screen._compositor_refresh
+    real_finish = MarkdownBody.finish
+    finished: list[MarkdownBody] = []  # the reply's widget, once told its text is all there
+
+    def finish(self: MarkdownBody) -> bool:
+        finished.append(self)
+        return real_finish(self)
 
     steps: list[int] = []  # the reply's height step at each paint after its end
 
     def paint(self: Screen[Any]) -> None:
-        if reply_state() is EntryState.COMPLETE:
+        # A frame still drawing when the reply ends is painted as it was; what counts is
+        # the paint after the reply's widget was given its end.
+        if reply_state() is EntryState.COMPLETE and finished:
             order.append("paint after the end")
             body = list(app.chat_screen.query(MessageWidget))[-1].query_one(MarkdownBody)
             steps.append(body.step)
@@ -48,11 +56,14 @@ async def test_the_end_of_a_fast_reply_is_painted_before_unseen_chunks_are_drawn
     real_next = MarkdownBody.render_next
 
     def render_next(self: MarkdownBody, relayout: bool = True, start: int = 0) -> bool:
-        order.append("settle draws")
-        return real_next(self, relayout, start)
+        drew = real_next(self, relayout, start)
+        if drew:  # settle() asks once more when all are drawn: that draws nothing
+            order.append("settle draws")
+        return drew
 
     monkeypatch.setattr(Screen, "_compositor_refresh", paint)
     monkeypatch.setattr(MarkdownBody, "render_next", render_next)
+    monkeypatch.setattr(MarkdownBody, "finish", finish)
     async with app.run_test(size=(80, 24)) as pilot:
         await send(pilot, "go")
         await wait_idle(pilot)

@@ -119,6 +119,12 @@ def test_the_private_hooks_still_exist_with_their_shape() -> None:
     assert "self._app = app" in inspect.getsource(Driver.__init__)
     assert "self._file =" in inspect.getsource(LinuxDriver.__init__)
     assert "data" in inspect.signature(LinuxDriver.write).parameters
+    # install_screen_update_period and follows_end.
+    import textual.screen
+
+    assert isinstance(textual.screen.UPDATE_PERIOD, float)
+    assert "UPDATE_PERIOD" in inspect.getsource(Screen)
+    assert Widget()._anchor_released is False
 
 
 class _Keyed(Widget, can_focus=True):
@@ -211,3 +217,38 @@ def test_a_held_strip_draws_as_a_strip_and_keeps_nothing_derived() -> None:
     # The plain strip keeps what it derived; the held one keeps nothing.
     assert plain._crop_cache.get((2, 8)) is not None
     assert all(getattr(held, name).get((2, 8)) is None for name in STRIP_DERIVED_CACHES)
+
+
+async def test_screens_paint_up_to_every_screen_update_period() -> None:
+    # After a long paint (a reply's layout) Textual's update timer skipped to the next
+    # tick but one: a key typed meanwhile waited 17-33 ms more at 60 frames a second.
+    from lmtui.ui.textual_compat import SCREEN_UPDATE_SECONDS, install_screen_update_period
+
+    install_screen_update_period()
+    app = _Host()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert app.screen._update_timer._interval == SCREEN_UPDATE_SECONDS < 1 / 60
+
+
+async def test_follows_end_while_the_scrolling_pane_is_anchored() -> None:
+    from textual.containers import VerticalScroll
+
+    from lmtui.ui.textual_compat import follows_end
+
+    class Pane(App[None]):
+        def compose(self) -> ComposeResult:
+            with VerticalScroll():
+                yield Widget(id="inside")
+            yield Widget(id="outside")
+
+    app = Pane()
+    async with app.run_test() as pilot:
+        inside = app.query_one("#inside")
+        assert not follows_end(inside)  # not anchored
+        app.query_one(VerticalScroll).anchor()
+        assert follows_end(inside)
+        app.query_one(VerticalScroll).release_anchor()  # the user scrolled up
+        assert not follows_end(inside)
+        assert not follows_end(app.query_one("#outside"))  # the screen itself: no anchor
+        await pilot.pause()
