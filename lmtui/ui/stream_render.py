@@ -33,6 +33,7 @@ class StreamRenderer:
         self._content: list[str] = []
         self._reasoning: list[str] = []
         self._busy = False
+        self._flushed = asyncio.Event()  # set when the flush under way ends
         self.clock = clock  # seconds, for the scroll gap (tests pass their own)
         self._hold_until = float("-inf")  # no frame before this (after a layout)
         self.deltas = 0
@@ -68,6 +69,7 @@ class StreamRenderer:
         if not force and self.clock() < self._hold_until:
             return False
         self._busy = True
+        self._flushed = asyncio.Event()
         try:
             if self._reasoning:
                 reasoning = make_inert("".join(self._reasoning))
@@ -82,11 +84,13 @@ class StreamRenderer:
                     self._hold_until = self.clock() + SCROLL_GAP_SECONDS
         finally:
             self._busy = False
+            self._flushed.set()
         return True
 
     async def drain(self) -> None:
         """Draw everything still buffered (at the end of a reply)."""
         while self.pending or self._busy:
             if not await self.flush(force=True) and self._busy:
-                # Another flush is mid-way; let it finish first.
-                await asyncio.sleep(0)
+                # Another flush is mid-way (its chunks pause between them): wait for it,
+                # without spinning the loop.
+                await self._flushed.wait()

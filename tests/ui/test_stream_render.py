@@ -92,6 +92,47 @@ async def test_renderer_batches_deltas_into_one_append_per_frame() -> None:
         assert "• item one" in md.plain_text()
 
 
+async def test_drain_waits_for_a_flush_under_way_without_spinning_the_loop() -> None:
+    import asyncio
+
+    class HeldBody:
+        """A body whose append waits until released, as one drawing chunks with pauses."""
+
+        relayouts = 0
+
+        def __init__(self) -> None:
+            self.release = asyncio.Event()
+            self.texts: list[str] = []
+
+        async def append(self, text: str) -> None:
+            self.texts.append(text)
+            await self.release.wait()
+
+    body = HeldBody()
+    renderer = StreamRenderer(body, lambda _: None, clock=late_clock)  # type: ignore[arg-type]
+    renderer.add_content("first")
+    frame = asyncio.create_task(renderer.flush())
+    await asyncio.sleep(0)  # the frame's flush is now drawing
+    renderer.add_content(" second")
+    flushes = 0
+    original = renderer.flush
+
+    async def counted(force: bool = False) -> bool:
+        nonlocal flushes
+        flushes += 1
+        return await original(force)
+
+    renderer.flush = counted  # type: ignore[method-assign]
+    drain = asyncio.create_task(renderer.drain())
+    for _ in range(50):  # many turns of the loop while the frame's flush is held
+        await asyncio.sleep(0)
+    assert flushes == 1  # it asked once, then waited (it used to ask on every turn)
+    body.release.set()
+    await asyncio.wait_for(asyncio.gather(frame, drain), 5)
+    assert body.texts == ["first", " second"]
+    assert not renderer.pending
+
+
 async def test_renderer_makes_text_inert() -> None:
     app = MarkdownHost()
     async with app.run_test() as pilot:
