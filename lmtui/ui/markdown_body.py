@@ -609,6 +609,12 @@ class MarkdownBody(MarkdownLines):
             await asyncio.sleep(END_PAINT_POLL)
             waited += END_PAINT_POLL
 
+    async def _after_refresh(self) -> None:
+        """Wait until the screen has painted what is pending (at once when nothing is)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.call_after_refresh(lambda: done.done() or done.set_result(None))
+        await done
+
     async def settle(self) -> None:
         """Draw the chunks not drawn yet, then take the text's exact height: one layout.
 
@@ -623,7 +629,10 @@ class MarkdownBody(MarkdownLines):
             if self.undrawn:
                 await self._end_painted()
             while self.render_next(relayout=False, start=start):
-                await asyncio.sleep(DRAW_AHEAD_PAUSE)  # keys typed meanwhile go first
+                # A key typed meanwhile, and its paint, go first: a pause of one turn let
+                # the next chunk run before the key's paint (keys just after a 5 MB reply
+                # waited up to ~75 ms); with nothing to paint this goes on at once.
+                await self._after_refresh()
         finally:
             self._settling = False
         if self.step == 1 and self._heights_changed:

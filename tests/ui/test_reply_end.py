@@ -75,3 +75,41 @@ async def test_the_end_of_a_fast_reply_is_painted_before_unseen_chunks_are_drawn
         # Painted at its own height (no blank band of a streaming step under the text),
         # so the chunks settle() draws later change only rows above the view.
         assert steps[0] == 1
+
+
+async def test_a_paint_asked_for_while_settle_draws_comes_before_its_next_chunk(
+    fake: FakeServer, make_app: Callable[..., LmtuiApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key typed just after a huge reply is painted before settle() draws on.
+
+    settle() drew its chunks (~10 ms each for 2 kB) a 1 ms pause apart: the key was
+    handled in a pause, but its paint (Textual's update timer, 1/120 s) came only after
+    the next chunk, or two. Keys just after a 5 MB reply waited up to ~75 ms.
+    """
+    fake.enqueue(Reply(deltas=markdown_deltas(10000)))  # 40 kB: chunks left to settle
+    order: list[str] = []
+    app = make_app()
+    real_paint = Screen._compositor_refresh
+    real_next = MarkdownBody.render_next
+
+    def paint(self: Screen[Any]) -> None:
+        order.append("paint")
+        real_paint(self)
+
+    def render_next(self: MarkdownBody, relayout: bool = True, start: int = 0) -> bool:
+        drew = real_next(self, relayout, start)
+        if drew and self._settling:
+            order.append("settle draws")
+            if order.count("settle draws") == 1:
+                app.chat_screen.composer.refresh()  # as a key typed now changes it
+        return drew
+
+    monkeypatch.setattr(Screen, "_compositor_refresh", paint)
+    monkeypatch.setattr(MarkdownBody, "render_next", render_next)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await send(pilot, "go")
+        await wait_idle(pilot)
+        await pilot.pause(0.2)
+    draws = [i for i, what in enumerate(order) if what == "settle draws"]
+    assert len(draws) >= 2, "the reply left too few chunks to settle: make it longer"
+    assert "paint" in order[draws[0] : draws[1]], order[draws[0] : draws[1] + 1]
