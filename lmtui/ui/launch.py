@@ -76,12 +76,12 @@ class ServerProbe:
         from lmtui.services.local_server import server_answers
 
         self._answer = False
-        self._ask = lambda: server_answers(base_url, timeout=timeout)
-        self._thread = threading.Thread(target=self._run, name="lmtui-server-probe", daemon=True)
-        self._thread.start()
 
-    def _run(self) -> None:
-        self._answer = self._ask()
+        def ask() -> None:
+            self._answer = server_answers(base_url, timeout=timeout)
+
+        self._thread = threading.Thread(target=ask, name="lmtui-server-probe", daemon=True)
+        self._thread.start()
 
     def answers(self) -> bool:
         """True when the server answered (waits for the probe to end)."""

@@ -69,7 +69,7 @@ class StreamRenderer:
         if not force and self.clock() < self._hold_until:
             return False
         self._busy = True
-        self._flushed = asyncio.Event()
+        self._flushed.clear()
         try:
             if self._reasoning:
                 reasoning = make_inert("".join(self._reasoning))
