@@ -292,11 +292,14 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
         """Draw what is left and show the final state."""
         for line in self.query(ReplyProgress):
             line.stop()
+        if self.renderer is not None:
+            # The last text first: a paint between it and the footer showed "finish:"
+            # under text still being drawn. From here to the end's layout, no await.
+            await self.renderer.drain()
         self._refresh_state()
         self.query_one(".role", Label).update(self._role_label())
         if self.renderer is None:
             return
-        await self.renderer.drain()
         self.renderer = None
         body = self.query_one(".body", MarkdownBody)
         if body.finish():
