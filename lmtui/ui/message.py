@@ -198,7 +198,7 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
                 else:
                     await self.native_event(event)
                     continue
-                stats.delta()
+                stats.delta(event.pieces)
                 if self.entry.repetition is not None and not flagged:
                     flagged = True  # say so once: the footer line, and a toast
                     self.refresh_state()
