@@ -120,10 +120,13 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
             self.widget = widget
             self.error = error
 
-    def __init__(self, entry: Entry) -> None:
+    def __init__(self, entry: Entry, shown: tuple[str, str] | None = None) -> None:
+        """A widget for ``entry``; ``shown``: the text and reasoning to show instead of the
+        entry's (a reply already streaming shows what its events add to, ``Reply.before``)."""
         role_class = "-user" if entry.role == "user" else "-assistant"
         super().__init__(classes=f"message {role_class}")
         self.entry = entry
+        self._shown = shown or (entry.content, entry.reasoning)
         self.remedy: str | None = None
         self._reasoning_static: Static | None = None
         self._reasoning_box: Collapsible | None = None
@@ -146,10 +149,11 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
         if self.entry.role == "user":
             yield Static(Content(make_inert(self.entry.content)), classes="body")
             return
-        if self.entry.reasoning:
-            yield from self._reasoning_widgets(make_inert(self.entry.reasoning))
+        content, reasoning = self._shown
+        if reasoning:
+            yield from self._reasoning_widgets(make_inert(reasoning))
         yield from (ToolCallBlock(call) for call in self.entry.extras.tool_calls)
-        yield MarkdownBody(make_inert(self.entry.content), classes="body")
+        yield MarkdownBody(make_inert(content), classes="body")
         yield Static(self._footer_content(), classes="meta")
 
     def _reasoning_widgets(self, text: str) -> list[Collapsible]:
