@@ -505,11 +505,14 @@ class MarkdownBody(MarkdownLines):
     def on_unmount(self) -> None:
         reply_streaming(self, False)  # removed while it streamed
 
-    async def append(self, more: str) -> None:
+    async def append(self, more: str, *, draw_ahead: bool = True) -> None:
         """Add text: freeze any blocks it finished, redraw the tail.
 
         The work depends on the text added and the tail, not on the length of the
         reply: finished blocks are frozen in chunks of about ``CHUNK_CHARS``.
+        ``draw_ahead``: draw the chunks the pane will show first, a turn of the loop
+        apart (see :meth:`_draw_ahead`). The reply's last text does not: :meth:`finish`
+        draws them next, and a paint between two would only show a state about to go.
         """
         self._live += more
         split = split_finished(self._live)
@@ -521,7 +524,8 @@ class MarkdownBody(MarkdownLines):
             self._live = self._live[split:]
         added = self._new_chunks(frozen)
         shown, width = self._shown, self._width
-        await self._draw_ahead(added, self._live)
+        if draw_ahead:
+            await self._draw_ahead(added, self._live)
         if self._shown != shown:
             return  # the whole text was replaced meanwhile (set_text): it holds this too
         if self._width != width:  # resized (or restyled) meanwhile: what was drawn is stale

@@ -322,8 +322,11 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
     # ---- state ----------------------------------------------------------------
 
     def _refresh_state(self) -> None:
+        before = self.classes
         for state in EntryState:
-            self.set_class(self.entry.state is state, f"-{state.value}")
+            self.set_class(self.entry.state is state, f"-{state.value}", update=False)
+        if self.classes != before:
+            self.update_node_styles()  # once: each class change restyles the whole message
         if self.entry.role != "assistant":
             return
         meta = self.query(".meta")

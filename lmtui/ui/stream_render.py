@@ -57,12 +57,13 @@ class StreamRenderer:
         """True when something is waiting to be drawn."""
         return bool(self._content or self._reasoning)
 
-    async def flush(self, force: bool = False) -> bool:
+    async def flush(self, force: bool = False, *, last: bool = False) -> bool:
         """Draw what arrived since the last frame; False when there was nothing to do.
 
         A flush still running (a slow frame) makes the next one a no-op, so work
         never piles up behind the event loop. For :data:`SCROLL_GAP_SECONDS` after
         a frame that laid the reply out again, frames keep buffering unless ``force``.
+        ``last``: the reply's end follows at once, and draws what the pane shows itself.
         """
         if self._busy or not self.pending:
             return False
@@ -79,7 +80,7 @@ class StreamRenderer:
                 text = make_inert("".join(self._content))
                 self._content.clear()
                 layouts = self.markdown.relayouts
-                await self.markdown.append(text)
+                await self.markdown.append(text, draw_ahead=not last)
                 if self.markdown.relayouts != layouts:
                     self._hold_until = self.clock() + SCROLL_GAP_SECONDS
         finally:
@@ -90,7 +91,7 @@ class StreamRenderer:
     async def drain(self) -> None:
         """Draw everything still buffered (at the end of a reply)."""
         while self.pending or self._busy:
-            if not await self.flush(force=True) and self._busy:
+            if not await self.flush(force=True, last=True) and self._busy:
                 # Another flush is mid-way (its chunks pause between them): wait for it,
                 # without spinning the loop.
                 await self._flushed.wait()

@@ -416,3 +416,29 @@ async def test_a_reply_sent_before_its_widget_is_mounted_shows_its_text_once(
         body = widget.query_one(".body", MarkdownBody)
         assert reply.content == "Alpha beta gamma delta."
         assert body.text == reply.content
+
+
+async def test_a_reply_s_end_restyles_its_message_once(
+    fake: FakeServer, make_app: AppFactory, monkeypatch: Any
+) -> None:
+    """-streaming goes and -complete comes in one restyle of the message, not two."""
+    fake.enqueue(Reply(text="Done in one."))
+    restyles: list[str] = []
+    real_update = MessageWidget.update_node_styles
+    real_finish = MessageWidget.finish_stream
+
+    def update(self: MessageWidget, animate: bool = True) -> None:
+        restyles.append(self.entry.role)
+        real_update(self, animate)
+
+    async def finish(self: MessageWidget) -> None:
+        restyles.clear()  # count from the reply's end
+        await real_finish(self)
+
+    monkeypatch.setattr(MessageWidget, "update_node_styles", update)
+    monkeypatch.setattr(MessageWidget, "finish_stream", finish)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "go")
+        await wait_idle(pilot)
+    assert restyles == ["assistant"]

@@ -102,10 +102,10 @@ async def test_drain_waits_for_a_flush_under_way_without_spinning_the_loop() -> 
 
         def __init__(self) -> None:
             self.release = asyncio.Event()
-            self.texts: list[str] = []
+            self.texts: list[tuple[str, bool]] = []
 
-        async def append(self, text: str) -> None:
-            self.texts.append(text)
+        async def append(self, text: str, *, draw_ahead: bool = True) -> None:
+            self.texts.append((text, draw_ahead))
             await self.release.wait()
 
     body = HeldBody()
@@ -117,10 +117,10 @@ async def test_drain_waits_for_a_flush_under_way_without_spinning_the_loop() -> 
     flushes = 0
     original = renderer.flush
 
-    async def counted(force: bool = False) -> bool:
+    async def counted(force: bool = False, *, last: bool = False) -> bool:
         nonlocal flushes
         flushes += 1
-        return await original(force)
+        return await original(force, last=last)
 
     renderer.flush = counted  # type: ignore[method-assign]
     drain = asyncio.create_task(renderer.drain())
@@ -129,7 +129,9 @@ async def test_drain_waits_for_a_flush_under_way_without_spinning_the_loop() -> 
     assert flushes == 1  # it asked once, then waited (it used to ask on every turn)
     body.release.set()
     await asyncio.wait_for(asyncio.gather(frame, drain), 5)
-    assert body.texts == ["first", " second"]
+    # A frame draws the chunks the pane will show ahead, a turn apart; the reply's last
+    # text does not (finish() draws them next: a paint between would be wasted).
+    assert body.texts == [("first", True), (" second", False)]
     assert not renderer.pending
 
 
