@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import httpx
@@ -74,28 +75,30 @@ class StreamCall:
 
     # ---- the answer -------------------------------------------------------------
 
-    def opened(self, resp: httpx.Response) -> bool:
-        """True when ``resp`` is an event stream to read with :meth:`feed`."""
-        self.status = resp.status_code
-        self.exchange.status = resp.status_code
-        ctype = resp.headers.get("content-type", "")
-        return resp.status_code < 400 and "text/event-stream" in ctype
+    def opened(self, status: int, headers: Mapping[str, str]) -> bool:
+        """True when the answer (its status and headers) is an event stream for :meth:`feed`."""
+        self.status = status
+        self.exchange.status = status
+        ctype = headers.get("content-type", "")
+        return status < 400 and "text/event-stream" in ctype
 
-    def whole(self, resp: httpx.Response, raw: bytes) -> list[StreamEvent]:
-        """Events for an answer that is not a stream (an error, a whole reply), or raise."""
+    def whole(self, status: int, headers: Mapping[str, str], raw: bytes) -> list[StreamEvent]:
+        """Events for an answer that is not a stream (an error, a whole reply), or raise.
+
+        Args: the answer's status, its headers and its whole (bounded) body.
+        """
         decoded = parse_body(raw) if raw else None
         self.exchange.response = decoded
-        if resp.status_code >= 400 or extract_error(decoded) is not None:
-            status = resp.status_code if resp.status_code >= 400 else None
-            raise self._error(status, decoded)
-        if 300 <= resp.status_code < 400:
-            raise self.core._redirected(resp, self.path)
+        if status >= 400 or extract_error(decoded) is not None:
+            raise self._error(status if status >= 400 else None, decoded)
+        if 300 <= status < 400:
+            raise self.core._redirected(status, headers, self.path)
         events = self._whole_answer(decoded)
         if events is not None:
             return events
         if not raw:
             raise StreamInterrupted(EMPTY_REPLY, EMPTY_REPLY_REMEDY)
-        ctype = resp.headers.get("content-type", "")
+        ctype = headers.get("content-type", "")
         raise MalformedResponse(
             f"The server answered {self.path} with {ctype or 'no content type'}, not a stream."
         )
