@@ -21,6 +21,7 @@ means. Importing aiohttp costs ~130 ms: this module is imported on the first str
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import ssl
 from base64 import b64encode
@@ -38,6 +39,9 @@ if TYPE_CHECKING:
     from types import TracebackType
 
     from lmtui.backend.types import JSON
+
+# Above this a request body goes as a stream (aiohttp warns of raw bytes past 1 MB).
+LARGE_BODY = 1_048_576
 
 # What aiohttp raises when the connection fails, in any of its layers.
 FAILURES = (aiohttp.ClientError, HttpProcessingError, TimeoutError, OSError)
@@ -59,8 +63,9 @@ def httpx_error(exc: BaseException) -> httpx.HTTPError:
         return httpx.ConnectError(text)
     if isinstance(
         exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError | HttpProcessingError
-    ):
-        # Closed before or inside the answer, a chunked body cut short, bad HTTP.
+    ) or isinstance(exc.__cause__, HttpProcessingError):
+        # Closed before or inside the answer, a chunked body cut short, bad HTTP (which
+        # aiohttp wraps in a ClientResponseError when it is in the status or headers).
         return httpx.RemoteProtocolError(text)
     if isinstance(exc, aiohttp.ClientConnectionError | OSError):  # reset, a socket error
         return httpx.ReadError(text)
@@ -127,6 +132,13 @@ class AioStreams:
                 session.detach()
 
 
+def _closed_future(resp: aiohttp.ClientResponse) -> asyncio.Future[None] | None:
+    """The future aiohttp sets when ``resp``'s connection closes, if it still has one."""
+    connection = resp.connection
+    protocol = connection.protocol if connection is not None else None
+    return protocol.closed if protocol is not None else None
+
+
 class AioAnswer:
     """One streamed POST's answer: its status and headers, then its body or its events.
 
@@ -135,7 +147,16 @@ class AioAnswer:
     the body's) drops its connection rather than put a half-read one back in the pool.
     """
 
-    __slots__ = ("_data", "_resp", "_splitter", "_streams", "_url", "headers", "status")
+    __slots__ = (
+        "_closed",
+        "_data",
+        "_resp",
+        "_splitter",
+        "_streams",
+        "_url",
+        "headers",
+        "status",
+    )
 
     def __init__(self, streams: AioStreams, url: str, data: bytes) -> None:
         self._streams = streams
@@ -143,20 +164,39 @@ class AioAnswer:
         self._data = data
         self._resp: aiohttp.ClientResponse | None = None
         self._splitter: SSESplitter | None = None
+        self._closed: asyncio.Future[None] | None = None
         self.status = 0
         self.headers: Mapping[str, str] = {}
 
     async def __aenter__(self) -> Self:
         session = self._streams.session()
+        # aiohttp sends a BytesIO in 64 KB pieces, yielding to the loop between them.
+        big = len(self._data) > LARGE_BODY
+        data = io.BytesIO(self._data) if big else self._data
         try:
-            resp = await session.post(self._url, data=self._data, allow_redirects=False)
+            resp = await session.post(self._url, data=data, allow_redirects=False)
         except FAILURES as exc:
             raise httpx_error(exc) from exc
         self._resp = resp
         self.status = resp.status
         self.headers = resp.headers
         self._splitter = SSESplitter(charset_of(resp.headers.get("content-type", "")))
+        self._closed = _closed_future(resp)
+        if self._closed is not None:
+            self._closed.add_done_callback(self._lost)
         return self
+
+    def _lost(self, _: object) -> None:
+        """The connection closed: a body not read to its end fails rather than waits.
+
+        aiohttp's C parser, meeting a broken chunk inside a body, closes the connection
+        but leaves the body's reader waiting, with its read timeout dropped: without
+        this, a server sending one bad chunk size would hang the reply forever.
+        """
+        assert self._resp is not None
+        content = self._resp.content
+        if not content.is_eof() and content.exception() is None:
+            content.set_exception(aiohttp.ClientPayloadError("the connection closed mid-body"))
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -164,6 +204,8 @@ class AioAnswer:
         resp = self._resp
         if resp is None:
             return
+        if self._closed is not None:
+            self._closed.remove_done_callback(self._lost)
         if kind is None:
             resp.release()  # aiohttp pools the connection only if the body was read whole
         else:

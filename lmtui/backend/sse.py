@@ -6,9 +6,9 @@ sync client still reads through it, and tests/backend/test_sse.py holds the two
 side by side): the bytes decoded as httpx decodes text (the charset the answer
 names, else UTF-8, an invalid byte becoming U+FFFD); lines ended by ``\\r\\n``,
 ``\\n`` or ``\\r``; ``data:`` with one optional space removed, several data lines
-joined with ``\\n``; ``event:``; comments (``:``) skipped; ``id`` and ``retry``
-read only as far as they make a blank line dispatch an event; an event dispatched
-on a blank line.
+joined with ``\\n``; ``event:`` ("message" when there is none); comments (``:``)
+skipped; ``id`` and ``retry`` read only as far as they make a blank line dispatch
+an event; an event dispatched on a blank line.
 
 It is fed whole reads (all the bytes the connection holds at once), not one line
 at a time: a fast stream's many small events cost one call per read.
@@ -19,7 +19,8 @@ from __future__ import annotations
 import codecs
 import contextlib
 
-#: One event: its ``event`` field ("" when the server named none) and its data.
+#: One event: its ``event`` field ("message" when the server named none, as the SSE
+#: standard and httpx-sse say) and its data.
 SSE = tuple[str, str]
 
 
@@ -94,7 +95,7 @@ class SSESplitter:
         for line in lines:
             if not line:
                 if self._data or self._event or self._last_id or self._retry is not None:
-                    events.append((self._event, "\n".join(self._data)))
+                    events.append((self._event or "message", "\n".join(self._data)))
                     self._event = ""
                     self._data = []
                     self._retry = None
