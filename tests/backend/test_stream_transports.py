@@ -35,7 +35,7 @@ from tests.fake_server import FakeServer, Reply
 from tests.reliability.hostile_server import HostileServer, Request, models_or, response, silence
 
 MODEL = "qwen2.5-7b-instruct"
-REQUEST = ChatRequest(MODEL, (Message("user", "hi"),), SamplingParams())
+REQUEST = ChatRequest(MODEL, (Message("user", "hi — ünï 日本"),), SamplingParams())
 TOKEN = "sk-very-secret-token-1234"
 TEXT = "a reply long enough to be cut in the middle of its words"
 
@@ -274,3 +274,22 @@ async def test_aclose_closes_the_stream_session(fake_server: FakeServer) -> None
         gc.collect()
     assert session.closed
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+@pytest.mark.parametrize(
+    ("userinfo", "token"),
+    [("", None), ("", TOKEN), ("alice:pa%3Ass@", None), ("alice:pa%3Ass@", TOKEN)],
+)
+async def test_both_transports_send_the_same_request(userinfo: str, token: str | None) -> None:
+    with HostileServer(models_or(_closes_at_once)) as srv:
+        url = srv.base_url.replace("http://", "http://" + userinfo)
+        await _both(url, token=token)
+    sent = [r for r in srv.requests if r.method == "POST"]
+    assert len(sent) == 2
+    fields = ("authorization", "accept", "content-type", "content-length")
+    assert [sent[0].headers.get(f) for f in fields] == [sent[1].headers.get(f) for f in fields]
+    assert sent[0].body == sent[1].body  # byte for byte: the JSON encoded as httpx does
+    if userinfo:
+        assert sent[0].headers["authorization"].startswith("Basic ")
+    elif token:
+        assert sent[0].headers["authorization"] == f"Bearer {TOKEN}"
