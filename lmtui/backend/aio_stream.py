@@ -10,11 +10,11 @@ stays on httpx.
 
 It is a transport only: the same settings as the httpx client (address, token or
 Basic auth, ``Accept``, connect timeout, a per-read idle timeout, no redirects, TLS
-checked against httpx's CA bundle, proxies from the environment), and every failure
-raised as the httpx exception the httpx path would have met (:func:`httpx_error`), so
-:meth:`~.client_core.ClientCore._transport_error` and
+checked against httpx's CA bundle, proxies from the environment, no ``.netrc``), and
+every failure raised as the httpx exception the httpx path would have met
+(:func:`httpx_error`), so :meth:`~.client_core.ClientCore._transport_error` and
 :meth:`~.stream_call.StreamCall.cut` stay the one place that says what a failure
-means. Importing aiohttp costs ~130 ms: this module is imported on the first stream
+means. Importing aiohttp costs 85–130 ms: this module is imported on the first stream
 (and by the UI's warm-up thread), never on the app's start path.
 """
 
@@ -27,10 +27,13 @@ import ssl
 from base64 import b64encode
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Self
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 import httpx
+from aiohttp.helpers import get_env_proxy_for_url
 from aiohttp.http_exceptions import HttpProcessingError
+from yarl import URL
 
 from lmtui.backend.client_core import BodyLimit, ClientCore
 from lmtui.backend.sse import SSE, SSESplitter, charset_of
@@ -94,6 +97,7 @@ class AioStreams:
         )
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._proxy: tuple[str | None, aiohttp.BasicAuth | None] = (None, None)
 
     def post(self, path: str, body: JSON) -> AioAnswer:
         """``async with`` the answer to POSTing ``body`` (JSON) to ``path``."""
@@ -116,11 +120,19 @@ class AioStreams:
             tls = httpx.create_ssl_context()
         # httpx's limits and keep-alive expiry (5 s, as a Node.js server's own keep-alive).
         connector = aiohttp.TCPConnector(limit=16, keepalive_timeout=5.0, ssl=tls)
+        # Not aiohttp's trust_env: it would send ~/.netrc's password over the token (httpx
+        # reads no netrc) and ask two threads about it on every request (~10 ms in the app).
         self._session = aiohttp.ClientSession(
-            connector=connector, timeout=self._timeout, trust_env=True, headers=self._headers
+            connector=connector, timeout=self._timeout, trust_env=False, headers=self._headers
         )
+        self._proxy = env_proxy(self._prefix)
         self._loop = loop
         return self._session
+
+    @property
+    def proxy(self) -> tuple[str | None, aiohttp.BasicAuth | None]:
+        """The environment's proxy for the server, and its credentials (see :func:`env_proxy`)."""
+        return self._proxy
 
     async def close(self) -> None:
         """Close the session and its connections (nothing when none was made)."""
@@ -130,6 +142,24 @@ class AioStreams:
                 await session.close()
             else:
                 session.detach()
+
+
+def env_proxy(url: str) -> tuple[str | None, aiohttp.BasicAuth | None]:
+    """The proxy the environment names for ``url``, as httpx's ``trust_env`` reads it.
+
+    ``HTTP_PROXY`` / ``HTTPS_PROXY`` by the URL's scheme (``ALL_PROXY`` when neither is
+    set), none when ``NO_PROXY`` covers the host. Read once per session: every stream
+    goes to the same server.
+    """
+    target = URL(url)
+    try:
+        proxy, auth = get_env_proxy_for_url(target)
+    except LookupError:
+        every = getproxies().get("all")
+        if not every or (target.host and proxy_bypass(target.host)):
+            return None, None
+        return every, None
+    return str(proxy), auth
 
 
 def _closed_future(resp: aiohttp.ClientResponse) -> asyncio.Future[None] | None:
@@ -174,7 +204,10 @@ class AioAnswer:
         big = len(self._data) > LARGE_BODY
         data = io.BytesIO(self._data) if big else self._data
         try:
-            resp = await session.post(self._url, data=data, allow_redirects=False)
+            proxy, proxy_auth = self._streams.proxy
+            resp = await session.post(
+                self._url, data=data, allow_redirects=False, proxy=proxy, proxy_auth=proxy_auth
+            )
         except FAILURES as exc:
             raise httpx_error(exc) from exc
         self._resp = resp

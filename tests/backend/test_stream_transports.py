@@ -293,3 +293,44 @@ async def test_both_transports_send_the_same_request(userinfo: str, token: str |
         assert sent[0].headers["authorization"].startswith("Basic ")
     elif token:
         assert sent[0].headers["authorization"] == f"Bearer {TOKEN}"
+
+
+def _stream_of_one_word(req: Request) -> Iterable[bytes]:
+    body = DELTA + b'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+    body += b"data: [DONE]\n\n"
+    return response(200, body, content_type="text/event-stream")
+
+
+async def test_a_proxy_from_the_environment_carries_both(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = "http://lmstudio.invalid:1234"  # reachable only through the proxy
+    with HostileServer(_stream_of_one_word) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.base_url)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        got_async, got_sync = await _both(server)
+    assert got_async == got_sync
+    assert got_async[1] is None and ContentDelta("hi ") in got_async[0]
+    assert [r.path for r in proxy.requests] == [server + "/v1/chat/completions"] * 2
+
+
+async def test_no_proxy_bypasses_it_for_both(monkeypatch: pytest.MonkeyPatch) -> None:
+    with HostileServer(_stream_of_one_word) as srv, HostileServer(_closes_at_once) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.base_url)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        got_async, got_sync = await _both(srv.base_url)
+    assert got_async == got_sync
+    assert got_async[1] is None
+    assert proxy.requests == []
+
+
+async def test_a_netrc_entry_does_not_replace_the_token(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("default login mallory password stolen\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with HostileServer(_stream_of_one_word) as srv:
+        await _both(srv.base_url, token=TOKEN)
+    assert [r.headers["authorization"] for r in srv.requests] == [f"Bearer {TOKEN}"] * 2
