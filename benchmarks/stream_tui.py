@@ -111,10 +111,18 @@ class Arrivals:
 
 
 @contextmanager
-def fake_server(deltas: int, delay_s: float = 0.0) -> Iterator[tuple[str, Arrivals]]:
-    """Start tests/fake_server.py as a process; yield its base URL and its request arrivals."""
+def fake_server(
+    deltas: int, delay_s: float = 0.0, *, looping: bool = False
+) -> Iterator[tuple[str, Arrivals]]:
+    """Start tests/fake_server.py as a process; yield its base URL and its request arrivals.
+
+    ``looping``: the reply is one short document repeated, which the app flags as a loop
+    (a warning toast mid-reply); by default each copy is numbered, as real text never loops.
+    """
     cmd = [str(PYTHON), str(ROOT / "tests" / "fake_server.py"), "--markdown", "--announce"]
     cmd += ["--deltas", str(deltas)]
+    if not looping:
+        cmd.append("--numbered")
     if delay_s:
         cmd += ["--delay", str(delay_s)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT)
@@ -181,13 +189,67 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
+FOOTER = "finish: stop"
+
+
 def reply_done(text: str) -> bool:
-    """The reply's footer is drawn only after its last delta is on screen."""
-    return "finish: stop" in text
+    """The reply's footer is on screen (its text may still be being drawn)."""
+    return FOOTER in text
 
 
-def one_tui_run(base_url: str, model: str, home: Path, arrivals: Arrivals) -> dict[str, float]:
-    """Start the app, stream one reply, measure; return the figures of this run."""
+# Lines of the reply's end compared: the blank lines between blocks higher up may differ
+# by one from run to run (where the stream's chunks were cut; see docs/rendering.md).
+END_LINES = 12
+PANE_COLUMNS = 120
+SCROLL_BAR = "▁▂▃▄▅▆▇█▔"  # the chat pane's scroll bar thumb, at the right of its rows
+
+
+def chat_above_footer(text: str) -> list[str] | None:
+    """The chat column's last lines above the reply's footer; None without a footer.
+
+    The sidebar (left of the first ``▕``) is left out: its model list may still change;
+    so are the scroll bar (its thumb moves as the reply's height settles) and trailing
+    blanks.
+    """
+    lines = [line[: PANE_COLUMNS - 1] for line in text.splitlines()]
+    at = next((i for i, line in enumerate(lines) if FOOTER in line), None)
+    if at is None:
+        return None
+    column = [(line.split("▕", 1)[1] if "▕" in line else line) for line in lines[:at]]
+    column = [line.rstrip().rstrip(SCROLL_BAR).rstrip() for line in column]
+    return column[-END_LINES:]
+
+
+def settled_reply(base_url: str, model: str, home: Path) -> list[str]:
+    """One untimed reply: the chat column above its footer once drawn to the end.
+
+    The timed runs wait for exactly this: the footer alone can be painted before the
+    reply's last text (it was, from session 4 to 6), so it does not prove the text is shown.
+    """
+    with app_in_tmux(base_url, model, home):
+        if wait_for(lambda s: f"model: {model}" in s, 15) is None:
+            raise RuntimeError("the app did not show the model id:\n" + screen())
+        time.sleep(0.3)
+        tmux("send-keys", "-t", SESSION, "-l", "go")
+        wait_for(lambda s: "go" in s, 5)
+        tmux("send-keys", "-t", SESSION, "Enter")
+        if wait_for(reply_done, 120) is None:
+            raise RuntimeError("the reply never finished on screen:\n" + screen())
+        time.sleep(1.5)  # every chunk drawn, the height settled
+        region = chat_above_footer(screen())
+    assert region is not None
+    return region
+
+
+def one_tui_run(
+    base_url: str, model: str, home: Path, arrivals: Arrivals, target: list[str] | None = None
+) -> dict[str, float]:
+    """Start the app, stream one reply, measure; return the figures of this run.
+
+    ``target``: the chat column above the footer when the reply is fully drawn (see
+    :func:`settled_reply`); the run ends when the screen shows it. Without it, at the
+    footer (what this script did before session 6).
+    """
     out: dict[str, float] = {}
     with app_in_tmux(base_url, model, home) as launched:
         seen = wait_for(lambda s: f"model: {model}" in s, 15)
@@ -199,10 +261,23 @@ def one_tui_run(base_url: str, model: str, home: Path, arrivals: Arrivals) -> di
         wait_for(lambda s: "go" in s, 5)
         pressed = time.monotonic()
         tmux("send-keys", "-t", SESSION, "Enter")
-        done = wait_for(reply_done, 120)
-        if done is None:
+        footer = wait_for(reply_done, 120)
+        if footer is None:
             raise RuntimeError("the reply never finished on screen:\n" + screen())
+        done = footer
+        if target is not None:
+            whole = wait_for(lambda s: chat_above_footer(s) == target, 10)
+            if whole is None:
+                seen_end = "\n".join(chat_above_footer(screen()) or [])
+                raise RuntimeError(
+                    "the reply's end never matched the settled screen:\n"
+                    + "\n".join(target)
+                    + "\n---- on screen:\n"
+                    + seen_end
+                )
+            done = whole
         out["stream_s"] = done - pressed
+        out["footer_s"] = footer - pressed
         request = arrivals.first_after(pressed)
         if request is not None:
             out["enter_to_request_s"] = request - pressed
@@ -300,10 +375,21 @@ def main() -> int:
     parser.add_argument(
         "--stream-only", action="store_true", help="only the stream figures (no keys, no open)"
     )
+    parser.add_argument(
+        "--looping", action="store_true", help="the reply repeats one document (flagged as a loop)"
+    )
+    parser.add_argument(
+        "--at-footer",
+        action="store_true",
+        help="stop each run at the footer, as before session 6 (the text may not be drawn yet)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lmtui-bench-") as tmp:
         home = Path(tmp)
-        with fake_server(args.deltas) as (base_url, arrivals):
+        with fake_server(args.deltas, looping=args.looping) as (base_url, arrivals):
+            target = None
+            if not args.at_footer:
+                target = settled_reply(base_url, args.model, home / "settle")
             tui: list[dict[str, float]] = []
             bare: list[float] = []
             wire: list[float] = []
@@ -313,7 +399,7 @@ def main() -> int:
                 wire.append(own)
                 # A fresh history each run: the app reopens the last conversation, whose
                 # finished reply would already be on screen.
-                tui.append(one_tui_run(base_url, args.model, home / f"run{run}", arrivals))
+                tui.append(one_tui_run(base_url, args.model, home / f"run{run}", arrivals, target))
         keys: list[float] = []
         long_open: float | None = None
         # A reply of ~100 deltas/s for 20 s, to type into while it streams.
@@ -337,6 +423,9 @@ def main() -> int:
     )
     runs = ", ".join(f"{r['stream_s']:.3f}" for r in tui)
     print(f"lmtui Enter → last text:   median {stream:.3f} s  ({runs})")
+    footers = ", ".join(f"{r['footer_s']:.3f}" for r in tui)
+    footer_s = statistics.median(r["footer_s"] for r in tui)
+    print(f"lmtui Enter → footer:      median {footer_s:.3f} s  ({footers})")
     to_request = [r["enter_to_request_s"] for r in tui if "enter_to_request_s" in r]
     if to_request:
         key_s = statistics.median(to_request)

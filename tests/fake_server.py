@@ -245,6 +245,7 @@ class Reply:
     usage_on: UsageOn = "final_empty_choices"
     timings: JSON | None = None
     model: str | None = None  # the model id reported as served
+    model_in_chunks: bool = True  # False: stream chunks carry no "model" (some servers)
     first_token_delay: float = 0.0
     delta_delay: float = 0.0
     cut_after: int | None = None
@@ -1094,12 +1095,12 @@ def _stream_ops(
     ident = "cmpl-fake" if completion else "chatcmpl-fake"
 
     def chunk(choices: list[JSON], **extra: Any) -> JSON:
+        served: JSON = {"model": model, "system_fingerprint": model}
         return {
             "id": ident,
             "object": obj_name,
             "created": CREATED,
-            "model": model,
-            "system_fingerprint": model,
+            **(served if reply.model_in_chunks else {}),
             "choices": choices,
             **extra,
         }

@@ -396,16 +396,18 @@ class ClientTimings:
 
 @dataclass(frozen=True, slots=True)
 class ContentDelta:
-    """A piece of the visible answer."""
+    """A piece of the visible answer; ``pieces``: the server's deltas it joins (see delta_merge)."""
 
     text: str
+    pieces: int = 1
 
 
 @dataclass(frozen=True, slots=True)
 class ReasoningDelta:
-    """A piece of the model's reasoning (shown apart, collapsed)."""
+    """A piece of the model's reasoning (shown apart, collapsed); ``pieces`` as for content."""
 
     text: str
+    pieces: int = 1
 
 
 @dataclass(frozen=True, slots=True)

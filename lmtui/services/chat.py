@@ -55,6 +55,8 @@ from lmtui.services.reply_extras import answer_check, extras_from_facts, facts_o
 from lmtui.store.row_ref import RowRef
 
 if TYPE_CHECKING:
+    import asyncio
+
     from lmtui.backend.client import LMStudioClient
     from lmtui.services.native_route import Route
     from lmtui.store.history import HistoryStore, MessageRecord, ReplyWriter
@@ -157,7 +159,8 @@ class Reply:
     ``send``, ``regenerate``, ``edit_and_resend`` and ``continue_reply`` return one at
     once, so the caller can show ``entry`` before any event arrives. Iterate it once
     (``async for event in reply``) to run the request; the entry grows as events come.
-    ``aclose()`` stops it: the partial reply is kept and saved, marked stopped.
+    :meth:`start` sends the request before that, while the caller is still showing the
+    entry. ``aclose()`` stops it: the partial reply is kept and saved, marked stopped.
     """
 
     def __init__(
@@ -169,12 +172,59 @@ class Reply:
         self.entry = entry
         self._events = events
         self._on_never_started = on_never_started
+        #: The entry's text and reasoning before any event: what the events add to.
+        #: Show this, not the entry (which :meth:`start` may already have grown).
+        self.before = (entry.content, entry.reasoning)
+        self._opening: asyncio.Task[list[StreamEvent]] | None = None
+        self._reader: AsyncGenerator[StreamEvent, None] | None = None
+
+    def start(self) -> None:
+        """Send the request now, reading up to the server's first event, which is kept.
+
+        Showing the entry (mounting widgets, a paint) took 10-20 ms before the request
+        left; started first, the server works meanwhile. Idempotent.
+        """
+        import asyncio  # here: `lmtui ask` never loads asyncio
+
+        if self._opening is None and self._reader is None:
+            self._opening = asyncio.ensure_future(self._open())
+
+    async def _open(self) -> list[StreamEvent]:
+        """The events up to and including the first one from the server."""
+        read: list[StreamEvent] = []
+        async for event in self._events:
+            read.append(event)
+            if not isinstance(event, RouteReport):
+                break  # the request is answered: the rest is the reader's
+        return read
 
     def __aiter__(self) -> AsyncGenerator[StreamEvent, None]:
-        return self._events
+        if self._opening is None:
+            return self._events
+        self._reader = self._after_opening(self._opening)
+        self._opening = None
+        return self._reader
+
+    async def _after_opening(
+        self, opening: asyncio.Task[list[StreamEvent]]
+    ) -> AsyncGenerator[StreamEvent, None]:
+        for event in await opening:
+            yield event
+        async for event in self._events:
+            yield event
 
     async def aclose(self) -> None:
         """Stop the reply (a no-op once it has ended)."""
+        opening, self._opening = self._opening, None
+        if opening is not None:
+            import asyncio
+
+            opening.cancel()  # started, never read: its request stops like any other
+            await asyncio.wait([opening])  # (our own cancellation still goes through)
+            if not opening.cancelled():
+                opening.exception()  # what it raised was never asked for
+        if self._reader is not None:
+            await self._reader.aclose()
         await self._events.aclose()
         if self.entry.state is EntryState.STREAMING:
             # Closed before its first event was asked for: the request never went out.

@@ -26,9 +26,9 @@ class LiveStats:
         self.first_delta: float | None = None
         self.deltas = 0
 
-    def delta(self) -> None:
-        """One more piece of the reply arrived."""
-        self.deltas += 1
+    def delta(self, pieces: int = 1) -> None:
+        """More of the reply arrived: ``pieces`` of the server's deltas (see delta_merge)."""
+        self.deltas += pieces
         if self.first_delta is None:
             self.first_delta = self.clock()
 

@@ -329,6 +329,9 @@ class ChatScreenBase(Screen[None]):
             if widget is not None:
                 await widget.reload()
         else:
+            # The server works while the two messages are mounted and painted.
+            self.session.stop_repeating = self.lmtui.cfg.stop_repeating_replies
+            reply.start()
             self.chips.clear()
             self._image_urls.clear()
             prompt_index = self.session.entries.index(reply.entry) - 1
@@ -337,8 +340,9 @@ class ChatScreenBase(Screen[None]):
 
     async def start_reply(self, reply: Reply) -> None:
         """Show ``reply``'s entry (mounting it if new) and let its widget stream it."""
-        widget = self.chat.widget_for(reply.entry) or await self.chat.add(reply.entry)
         self.session.stop_repeating = self.lmtui.cfg.stop_repeating_replies
+        reply.start()
+        widget = self.chat.widget_for(reply.entry) or await self.chat.add(reply.entry, reply.before)
         self.chat.anchor()
         self._stream_worker = widget.stream(reply)
 

@@ -81,9 +81,12 @@ class ChatView(QuietResize, VerticalScroll, can_focus=False):
         )
         self._empty.display = not self.query(MessageWidget)
 
-    async def add(self, entry: Entry) -> MessageWidget:
-        """Mount a widget for a new entry at the end; prune the oldest beyond the bound."""
-        widget = MessageWidget(entry)
+    async def add(self, entry: Entry, shown: tuple[str, str] | None = None) -> MessageWidget:
+        """Mount a widget for a new entry at the end; prune the oldest beyond the bound.
+
+        ``shown``: see :class:`MessageWidget`.
+        """
+        widget = MessageWidget(entry, shown)
         await self.mount(widget)
         widgets = self.message_widgets()
         excess = len(widgets) - MAX_MOUNTED

@@ -120,10 +120,13 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
             self.widget = widget
             self.error = error
 
-    def __init__(self, entry: Entry) -> None:
+    def __init__(self, entry: Entry, shown: tuple[str, str] | None = None) -> None:
+        """A widget for ``entry``; ``shown``: the text and reasoning to show instead of the
+        entry's (a reply already streaming shows what its events add to, ``Reply.before``)."""
         role_class = "-user" if entry.role == "user" else "-assistant"
         super().__init__(classes=f"message {role_class}")
         self.entry = entry
+        self._shown = shown or (entry.content, entry.reasoning)
         self.remedy: str | None = None
         self._reasoning_static: Static | None = None
         self._reasoning_box: Collapsible | None = None
@@ -146,10 +149,11 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
         if self.entry.role == "user":
             yield Static(Content(make_inert(self.entry.content)), classes="body")
             return
-        if self.entry.reasoning:
-            yield from self._reasoning_widgets(make_inert(self.entry.reasoning))
+        content, reasoning = self._shown
+        if reasoning:
+            yield from self._reasoning_widgets(make_inert(reasoning))
         yield from (ToolCallBlock(call) for call in self.entry.extras.tool_calls)
-        yield MarkdownBody(make_inert(self.entry.content), classes="body")
+        yield MarkdownBody(make_inert(content), classes="body")
         yield Static(self._footer_content(), classes="meta")
 
     def _reasoning_widgets(self, text: str) -> list[Collapsible]:
@@ -198,7 +202,7 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
                 else:
                     await self.native_event(event)
                     continue
-                stats.delta()
+                stats.delta(event.pieces)
                 if self.entry.repetition is not None and not flagged:
                     flagged = True  # say so once: the footer line, and a toast
                     self.refresh_state()
@@ -292,11 +296,14 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
         """Draw what is left and show the final state."""
         for line in self.query(ReplyProgress):
             line.stop()
+        if self.renderer is not None:
+            # The last text first: a paint between it and the footer showed "finish:"
+            # under text still being drawn. From here to the end's layout, no await.
+            await self.renderer.drain()
         self._refresh_state()
         self.query_one(".role", Label).update(self._role_label())
         if self.renderer is None:
             return
-        await self.renderer.drain()
         self.renderer = None
         body = self.query_one(".body", MarkdownBody)
         if body.finish():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from lmtui.backend.types import FinishReason
+import asyncio
+
+from lmtui.backend.types import ContentDelta, FinishReason
 from lmtui.services.chat import ChatSession, EntryState, Reply
 from lmtui.services.clients import client_for
 from lmtui.store.config import Config
@@ -55,3 +57,42 @@ async def test_regenerate_and_continue_return_their_entry(fake_server: FakeServe
         async for _ in more:
             pass
     assert session.entries[-1].content == "second and more"
+
+
+async def test_a_started_reply_sends_at_once_and_its_reader_gets_every_event(
+    fake_server: FakeServer,
+) -> None:
+    fake_server.enqueue(FakeReply(text="hello there, friend"))
+    async with client_for(Config(base_url=fake_server.base_url)) as client:
+        session = ChatSession(client, model=MODEL)
+        reply = session.send("hi")
+        assert reply.before == ("", "")
+        reply.start()
+        for _ in range(200):  # the request goes out without anyone reading the reply
+            if fake_server.requests_to("/v1/chat/completions"):
+                break
+            await asyncio.sleep(0.01)
+        assert len(fake_server.requests_to("/v1/chat/completions")) == 1
+        text = [e.text async for e in reply if isinstance(e, ContentDelta)]
+    assert "".join(text) == "hello there, friend" == reply.entry.content
+    assert reply.entry.state is EntryState.COMPLETE
+
+
+async def test_a_started_reply_closed_unread_is_stopped_like_any_other(
+    fake_server: FakeServer,
+) -> None:
+    fake_server.enqueue(FakeReply(text="slow words " * 20, delta_delay=0.05))
+    async with client_for(Config(base_url=fake_server.base_url)) as client:
+        session = ChatSession(client, model=MODEL)
+        reply = session.send("hi")
+        reply.start()
+        for _ in range(200):
+            if fake_server.requests_to("/v1/chat/completions"):
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.1)  # its first event read, kept for a reader that never came
+        await reply.aclose()
+    assert reply.entry.state is EntryState.STOPPED
+    assert reply.entry.finish_reason is FinishReason.STOPPED
+    assert len(fake_server.requests_to("/v1/chat/completions")) == 1
+    assert len(reply.entry.content) < len("slow words " * 20)

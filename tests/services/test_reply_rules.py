@@ -87,3 +87,12 @@ def test_live_stats_wait_then_speed() -> None:
         stats.delta()
     now[0] = 13.5
     assert stats.text() == "5.0 tok/s"
+
+
+def test_live_stats_count_the_deltas_a_joined_event_stands_for() -> None:
+    now = [0.0]
+    stats = LiveStats(clock=lambda: now[0])
+    stats.delta()
+    stats.delta(9)  # nine deltas that came in one read (backend/delta_merge.py)
+    now[0] = 2.0
+    assert stats.text() == "5.0 tok/s"

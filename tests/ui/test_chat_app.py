@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -378,3 +379,40 @@ async def test_a_looping_reply_is_flagged_on_screen(
         assert widget is not None
         assert "repeated itself" in str(widget.query_one(".meta").render())
     assert REPEATING in shown
+
+
+async def test_a_reply_sent_before_its_widget_is_mounted_shows_its_text_once(
+    fake: FakeServer, make_app: AppFactory, monkeypatch: Any
+) -> None:
+    """The request leaves before the messages are mounted (``Reply.start``).
+
+    When the server's first delta is already in the entry as the reply's widget is
+    built, the widget shows what the events add to, not the entry: else that delta
+    would be drawn twice.
+    """
+    from lmtui.ui.chat_view import ChatView
+
+    # No model in the chunks: the server's first event is then the first delta.
+    fake.enqueue(Reply(text="Alpha beta gamma delta.", model_in_chunks=False))
+    real_add = ChatView.add
+
+    async def slow_add(self: ChatView, entry: Any, shown: Any = None) -> MessageWidget:
+        if entry.role == "assistant":
+            for _ in range(100):  # until the first delta is in the entry
+                if entry.content:
+                    break
+                await asyncio.sleep(0.01)
+            assert entry.content, "the request did not go out before the mount"
+        return await real_add(self, entry, shown)
+
+    monkeypatch.setattr(ChatView, "add", slow_add)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "go")
+        await wait_idle(pilot)
+        reply = app.chat_screen.session.entries[-1]
+        widget = app.chat_screen.chat.widget_for(reply)
+        assert widget is not None
+        body = widget.query_one(".body", MarkdownBody)
+        assert reply.content == "Alpha beta gamma delta."
+        assert body.text == reply.content

@@ -113,3 +113,35 @@ async def test_a_paint_asked_for_while_settle_draws_comes_before_its_next_chunk(
     draws = [i for i, what in enumerate(order) if what == "settle draws"]
     assert len(draws) >= 2, "the reply left too few chunks to settle: make it longer"
     assert "paint" in order[draws[0] : draws[1]], order[draws[0] : draws[1] + 1]
+
+
+async def test_no_paint_shows_the_finished_footer_before_the_reply_s_last_text(
+    fake: FakeServer, make_app: Callable[..., LmtuiApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The footer says the reply ended only in a paint that also shows its end.
+
+    The footer was updated first, then the last frame drew its chunks a turn apart: a
+    paint in between showed "finish: stop" under text that was still being drawn (seen
+    in tmux for 15-30 ms at the end of every fast reply).
+    """
+    fake.enqueue(Reply(deltas=markdown_deltas(10000, numbered=True)))
+    app = make_app()
+    early: list[int] = []  # characters missing from the body in a paint with the footer
+    real_paint = Screen._compositor_refresh
+
+    def paint(self: Screen[Any]) -> None:
+        widgets = list(app.chat_screen.query(MessageWidget))
+        if len(widgets) >= 2:
+            reply = widgets[-1]
+            footer = str(reply.query_one(".meta").render())
+            body = reply.query_one(MarkdownBody)
+            if "finish:" in footer and body.text != reply.entry.content:  # text: what is shown
+                early.append(len(reply.entry.content) - len(body.text))
+        real_paint(self)
+
+    monkeypatch.setattr(Screen, "_compositor_refresh", paint)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "go")
+        await wait_idle(pilot)
+        await pilot.pause(0.1)
+    assert early == []
