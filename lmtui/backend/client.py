@@ -376,12 +376,12 @@ class LMStudioClient(ClientCore):
                         yield event
                 else:
                     try:
-                        async for batch in answer:  # the events one read completed
-                            for name, data in batch:
-                                for event in call.feed(name, data):
-                                    yield event
-                                if call.done:
-                                    break
+                        async for read in answer:  # the SSE events one read completed
+                            events, error = call.feed_read(read)
+                            for event in events:
+                                yield event
+                            if error is not None:
+                                raise error
                             if call.done:
                                 break
                     except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:

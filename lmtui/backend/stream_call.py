@@ -21,6 +21,7 @@ import httpx
 
 from lmtui.backend.assembly import StreamAssembler
 from lmtui.backend.client_core import EMPTY_REPLY, EMPTY_REPLY_REMEDY, ClientCore, Exchange
+from lmtui.backend.delta_merge import merge_deltas
 from lmtui.backend.errors import (
     LmtuiError,
     MalformedResponse,
@@ -112,6 +113,24 @@ class StreamCall:
                 if self.first is None:
                     self.first = time.monotonic()
         return events
+
+    def feed_read(self, read: list[tuple[str, str]]) -> tuple[list[StreamEvent], LmtuiError | None]:
+        """Typed events for the SSE events one read of the connection completed.
+
+        Each goes to :meth:`feed` until :attr:`done`; adjacent deltas come joined
+        (:func:`~.delta_merge.merge_deltas`: one event per read, not per delta, for the
+        layers above). An error the server put in the stream comes second, to raise
+        once the events before it are passed on.
+        """
+        events: list[StreamEvent] = []
+        try:
+            for event, data in read:
+                events += self.feed(event, data)
+                if self.done:
+                    break
+        except LmtuiError as exc:
+            return merge_deltas(events), exc
+        return merge_deltas(events), None
 
     def cut(self, exc: httpx.HTTPError) -> None:
         """Reading the stream failed part-way: the reply ends as interrupted."""

@@ -30,7 +30,7 @@ from lmtui.backend.types import (
     Message,
     SamplingParams,
 )
-from tests.backend.test_sync_client import _shape
+from tests.backend.test_sync_client import _joined, _shape
 from tests.fake_server import FakeServer, Reply
 from tests.reliability.hostile_server import HostileServer, Request, models_or, response, silence
 
@@ -49,8 +49,8 @@ async def _async_run(url: str, **options: Any) -> Outcome:
             async for event in client.stream_chat(REQUEST):
                 events.append(_shape(event))
         except LmtuiError as exc:
-            return events, f"{type(exc).__name__}: {exc.message} | {exc.remedy}"
-        return events, None
+            return _joined(events), f"{type(exc).__name__}: {exc.message} | {exc.remedy}"
+        return _joined(events), None
 
 
 def _sync_run(url: str, **options: Any) -> Outcome:
@@ -60,8 +60,8 @@ def _sync_run(url: str, **options: Any) -> Outcome:
             for event in client.stream_chat(REQUEST):
                 events.append(_shape(event))
         except LmtuiError as exc:
-            return events, f"{type(exc).__name__}: {exc.message} | {exc.remedy}"
-        return events, None
+            return _joined(events), f"{type(exc).__name__}: {exc.message} | {exc.remedy}"
+        return _joined(events), None
 
 
 async def _both(url: str, **options: Any) -> tuple[Outcome, Outcome]:
