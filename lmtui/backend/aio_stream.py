@@ -24,6 +24,7 @@ import asyncio
 import io
 import json
 import ssl
+import weakref
 from base64 import b64encode
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Self
@@ -162,6 +163,16 @@ def env_proxy(url: str) -> tuple[str | None, aiohttp.BasicAuth | None]:
     return str(proxy), auth
 
 
+# The connections' "closed" futures a stream asked for: each is looked at when it ends.
+_WATCHED: weakref.WeakSet[asyncio.Future[None]] = weakref.WeakSet()
+
+
+def _look_at(closed: asyncio.Future[None]) -> None:
+    """Retrieve how a connection ended, so asyncio does not log a reset as never retrieved."""
+    if not closed.cancelled():
+        closed.exception()
+
+
 def _closed_future(resp: aiohttp.ClientResponse) -> asyncio.Future[None] | None:
     """The future aiohttp sets when ``resp``'s connection closes, if it still has one."""
     connection = resp.connection
@@ -214,20 +225,25 @@ class AioAnswer:
         self.status = resp.status
         self.headers = resp.headers
         self._splitter = SSESplitter(charset_of(resp.headers.get("content-type", "")))
-        self._closed = _closed_future(resp)
-        if self._closed is not None:
-            self._closed.add_done_callback(self._lost)
+        self._closed = closed = _closed_future(resp)
+        if closed is not None:
+            closed.add_done_callback(self._lost)
+            if closed not in _WATCHED:  # once per connection, however often it is reused
+                _WATCHED.add(closed)
+                closed.add_done_callback(_look_at)
         return self
 
-    def _lost(self, _: object) -> None:
+    def _lost(self, closed: asyncio.Future[None]) -> None:
         """The connection closed: a body not read to its end fails rather than waits.
 
         aiohttp's C parser, meeting a broken chunk inside a body, closes the connection
         but leaves the body's reader waiting, with its read timeout dropped: without
         this, a server sending one bad chunk size would hang the reply forever.
         """
-        assert self._resp is not None
-        content = self._resp.content
+        resp = self._resp
+        if resp is None:
+            return
+        content = resp.content
         if not content.is_eof() and content.exception() is None:
             content.set_exception(aiohttp.ClientPayloadError("the connection closed mid-body"))
 

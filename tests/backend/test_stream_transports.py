@@ -334,3 +334,16 @@ async def test_a_netrc_entry_does_not_replace_the_token(
     with HostileServer(_stream_of_one_word) as srv:
         await _both(srv.base_url, token=TOKEN)
     assert [r.headers["authorization"] for r in srv.requests] == [f"Bearer {TOKEN}"] * 2
+
+
+def test_a_reset_connection_leaves_nothing_for_asyncio_to_report(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A reset sets the connection's "closed" future to an error: once looked at, asyncio
+    # does not log "Future exception was never retrieved" (onto the TUI's screen) later.
+    with FakeServer() as srv:
+        srv.enqueue(Reply(text=TEXT, cut_after=3, cut_with_reset=True))
+        events, error = asyncio.run(_async_run(srv.base_url))
+        gc.collect()
+    assert error is None and events[-1][2] == _CLOSED
+    assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
