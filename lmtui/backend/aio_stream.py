@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import select
 import ssl
 import weakref
 from base64 import b64encode
@@ -163,6 +164,25 @@ def env_proxy(url: str) -> tuple[str | None, aiohttp.BasicAuth | None]:
     return str(proxy), auth
 
 
+def _drop_closed_idle(session: aiohttp.ClientSession) -> None:
+    """Close the pooled connections the server has closed (or written to) while idle.
+
+    httpcore looks before reusing a connection; aiohttp trusts the loop to have seen
+    the close, which it has not when the loop was busy (or blocked) since: the POST
+    then went out on a dead connection and failed as "closed before replying". A
+    readable idle socket is checked without waiting, as httpcore does.
+    """
+    pool = getattr(session.connector, "_conns", None)  # aiohttp's idle connections by key
+    if not pool:
+        return
+    for idle in list(pool.values()):
+        for protocol, _ in list(idle):
+            transport = protocol.transport
+            sock = transport.get_extra_info("socket") if transport is not None else None
+            if sock is not None and select.select((sock,), (), (), 0)[0]:
+                protocol.close()  # aiohttp skips a closed one when it takes from the pool
+
+
 # The connections' "closed" futures a stream asked for: each is looked at when it ends.
 _WATCHED: weakref.WeakSet[asyncio.Future[None]] = weakref.WeakSet()
 
@@ -211,6 +231,7 @@ class AioAnswer:
 
     async def __aenter__(self) -> Self:
         session = self._streams.session()
+        _drop_closed_idle(session)
         # aiohttp sends a BytesIO in 64 KB pieces, yielding to the loop between them.
         big = len(self._data) > LARGE_BODY
         data = io.BytesIO(self._data) if big else self._data

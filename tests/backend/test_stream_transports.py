@@ -347,3 +347,20 @@ def test_a_reset_connection_leaves_nothing_for_asyncio_to_report(
         gc.collect()
     assert error is None and events[-1][2] == _CLOSED
     assert [r.getMessage() for r in caplog.records if r.name == "asyncio"] == []
+
+
+async def test_a_pooled_connection_the_server_closed_is_not_used() -> None:
+    # The server restarts between two replies while the loop is busy (here: blocked),
+    # so the loop has not yet seen the pooled connection close. httpx looks before it
+    # reuses one; so must the aiohttp stream, or the reply fails "before replying".
+    first = FakeServer().start()
+    port = first.port
+    async with LMStudioClient(first.base_url) as client:
+        try:
+            assert [e async for e in client.stream_chat(REQUEST)][-1].reason.value == "stop"  # type: ignore[union-attr]
+        finally:
+            first.close()  # blocks the loop: the close is not seen before the next request
+        with FakeServer(port=port) as second:
+            second.enqueue(Reply(text="after the restart"))
+            events = [e async for e in client.stream_chat(REQUEST)]
+    assert "".join(e.text for e in events if isinstance(e, ContentDelta)) == "after the restart"
