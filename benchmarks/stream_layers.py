@@ -9,14 +9,16 @@ median of each (request → last event, ``perf_counter``):
   Python that handle nothing else (no errors, no timeouts): what a client could cost if
   it did not go through httpx and h11;
 - bare sync / bare async: httpx + httpx-sse alone (``connect_sse`` / ``aconnect_sse``),
-  the stack lmtui is built on — the floor for anything that uses it;
+  the stack the sync client is built on — the floor for anything that uses it;
+- bare aiohttp: aiohttp with lmtui's SSE splitter (``backend/sse.py``), the stack the
+  async client streams over since session 6 — its floor;
 - client: ``LMStudioClient.stream_chat`` (adds the JSON, the assembler, the error
   mapping) — and ``SyncClient.stream_chat``, its synchronous twin;
 - session: ``ChatSession.send`` iterated to the end (adds the entry, the route report,
   the repetition detector; no history), what the TUI's reply widget consumes.
 
 The TUI's own figure (Enter → last text on screen, in tmux) is ``stream_tui.py``'s; this
-script says how much of it any client built on httpx must spend. See
+script says how much of it the client stack itself must spend. See
 benchmarks/README.md, "TUI ÷ wire".
 
     .venv/bin/python benchmarks/stream_layers.py [--deltas 4000] [--runs 9]
@@ -38,6 +40,7 @@ from fake_process import start_fake_server
 from httpx_sse import aconnect_sse, connect_sse
 
 from lmtui.backend.client import LMStudioClient
+from lmtui.backend.sse import SSESplitter
 from lmtui.backend.sync_client import SyncClient
 from lmtui.backend.types import ChatRequest, Message
 from lmtui.services.chat import ChatSession
@@ -84,6 +87,25 @@ async def bare_async(url: str) -> float:
         async with aconnect_sse(client, "POST", path, json=_body()) as events:
             async for sse in events.aiter_sse():
                 if sse.data == "[DONE]":
+                    break
+        return time.perf_counter() - started
+
+
+async def bare_aiohttp(url: str) -> float:
+    """Seconds for aiohttp + lmtui's SSE splitter (what the async client streams over)."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as client:
+        started = time.perf_counter()
+        path = url + "/v1/chat/completions"
+        async with client.post(path, json=_body()) as resp:
+            splitter = SSESplitter()
+            done = False
+            async for chunk in resp.content.iter_any():
+                for _event, data in splitter.feed(chunk):
+                    if data == "[DONE]":
+                        done = True
+                if done:
                     break
         return time.perf_counter() - started
 
@@ -152,6 +174,7 @@ async def measure(url: str, runs: int) -> dict[str, list[float]]:
     async_layers: dict[str, Callable[[str], Awaitable[float]]] = {
         "raw socket (no httpx)": raw_socket,
         "bare async (httpx-sse)": bare_async,
+        "bare async (aiohttp)": bare_aiohttp,
         "lmtui async client": async_client,
         "lmtui chat session": session,
     }

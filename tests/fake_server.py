@@ -403,6 +403,7 @@ class RecordedRequest:
     json_body: Any
     deltas_sent: int = 0
     client_gone: bool = False  # a write failed: the client closed the connection
+    peer: int = 0  # the client's port: two requests with the same one shared a connection
     done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -626,6 +627,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         rec = RecordedRequest(
             self.command, path, {k.lower(): v for k, v in self.headers.items()}, body
         )
+        rec.peer = self.client_address[1]
         with self.fake.lock:
             self.fake.requests.append(rec)
         if self.fake.announce_requests:  # benchmarks time the client's request against this

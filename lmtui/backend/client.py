@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
-from httpx_sse import EventSource
 
 from lmtui.backend.client_core import (
     EMPTY_REPLY,
@@ -57,6 +56,7 @@ from lmtui.backend.types import (
 from lmtui.backend.urls import normalize_base_url
 
 if TYPE_CHECKING:
+    from lmtui.backend.aio_stream import AioStreams
     from lmtui.backend.native_chat import NativeChatRequest
 
 __all__ = [
@@ -77,6 +77,8 @@ class LMStudioClient(ClientCore):
     def _connect(self) -> None:
         self._http = httpx.AsyncClient(**self._http_options)
         self._caps_lock = asyncio.Lock()
+        # The streamed POSTs go over aiohttp (:mod:`.aio_stream`), imported on the first.
+        self._streams: AioStreams | None = None
 
     async def __aenter__(self) -> LMStudioClient:
         return self
@@ -87,6 +89,8 @@ class LMStudioClient(ClientCore):
     async def aclose(self) -> None:
         """Close all connections."""
         await self._http.aclose()
+        if self._streams is not None:
+            await self._streams.close()
 
     # ---- low-level ------------------------------------------------------------
 
@@ -122,7 +126,7 @@ class LMStudioClient(ClientCore):
             self._record(ex, started, error=err3)
             raise err3
         if 300 <= resp.status_code < 400:
-            err5 = self._redirected(resp, path)
+            err5 = self._redirected(resp.status_code, resp.headers, path)
             self._record(ex, started, error=err5)
             raise err5
         if not isinstance(decoded, dict | list):
@@ -359,17 +363,25 @@ class LMStudioClient(ClientCore):
         return self._run(call)
 
     async def _run(self, call: StreamCall) -> AsyncGenerator[StreamEvent, None]:
-        """Drive ``call`` over the async connection (the sync twin: ``SyncClient._run``)."""
+        """Drive ``call`` over aiohttp (the sync twin, on httpx: ``SyncClient._run``).
+
+        The transport raises httpx's exceptions (:func:`.aio_stream.httpx_error`), so
+        failures mean here what they mean on every other request.
+        """
         try:
-            async with self._http.stream("POST", call.path, json=call.body) as resp:
-                if not call.opened(resp):
-                    for event in call.whole(resp, await self._read_body(resp, call.path)):
+            async with self._stream_transport().post(call.path, call.body) as answer:
+                if not call.opened(answer.status, answer.headers):
+                    body = await answer.body(call.path)
+                    for event in call.whole(answer.status, answer.headers, body):
                         yield event
                 else:
                     try:
-                        async for sse in EventSource(resp).aiter_sse():
-                            for event in call.feed(sse.event, sse.data):
+                        async for read in answer:  # the SSE events one read completed
+                            events, error = call.feed_read(read)
+                            for event in events:
                                 yield event
+                            if error is not None:
+                                raise error
                             if call.done:
                                 break
                     except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
@@ -381,3 +393,10 @@ class LMStudioClient(ClientCore):
             raise call.failed(exc) from None
         for event in call.end():
             yield event
+
+    def _stream_transport(self) -> AioStreams:
+        if self._streams is None:
+            from lmtui.backend.aio_stream import AioStreams  # ~130 ms: off the start path
+
+            self._streams = AioStreams(self, self._connect_timeout)
+        return self._streams

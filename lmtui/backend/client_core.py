@@ -10,7 +10,7 @@ out of every message and log, and read what the server listed the same way.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, Self
 
@@ -83,7 +83,9 @@ class BodyLimit:
 
     __slots__ = ("core", "limit", "path", "size")
 
-    def __init__(self, core: ClientCore, status: int, headers: httpx.Headers, path: str) -> None:
+    def __init__(
+        self, core: ClientCore, status: int, headers: Mapping[str, str], path: str
+    ) -> None:
         self.core = core
         self.path = path
         self.limit = MAX_BODY_BYTES if status < 300 else MAX_ERROR_BODY_BYTES
@@ -141,8 +143,10 @@ class ClientCore:
         # ``base_url``, which every message, log and history row shows, never holds them.
         self.base_url, userinfo = split_userinfo(normalize_base_url(base_url))
         self.read_timeout = read_timeout
+        self._connect_timeout = connect_timeout
         self._token = token or None
         self._secrets = tuple(s for s in (self._token, userinfo and userinfo[1]) if s)
+        self._userinfo = userinfo  # Basic auth for the transports that are not httpx
         headers = {"Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -238,13 +242,13 @@ class ClientCore:
             err.redact(secret)
         return err
 
-    def _redirected(self, resp: httpx.Response, path: str) -> ServerError:
-        where = display_url(resp.headers.get("location", "")) or "an address it did not give"
+    def _redirected(self, status: int, headers: Mapping[str, str], path: str) -> ServerError:
+        where = display_url(headers.get("location", "")) or "an address it did not give"
         return ServerError(
-            f"The server redirected {path} to {where} (HTTP {resp.status_code}); "
+            f"The server redirected {path} to {where} (HTTP {status}); "
             "lmtui does not follow redirects.",
             "If that is where the server lives, use it as --base-url (or base_url in config.toml).",
-            status=resp.status_code,
+            status=status,
         )
 
     # ---- what the server offers -------------------------------------------------
@@ -254,7 +258,7 @@ class ClientCore:
         if resp.status_code in (401, 403):
             raise self._classify(resp.status_code, parse_body(raw))
         if 300 <= resp.status_code < 400:
-            raise self._redirected(resp, path)
+            raise self._redirected(resp.status_code, resp.headers, path)
         if resp.status_code == 503:
             # llama.cpp answers every path with 503 "Loading model" while it loads.
             err = self._classify(resp.status_code, parse_body(raw))

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import httpx
 
 from lmtui.backend.assembly import StreamAssembler
 from lmtui.backend.client_core import EMPTY_REPLY, EMPTY_REPLY_REMEDY, ClientCore, Exchange
+from lmtui.backend.delta_merge import merge_deltas
 from lmtui.backend.errors import (
     LmtuiError,
     MalformedResponse,
@@ -74,28 +76,30 @@ class StreamCall:
 
     # ---- the answer -------------------------------------------------------------
 
-    def opened(self, resp: httpx.Response) -> bool:
-        """True when ``resp`` is an event stream to read with :meth:`feed`."""
-        self.status = resp.status_code
-        self.exchange.status = resp.status_code
-        ctype = resp.headers.get("content-type", "")
-        return resp.status_code < 400 and "text/event-stream" in ctype
+    def opened(self, status: int, headers: Mapping[str, str]) -> bool:
+        """True when the answer (its status and headers) is an event stream for :meth:`feed`."""
+        self.status = status
+        self.exchange.status = status
+        ctype = headers.get("content-type", "")
+        return status < 400 and "text/event-stream" in ctype
 
-    def whole(self, resp: httpx.Response, raw: bytes) -> list[StreamEvent]:
-        """Events for an answer that is not a stream (an error, a whole reply), or raise."""
+    def whole(self, status: int, headers: Mapping[str, str], raw: bytes) -> list[StreamEvent]:
+        """Events for an answer that is not a stream (an error, a whole reply), or raise.
+
+        Args: the answer's status, its headers and its whole (bounded) body.
+        """
         decoded = parse_body(raw) if raw else None
         self.exchange.response = decoded
-        if resp.status_code >= 400 or extract_error(decoded) is not None:
-            status = resp.status_code if resp.status_code >= 400 else None
-            raise self._error(status, decoded)
-        if 300 <= resp.status_code < 400:
-            raise self.core._redirected(resp, self.path)
+        if status >= 400 or extract_error(decoded) is not None:
+            raise self._error(status if status >= 400 else None, decoded)
+        if 300 <= status < 400:
+            raise self.core._redirected(status, headers, self.path)
         events = self._whole_answer(decoded)
         if events is not None:
             return events
         if not raw:
             raise StreamInterrupted(EMPTY_REPLY, EMPTY_REPLY_REMEDY)
-        ctype = resp.headers.get("content-type", "")
+        ctype = headers.get("content-type", "")
         raise MalformedResponse(
             f"The server answered {self.path} with {ctype or 'no content type'}, not a stream."
         )
@@ -109,6 +113,24 @@ class StreamCall:
                 if self.first is None:
                     self.first = time.monotonic()
         return events
+
+    def feed_read(self, read: list[tuple[str, str]]) -> tuple[list[StreamEvent], LmtuiError | None]:
+        """Typed events for the SSE events one read of the connection completed.
+
+        Each goes to :meth:`feed` until :attr:`done`; adjacent deltas come joined
+        (:func:`~.delta_merge.merge_deltas`: one event per read, not per delta, for the
+        layers above). An error the server put in the stream comes second, to raise
+        once the events before it are passed on.
+        """
+        events: list[StreamEvent] = []
+        try:
+            for event, data in read:
+                events += self.feed(event, data)
+                if self.done:
+                    break
+        except LmtuiError as exc:
+            return merge_deltas(events), exc
+        return merge_deltas(events), None
 
     def cut(self, exc: httpx.HTTPError) -> None:
         """Reading the stream failed part-way: the reply ends as interrupted."""

@@ -163,8 +163,9 @@ class SyncClient(ClientCore):
         """Drive ``call`` over the sync connection (the async twin: ``LMStudioClient._run``)."""
         try:
             with self._http.stream("POST", call.path, json=call.body) as resp:
-                if not call.opened(resp):
-                    yield from call.whole(resp, self._read_body(resp, call.path))
+                if not call.opened(resp.status_code, resp.headers):
+                    body = self._read_body(resp, call.path)
+                    yield from call.whole(resp.status_code, resp.headers, body)
                 else:
                     try:
                         with _hooks_while_waiting(resp, self.waiting, self.read_timeout):

@@ -94,13 +94,17 @@ def find_repetition(
     backwards = tail[::-1]
     pi = _prefix_function(backwards)
     best: Repetition | None = None
+    meaningful: dict[int, bool] = {}  # by period: a long looping tail has the same one at many ends
     for end in range(min_length, len(backwards) + 1):
         period = end - pi[end - 1]
         count = end // period
         needed = MIN_REPEATS_LONG if period >= LONG_UNIT else MIN_REPEATS_SHORT
         if count < needed:
             continue
-        if _meaningful(backwards[: period * needed]):
+        worth = meaningful.get(period)
+        if worth is None:
+            worth = meaningful[period] = _meaningful(backwards[: period * needed])
+        if worth:
             best = Repetition(unit=backwards[:period][::-1], count=count, length=end)
     return best
 

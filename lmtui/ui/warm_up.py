@@ -52,6 +52,7 @@ def warm_up_markdown(still_running: Callable[[], bool] = lambda: True) -> bool:
             file=io.StringIO(), width=80, force_terminal=True, color_system="truecolor"
         )
         console.print(ChatMarkdown(SAMPLE))
+        import lmtui.backend.aio_stream  # noqa: F401  the replies' transport: aiohttp, ~130 ms
     except Exception:  # never let a warm-up break the app
         return False
     if still_running():

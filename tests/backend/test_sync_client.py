@@ -1,8 +1,9 @@
 """The sync client (``lmtui ask``'s lean path) against the async one, on the wire.
 
 Both drive the same ``StreamCall``: for every reply shape and error the fake server can
-send, they must yield the same events (timings aside) or raise the same typed error
-with the same message. A fork of the protocol shows up here as a difference.
+send, they must yield the same events (timings aside; the deltas the async client
+joins per read joined on both sides) or raise the same typed error with the same
+message. A fork of the protocol shows up here as a difference.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from lmtui.backend.client import LMStudioClient
+from lmtui.backend.delta_merge import merge_deltas
 from lmtui.backend.errors import LmtuiError
 from lmtui.backend.native_chat import NativeChatRequest
 from lmtui.backend.sync_client import SyncClient
@@ -40,6 +42,11 @@ REPLIES = {
 }
 
 
+def _joined(events: list[Any]) -> list[Any]:
+    """``events`` with adjacent deltas joined: the async client joins those of one read."""
+    return merge_deltas(events)
+
+
 def _shape(event: Any) -> Any:
     """An event without its measured times or the server's new response id."""
     if isinstance(event, ResponseIdReport):
@@ -56,8 +63,8 @@ async def _async_run(url: str, stream: str, request: Any) -> tuple[list[Any], st
             async for event in getattr(client, stream)(request):
                 events.append(_shape(event))
         except LmtuiError as exc:
-            return events, f"{type(exc).__name__}: {exc.message} | {exc.remedy}"
-        return events, None
+            return _joined(events), f"{type(exc).__name__}: {exc.message} | {exc.remedy}"
+        return _joined(events), None
 
 
 def _sync_run(url: str, stream: str, request: Any) -> tuple[list[Any], str | None]:
@@ -67,8 +74,8 @@ def _sync_run(url: str, stream: str, request: Any) -> tuple[list[Any], str | Non
             for event in getattr(client, stream)(request):
                 events.append(_shape(event))
         except LmtuiError as exc:
-            return events, f"{type(exc).__name__}: {exc.message} | {exc.remedy}"
-        return events, None
+            return _joined(events), f"{type(exc).__name__}: {exc.message} | {exc.remedy}"
+        return _joined(events), None
 
 
 @pytest.mark.parametrize("name", sorted(REPLIES))

@@ -11,7 +11,9 @@ LOOP = ["I am so excited ", "to celebrate with ", "you all at the wedding. "] * 
 
 
 async def _run(fake_server: FakeServer, *, stop: bool) -> tuple[ChatSession, RequestLog]:
-    fake_server.enqueue(Reply(deltas=["Dear friends, ", *LOOP]))
+    # At a model's pace (each read one delta): the async client joins the deltas of one
+    # read, so a reply sent all at once would be whole before anything could stop it.
+    fake_server.enqueue(Reply(deltas=["Dear friends, ", *LOOP], delta_delay=0.002))
     log = RequestLog()
     async with LMStudioClient(fake_server.base_url, on_exchange=log.record) as client:
         session = ChatSession(client, model="test-model")
