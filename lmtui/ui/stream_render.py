@@ -64,6 +64,8 @@ class StreamRenderer:
         never piles up behind the event loop. For :data:`SCROLL_GAP_SECONDS` after
         a frame that laid the reply out again, frames keep buffering unless ``force``.
         ``last``: the reply's end follows at once, and draws what the pane shows itself.
+        A flush once begun always ends, even when its caller is cancelled (the frame
+        timer stopped at the reply's end): its text is out of the buffer by then.
         """
         if self._busy or not self.pending:
             return False
@@ -71,6 +73,7 @@ class StreamRenderer:
             return False
         self._busy = True
         self._flushed.clear()
+        text = ""
         try:
             if self._reasoning:
                 reasoning = make_inert("".join(self._reasoning))
@@ -79,14 +82,30 @@ class StreamRenderer:
             if self._content:
                 text = make_inert("".join(self._content))
                 self._content.clear()
+        except BaseException:
+            self._done()
+            raise
+        work = asyncio.ensure_future(self._append(text, last))
+        # Its caller may be gone by its end: what it raised is then read here, not
+        # logged by asyncio onto the terminal.
+        work.add_done_callback(_read_outcome)
+        await asyncio.shield(work)
+        return True
+
+    async def _append(self, text: str, last: bool) -> None:
+        """Give ``text`` to the body (the part of :meth:`flush` that awaits)."""
+        try:
+            if text:
                 layouts = self.markdown.relayouts
                 await self.markdown.append(text, draw_ahead=not last)
                 if self.markdown.relayouts != layouts:
                     self._hold_until = self.clock() + SCROLL_GAP_SECONDS
         finally:
-            self._busy = False
-            self._flushed.set()
-        return True
+            self._done()
+
+    def _done(self) -> None:
+        self._busy = False
+        self._flushed.set()
 
     async def drain(self) -> None:
         """Draw everything still buffered (at the end of a reply)."""
@@ -95,3 +114,9 @@ class StreamRenderer:
                 # Another flush is mid-way (its chunks pause between them): wait for it,
                 # without spinning the loop.
                 await self._flushed.wait()
+
+
+def _read_outcome(task: asyncio.Future[None]) -> None:
+    """Mark ``task``'s exception as read (see :meth:`StreamRenderer.flush`)."""
+    if not task.cancelled():
+        task.exception()

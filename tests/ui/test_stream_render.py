@@ -135,6 +135,40 @@ async def test_drain_waits_for_a_flush_under_way_without_spinning_the_loop() -> 
     assert not renderer.pending
 
 
+async def test_a_frame_cancelled_while_it_draws_still_shows_its_text() -> None:
+    """Stopping the frame timer cancels the frame it is running; that frame's text stays.
+
+    The reply's widget stops its frame timer when the stream ends, which cancels a frame
+    still drawing ahead (a turn of the loop between chunks). Its text, already taken
+    from the buffer, was then never shown: a fast reply's middle went missing on screen.
+    """
+    import asyncio
+
+    class HeldBody:
+        relayouts = 0
+
+        def __init__(self) -> None:
+            self.release = asyncio.Event()
+            self.shown: list[str] = []
+
+        async def append(self, text: str, *, draw_ahead: bool = True) -> None:
+            if draw_ahead:
+                await self.release.wait()  # a frame, drawing its chunks a turn apart
+            self.shown.append(text)
+
+    body = HeldBody()
+    renderer = StreamRenderer(body, lambda _: None, clock=late_clock)  # type: ignore[arg-type]
+    renderer.add_content("first")
+    frame = asyncio.create_task(renderer.flush())  # as the frame timer runs it
+    await asyncio.sleep(0)
+    renderer.add_content(" second")
+    frame.cancel()  # the timer stopped at the reply's end
+    await asyncio.sleep(0)
+    body.release.set()
+    await asyncio.wait_for(renderer.drain(), 5)
+    assert body.shown == ["first", " second"]
+
+
 async def test_renderer_makes_text_inert() -> None:
     app = MarkdownHost()
     async with app.run_test() as pilot:
