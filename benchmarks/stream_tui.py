@@ -261,21 +261,23 @@ def one_tui_run(
         wait_for(lambda s: "go" in s, 5)
         pressed = time.monotonic()
         tmux("send-keys", "-t", SESSION, "Enter")
-        footer = wait_for(reply_done, 120)
-        if footer is None:
-            raise RuntimeError("the reply never finished on screen:\n" + screen())
-        done = footer
-        if target is not None:
-            whole = wait_for(lambda s: chat_above_footer(s) == target, 10)
-            if whole is None:
-                seen_end = "\n".join(chat_above_footer(screen()) or [])
-                raise RuntimeError(
-                    "the reply's end never matched the settled screen:\n"
-                    + "\n".join(target)
-                    + "\n---- on screen:\n"
-                    + seen_end
-                )
-            done = whole
+        footer_at: list[float] = []  # when the footer was first on screen
+
+        def ended(text: str) -> bool:
+            if not footer_at and reply_done(text):
+                footer_at.append(time.monotonic())
+            # One capture looks for both: the footer, and the settled end above it.
+            return bool(footer_at) and (target is None or chat_above_footer(text) == target)
+
+        done = wait_for(ended, 60)
+        if done is None:
+            raise RuntimeError(
+                "the reply never finished on screen:\n"
+                + "\n".join(target or [])
+                + "\n---- on screen:\n"
+                + screen()
+            )
+        footer = footer_at[0]
         out["stream_s"] = done - pressed
         out["footer_s"] = footer - pressed
         request = arrivals.first_after(pressed)

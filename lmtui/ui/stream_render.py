@@ -85,6 +85,11 @@ class StreamRenderer:
         except BaseException:
             self._done()
             raise
+        if last:
+            # Nothing in it awaits (no drawing ahead): it cannot be cut short, and a task
+            # would give the loop a turn, in which the screen may paint a state about to go.
+            await self._append(text, last)
+            return True
         work = asyncio.ensure_future(self._append(text, last))
         # Its caller may be gone by its end: what it raised is then read here, not
         # logged by asyncio onto the terminal.
