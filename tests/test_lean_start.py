@@ -28,6 +28,7 @@ NOT_AT_START = (
     "jsonschema",
     "aiohttp",  # the replies' transport (~130 ms), warmed after the first frame
     "lmtui.backend.aio_stream",
+    "orjson",  # their JSON decoder (~10 ms), warmed with it
     "lmtui.ui.chat_markdown",
     "lmtui.ui.workbench",
     "lmtui.ui.workbench_menu",
@@ -141,6 +142,7 @@ def test_the_reply_renderer_loads_while_the_app_waits_for_the_first_prompt(
         "pygments.lexers.python",
         "aiohttp",
         "lmtui.backend.aio_stream",
+        "orjson",
     )
     assert _loaded(report["modules"], wanted) == sorted(wanted)
 

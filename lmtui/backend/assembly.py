@@ -6,9 +6,8 @@ one place and property tests can hammer them.
 
 from __future__ import annotations
 
-import json
-
 from lmtui.backend.errors import classify_error, extract_error
+from lmtui.backend.fast_json import stream_loads
 from lmtui.backend.types import (
     ContentDelta,
     ContentWasReasoning,
@@ -124,6 +123,7 @@ class StreamAssembler:
 
     def __init__(self, *, completion: bool = False) -> None:
         self._completion = completion
+        self._loads = stream_loads()
         self._think = ThinkSplitter()
         self.model: str | None = None
         self.finish_reason: FinishReason | None = None
@@ -138,7 +138,7 @@ class StreamAssembler:
             self.done = True
             return []
         try:
-            obj = json.loads(data)
+            obj = self._loads(data)
         except (ValueError, RecursionError):
             self.malformed += 1
             return []

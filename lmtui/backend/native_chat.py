@@ -22,6 +22,7 @@ from lmtui.backend.errors import (
     classify_error,
     extract_error,
 )
+from lmtui.backend.fast_json import stream_loads
 from lmtui.backend.types import (
     JSON,
     LoadProgress,
@@ -289,6 +290,7 @@ class NativeAssembler:
         self.malformed = 0
         self.usage: Usage | None = None
         self.saw_text = False
+        self._loads = stream_loads()
 
     @property
     def tool_calls(self) -> tuple[ToolCall, ...]:
@@ -298,7 +300,7 @@ class NativeAssembler:
     def feed(self, event: str, data: str, *, model: str | None = None) -> list[StreamEvent]:
         """Process one SSE event (its name and data)."""
         try:
-            obj = json.loads(data) if data else {}
+            obj = self._loads(data) if data else {}
         except (ValueError, RecursionError):
             self.malformed += 1
             return []

@@ -53,6 +53,9 @@ def warm_up_markdown(still_running: Callable[[], bool] = lambda: True) -> bool:
         )
         console.print(ChatMarkdown(SAMPLE))
         import lmtui.backend.aio_stream  # noqa: F401  the replies' transport: aiohttp, ~130 ms
+        from lmtui.backend.fast_json import stream_loads
+
+        stream_loads()  # and their JSON decoder: orjson, ~10 ms
     except Exception:  # never let a warm-up break the app
         return False
     if still_running():
