@@ -124,7 +124,8 @@ class MessageWidget(QuietResize, Vertical, can_focus=True):
         """A widget for ``entry``; ``shown``: the text and reasoning to show instead of the
         entry's (a reply already streaming shows what its events add to, ``Reply.before``)."""
         role_class = "-user" if entry.role == "user" else "-assistant"
-        super().__init__(classes=f"message {role_class}")
+        # The state's class from the start: set at mount, it restyled the new message.
+        super().__init__(classes=f"message {role_class} -{entry.state.value}")
         self.entry = entry
         self._shown = shown or (entry.content, entry.reasoning)
         self.remedy: str | None = None

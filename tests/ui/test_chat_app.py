@@ -442,3 +442,29 @@ async def test_a_reply_s_end_restyles_its_message_once(
         await send(pilot, "go")
         await wait_idle(pilot)
     assert restyles == ["assistant"]
+
+
+async def test_a_new_message_is_not_restyled_for_its_state_when_mounted(
+    fake: FakeServer, make_app: AppFactory, monkeypatch: Any
+) -> None:
+    """The state's class comes with the widget: set at mount, it restyled each message."""
+    fake.enqueue(Reply(text="Hi."))
+    restyles: list[str] = []
+    real_update = MessageWidget.update_node_styles
+    real_finish = MessageWidget.finish_stream
+
+    def update(self: MessageWidget, animate: bool = True) -> None:
+        restyles.append(self.entry.role)
+        real_update(self, animate)
+
+    async def finish(self: MessageWidget) -> None:
+        restyles.append("end")
+        await real_finish(self)
+
+    monkeypatch.setattr(MessageWidget, "update_node_styles", update)
+    monkeypatch.setattr(MessageWidget, "finish_stream", finish)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await send(pilot, "go")
+        await wait_idle(pilot)
+    assert restyles[: restyles.index("end")] == []  # none while the two were mounted
