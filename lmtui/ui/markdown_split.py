@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-# A chunk grows past this only when a single block is bigger.
-CHUNK_CHARS = 2048
+# A chunk grows past this only when a single block is bigger. The end of a reply draws
+# the chunks the pane shows, whole: smaller ones draw less past the view's top
+# (benchmarks/README.md, "TUI ÷ wire", session 6: 2 kB -> 1 kB, 72 -> 68 ms).
+CHUNK_CHARS = 1024
 
 
 def split_points(text: str, start: int = 0) -> Iterator[int]:
