@@ -418,37 +418,9 @@ async def test_a_reply_sent_before_its_widget_is_mounted_shows_its_text_once(
         assert body.text == reply.content
 
 
-async def test_a_reply_s_end_restyles_its_message_once(
-    fake: FakeServer, make_app: AppFactory, monkeypatch: Any
-) -> None:
-    """-streaming goes and -complete comes in one restyle of the message, not two."""
+async def _restyles(fake: FakeServer, make_app: AppFactory, monkeypatch: Any) -> list[str]:
+    """The roles of the messages restyled during one short reply; "end" at its end."""
     fake.enqueue(Reply(text="Done in one."))
-    restyles: list[str] = []
-    real_update = MessageWidget.update_node_styles
-    real_finish = MessageWidget.finish_stream
-
-    def update(self: MessageWidget, animate: bool = True) -> None:
-        restyles.append(self.entry.role)
-        real_update(self, animate)
-
-    async def finish(self: MessageWidget) -> None:
-        restyles.clear()  # count from the reply's end
-        await real_finish(self)
-
-    monkeypatch.setattr(MessageWidget, "update_node_styles", update)
-    monkeypatch.setattr(MessageWidget, "finish_stream", finish)
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await send(pilot, "go")
-        await wait_idle(pilot)
-    assert restyles == ["assistant"]
-
-
-async def test_a_new_message_is_not_restyled_for_its_state_when_mounted(
-    fake: FakeServer, make_app: AppFactory, monkeypatch: Any
-) -> None:
-    """The state's class comes with the widget: set at mount, it restyled each message."""
-    fake.enqueue(Reply(text="Hi."))
     restyles: list[str] = []
     real_update = MessageWidget.update_node_styles
     real_finish = MessageWidget.finish_stream
@@ -467,4 +439,20 @@ async def test_a_new_message_is_not_restyled_for_its_state_when_mounted(
     async with app.run_test(size=(120, 40)) as pilot:
         await send(pilot, "go")
         await wait_idle(pilot)
+    return restyles
+
+
+async def test_a_reply_s_end_restyles_its_message_once(
+    fake: FakeServer, make_app: AppFactory, monkeypatch: Any
+) -> None:
+    """-streaming goes and -complete comes in one restyle of the message, not two."""
+    restyles = await _restyles(fake, make_app, monkeypatch)
+    assert restyles[restyles.index("end") + 1 :] == ["assistant"]
+
+
+async def test_a_new_message_is_not_restyled_for_its_state_when_mounted(
+    fake: FakeServer, make_app: AppFactory, monkeypatch: Any
+) -> None:
+    """The state's class comes with the widget: set at mount, it restyled each message."""
+    restyles = await _restyles(fake, make_app, monkeypatch)
     assert restyles[: restyles.index("end")] == []  # none while the two were mounted
