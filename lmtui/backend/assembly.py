@@ -6,8 +6,10 @@ one place and property tests can hammer them.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+
 from lmtui.backend.errors import classify_error, extract_error
-from lmtui.backend.fast_json import stream_loads
 from lmtui.backend.types import (
     ContentDelta,
     ContentWasReasoning,
@@ -121,9 +123,12 @@ class StreamAssembler:
     cost the user the rest of the reply.
     """
 
-    def __init__(self, *, completion: bool = False) -> None:
+    def __init__(
+        self, *, completion: bool = False, loads: Callable[[str], object] = json.loads
+    ) -> None:
+        """``loads``: how each event's JSON is read (the async client's is orjson's)."""
         self._completion = completion
-        self._loads = stream_loads()
+        self._loads = loads
         self._think = ThinkSplitter()
         self.model: str | None = None
         self.finish_reason: FinishReason | None = None

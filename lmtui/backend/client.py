@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -393,6 +393,12 @@ class LMStudioClient(ClientCore):
             raise call.failed(exc) from None
         for event in call.end():
             yield event
+
+    def _event_loads(self) -> Callable[[str], object]:
+        """orjson, json's answer kept for what it refuses (``fast_json``)."""
+        from lmtui.backend.fast_json import stream_loads
+
+        return stream_loads()
 
     def _stream_transport(self) -> AioStreams:
         if self._streams is None:

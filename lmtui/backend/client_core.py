@@ -9,6 +9,7 @@ out of every message and log, and read what the server listed the same way.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -170,6 +171,14 @@ class ClientCore:
     def _connect(self) -> None:
         """Make the HTTP client (``httpx.Client`` or ``httpx.AsyncClient``)."""
         raise NotImplementedError
+
+    def _event_loads(self) -> Callable[[str], object]:
+        """How a stream's events are decoded: ``json.loads`` here.
+
+        The async client reads with orjson (``fast_json``); ``lmtui ask``'s sync client
+        keeps json: importing orjson (~9 ms) costs it more than it saves on one reply.
+        """
+        return json.loads
 
     @property
     def capabilities(self) -> Capabilities | None:

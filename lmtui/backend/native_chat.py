@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -22,7 +23,6 @@ from lmtui.backend.errors import (
     classify_error,
     extract_error,
 )
-from lmtui.backend.fast_json import stream_loads
 from lmtui.backend.types import (
     JSON,
     LoadProgress,
@@ -279,7 +279,8 @@ def _arguments_text(value: object) -> str:
 class NativeAssembler:
     """Named ``/api/v1/chat`` events in, typed events out (pure: no I/O)."""
 
-    def __init__(self) -> None:
+    def __init__(self, loads: Callable[[str], object] = json.loads) -> None:
+        """``loads``: how each event's JSON is read (the async client's is orjson's)."""
         self._think = ThinkSplitter()
         self._calls: list[ToolCall] = []
         self._open_call: int | None = None
@@ -290,7 +291,7 @@ class NativeAssembler:
         self.malformed = 0
         self.usage: Usage | None = None
         self.saw_text = False
-        self._loads = stream_loads()
+        self._loads = loads
 
     @property
     def tool_calls(self) -> tuple[ToolCall, ...]:

@@ -214,7 +214,7 @@ class ChatStreamCall(StreamCall):
     ) -> None:
         super().__init__(core, path, body, model)
         self.completion = completion
-        self.assembler = StreamAssembler(completion=completion)
+        self.assembler = StreamAssembler(completion=completion, loads=core._event_loads())
         self._whole_given = False
 
     def _feed(self, event: str, data: str) -> list[StreamEvent]:
@@ -280,7 +280,7 @@ class NativeStreamCall(StreamCall):
         # The inspector and the log see the request with integration headers masked.
         self.exchange.request = masked
         self.exchange.extra["route"] = "native"
-        self.assembler: NativeAssembler = NativeAssembler()
+        self.assembler: NativeAssembler = NativeAssembler(core._event_loads())
 
     def _feed(self, event: str, data: str) -> list[StreamEvent]:
         events = self.assembler.feed(event, data, model=self.model)

@@ -70,7 +70,7 @@ def test_an_integer_past_64_bits_reads_as_a_float_and_counts_as_no_count() -> No
     huge = 123456789012345678901234567890
     assert stream_loads()(f'{{"n": {huge}}}') == {"n": float(huge)}
     usage = {"prompt_tokens": 1, "completion_tokens": huge}
-    assembler = StreamAssembler()
+    assembler = StreamAssembler(loads=stream_loads())  # the async client's
     assembler.feed(json.dumps({"choices": [], "usage": usage}))
     assert assembler.usage is not None
     assert (assembler.usage.prompt_tokens, assembler.usage.completion_tokens) == (1, 0)

@@ -19,6 +19,7 @@ import sys
 from lmtui.cli import main
 code = main(sys.argv[1:])
 sys.stderr.write(f"asyncio loaded: {'asyncio' in sys.modules}\\n")
+sys.stderr.write(f"orjson loaded: {'orjson' in sys.modules}\\n")
 raise SystemExit(code)
 """
 
@@ -51,6 +52,8 @@ def test_ask_streams_and_saves_without_importing_asyncio(fake_server: FakeServer
     assert done.returncode == 0, done.stderr
     assert done.stdout == "Hello from the sync path.\n"
     assert "asyncio loaded: False" in done.stderr
+    # json reads its events: orjson's import (~9 ms) costs one reply more than it saves.
+    assert "orjson loaded: False" in done.stderr
     assert "path: openai: the server has no /api/v1/chat" in done.stderr  # -v figures
     assert stored_reply() == ("hi", "Hello from the sync path.", "complete")
 
