@@ -169,6 +169,9 @@ class MarkdownLines(QuietResize, Widget):
         self._paint = 1
         self._shown = 0  # counts show_text calls: a text replaced while a frame was drawn
         self._painted = 0  # counts the screen's paints of this widget
+        # While settle() draws: the height laid out at the reply's end is kept, rows
+        # counted from the bottom (see settle()).
+        self._hold_height = False
 
     def set_step(self, step: int) -> None:
         """Grow in steps of ``step`` rows, never shrinking, while > 1 (a streaming reply).
@@ -408,6 +411,9 @@ class MarkdownLines(QuietResize, Widget):
         return False
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        if self._hold_height and width == self._width and self._height >= 0:
+            return self._height
+        self._hold_height = False  # resized meanwhile: every height changes anyway
         self._set_width(width)
         self._draw(self._tail)
         self._height = self._target_height(self._frozen_rows() + self._tail.height)
@@ -422,6 +428,12 @@ class MarkdownLines(QuietResize, Widget):
         width = self.size.width
         self._set_width(width)
         frozen = self._frozen_rows()
+        if self._hold_height:
+            # The height is the one laid out before chunks above the view were drawn:
+            # show the last rows, so the end stays where it was painted.
+            y += frozen + self._tail.height - self._height
+            if y < 0:
+                return Strip.blank(width, self.rich_style)
         if y >= frozen:
             strips = self._draw(self._tail)
             if y - frozen < len(strips):
@@ -632,6 +644,10 @@ class MarkdownBody(MarkdownLines):
         try:
             if self.undrawn:
                 await self._end_painted()
+                # Each chunk drawn changes the reply's height; a layout that sees a new
+                # height lays out again (Textual), so layouts came one after another,
+                # 10-20 ms each, while keys waited. The height stays until the end.
+                self._hold_height = True
             while self.render_next(relayout=False, start=start):
                 # A key typed meanwhile, and its paint, go first: a pause of one turn let
                 # the next chunk run before the key's paint (keys just after a 5 MB reply
@@ -639,6 +655,7 @@ class MarkdownBody(MarkdownLines):
                 await self._after_refresh()
         finally:
             self._settling = False
+            self._hold_height = False
         if self.step == 1 and self._heights_changed:
             self._relayout()
         self.streaming(False)

@@ -145,3 +145,45 @@ async def test_no_paint_shows_the_finished_footer_before_the_reply_s_last_text(
         await wait_idle(pilot)
         await pilot.pause(0.1)
     assert early == []
+
+
+async def test_settle_draws_the_unseen_chunks_without_a_layout_each(
+    fake: FakeServer, make_app: Callable[..., LmtuiApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While settle() draws, the reply keeps the height its end was painted at.
+
+    Each chunk drawn changed the reply's height, and a layout that sees a new height
+    lays out again: a 10-20 ms layout followed every chunk, and keys typed just after a
+    huge reply waited behind them. The rows are counted from the bottom meanwhile, so
+    what is on screen does not move; the height is laid out once, at the end.
+    """
+    fake.enqueue(Reply(deltas=markdown_deltas(10000, numbered=True)))
+    events: list[str] = []
+    app = make_app()
+    real_layout = Screen._refresh_layout
+    real_next = MarkdownBody.render_next
+
+    def layout(self: Screen[Any], *args: Any, **kwargs: Any) -> None:
+        events.append("layout")
+        real_layout(self, *args, **kwargs)
+
+    def render_next(self: MarkdownBody, relayout: bool = True, start: int = 0) -> bool:
+        drew = real_next(self, relayout, start)
+        if drew and self._settling:
+            events.append("settle draws")
+        return drew
+
+    monkeypatch.setattr(Screen, "_refresh_layout", layout)
+    monkeypatch.setattr(MarkdownBody, "render_next", render_next)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await send(pilot, "go")
+        await wait_idle(pilot)
+        await pilot.pause(0.3)
+        body = list(app.chat_screen.query(MessageWidget))[-1].query_one(MarkdownBody)
+        assert not body.undrawn
+    draws = [i for i, what in enumerate(events) if what == "settle draws"]
+    assert len(draws) >= 20, "the reply left too few chunks to settle: make it longer"
+    between = events[draws[0] : draws[-1]]
+    # A few come from the rest of the screen at a reply's end (the keys in the footer,
+    # the status line); one per chunk drawn (34 here) was the reply's own.
+    assert between.count("layout") <= 3, between.count("layout")
