@@ -329,19 +329,21 @@ class ChatScreenBase(Screen[None]):
             if widget is not None:
                 await widget.reload()
         else:
-            # The server works while the two messages are mounted and painted.
-            self.session.stop_repeating = self.lmtui.cfg.stop_repeating_replies
-            reply.start()
+            self._send_now(reply)  # the server works while the two messages are mounted
             self.chips.clear()
             self._image_urls.clear()
             prompt_index = self.session.entries.index(reply.entry) - 1
             await self.chat.add(self.session.entries[prompt_index])
         await self.start_reply(reply)
 
-    async def start_reply(self, reply: Reply) -> None:
-        """Show ``reply``'s entry (mounting it if new) and let its widget stream it."""
+    def _send_now(self, reply: Reply) -> None:
+        """Send ``reply``'s request (once), with the session's loop rule set first."""
         self.session.stop_repeating = self.lmtui.cfg.stop_repeating_replies
         reply.start()
+
+    async def start_reply(self, reply: Reply) -> None:
+        """Show ``reply``'s entry (mounting it if new) and let its widget stream it."""
+        self._send_now(reply)
         widget = self.chat.widget_for(reply.entry) or await self.chat.add(reply.entry, reply.before)
         self.chat.anchor()
         self._stream_worker = widget.stream(reply)

@@ -23,6 +23,27 @@ from tests.fake_server import FakeServer, Reply, markdown_deltas
 from tests.ui.conftest import send, wait_idle
 
 
+def _note_settle_draws(
+    monkeypatch: pytest.MonkeyPatch, events: list[str], on_first: Callable[[], object] = list
+) -> None:
+    """Append "settle draws" to ``events`` for each chunk settle() draws.
+
+    ``on_first`` runs right after the first one. settle() asks once more when all are
+    drawn: that draws nothing, and is not noted.
+    """
+    real_next = MarkdownBody.render_next
+
+    def render_next(self: MarkdownBody, relayout: bool = True, start: int = 0) -> bool:
+        drew = real_next(self, relayout, start)
+        if drew and self._settling:
+            events.append("settle draws")
+            if events.count("settle draws") == 1:
+                on_first()
+        return drew
+
+    monkeypatch.setattr(MarkdownBody, "render_next", render_next)
+
+
 async def test_the_end_of_a_fast_reply_is_painted_before_unseen_chunks_are_drawn(
     fake: FakeServer, make_app: Callable[..., LmtuiApp], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -53,16 +74,8 @@ async def test_the_end_of_a_fast_reply_is_painted_before_unseen_chunks_are_drawn
             steps.append(body.step)
         real_paint(self)
 
-    real_next = MarkdownBody.render_next
-
-    def render_next(self: MarkdownBody, relayout: bool = True, start: int = 0) -> bool:
-        drew = real_next(self, relayout, start)
-        if drew:  # settle() asks once more when all are drawn: that draws nothing
-            order.append("settle draws")
-        return drew
-
     monkeypatch.setattr(Screen, "_compositor_refresh", paint)
-    monkeypatch.setattr(MarkdownBody, "render_next", render_next)
+    _note_settle_draws(monkeypatch, order)
     monkeypatch.setattr(MarkdownBody, "finish", finish)
     async with app.run_test(size=(80, 24)) as pilot:
         await send(pilot, "go")
@@ -90,22 +103,14 @@ async def test_a_paint_asked_for_while_settle_draws_comes_before_its_next_chunk(
     order: list[str] = []
     app = make_app()
     real_paint = Screen._compositor_refresh
-    real_next = MarkdownBody.render_next
 
     def paint(self: Screen[Any]) -> None:
         order.append("paint")
         real_paint(self)
 
-    def render_next(self: MarkdownBody, relayout: bool = True, start: int = 0) -> bool:
-        drew = real_next(self, relayout, start)
-        if drew and self._settling:
-            order.append("settle draws")
-            if order.count("settle draws") == 1:
-                app.chat_screen.composer.refresh()  # as a key typed now changes it
-        return drew
-
     monkeypatch.setattr(Screen, "_compositor_refresh", paint)
-    monkeypatch.setattr(MarkdownBody, "render_next", render_next)
+    # After the first chunk, a refresh as a key typed now would ask for.
+    _note_settle_draws(monkeypatch, order, lambda: app.chat_screen.composer.refresh())
     async with app.run_test(size=(80, 24)) as pilot:
         await send(pilot, "go")
         await wait_idle(pilot)
@@ -161,20 +166,13 @@ async def test_settle_draws_the_unseen_chunks_without_a_layout_each(
     events: list[str] = []
     app = make_app()
     real_layout = Screen._refresh_layout
-    real_next = MarkdownBody.render_next
 
     def layout(self: Screen[Any], *args: Any, **kwargs: Any) -> None:
         events.append("layout")
         real_layout(self, *args, **kwargs)
 
-    def render_next(self: MarkdownBody, relayout: bool = True, start: int = 0) -> bool:
-        drew = real_next(self, relayout, start)
-        if drew and self._settling:
-            events.append("settle draws")
-        return drew
-
     monkeypatch.setattr(Screen, "_refresh_layout", layout)
-    monkeypatch.setattr(MarkdownBody, "render_next", render_next)
+    _note_settle_draws(monkeypatch, events)
     async with app.run_test(size=(80, 24)) as pilot:
         await send(pilot, "go")
         await wait_idle(pilot)
