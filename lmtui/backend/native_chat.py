@@ -23,6 +23,7 @@ from lmtui.backend.errors import (
     classify_error,
     extract_error,
 )
+from lmtui.backend.record import Record
 from lmtui.backend.types import (
     JSON,
     LoadProgress,
@@ -116,8 +117,8 @@ class ReasoningRefused(LmtuiError):
     default_remedy = "Pick a reasoning setting the model allows (see the sidebar), or `auto`."
 
 
-@dataclass(frozen=True, slots=True)
-class Integration:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Integration(Record):
     """An LM Studio integration for one request: an mcp.json plugin or an ephemeral server.
 
     ``headers`` are secrets like the API token: they go on the wire and nowhere else
@@ -158,8 +159,8 @@ class Integration:
         return self.plugin_id or self.server_label or "mcp"
 
 
-@dataclass(frozen=True, slots=True)
-class NativeChatRequest:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class NativeChatRequest(Record):
     """One turn for ``/api/v1/chat``: a new input, chained to a previous response."""
 
     model: str

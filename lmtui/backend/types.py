@@ -13,6 +13,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from lmtui.backend.record import Record
+
 JSON: TypeAlias = dict[str, Any]
 
 
@@ -77,8 +79,8 @@ class FinishReason(StrEnum):
             return cls.STOP if text else cls.INTERRUPTED
 
 
-@dataclass(frozen=True, slots=True)
-class LoadConfig:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class LoadConfig(Record):
     """How a model instance is (or is to be) loaded; ``None`` fields were not said.
 
     The fields are LM Studio's ``/api/v1/models/load`` options; the last four apply to its
@@ -132,8 +134,8 @@ LOAD_CONFIG_FIELDS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ModelInstance:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ModelInstance(Record):
     """One loaded (or loading) copy of a model, with the config it was loaded with."""
 
     id: str
@@ -141,8 +143,8 @@ class ModelInstance:
     loading: bool = False  # the server (or lmtui's own pending load) says it is not ready yet
 
 
-@dataclass(frozen=True, slots=True)
-class Model:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Model(Record):
     """One model as the server describes it, merged across API levels."""
 
     id: str
@@ -190,8 +192,8 @@ class Model:
         return self.type is ModelType.VLM or "vision" in self.capabilities
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Message(Record):
     """One chat message; ``images`` are data URLs sent as image content parts."""
 
     role: str
@@ -237,8 +239,8 @@ PARAMETER_NAMES: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class SamplingParams:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class SamplingParams(Record):
     """Optional request parameters. ``None`` means "not sent": the server's default applies."""
 
     temperature: float | None = None
@@ -284,8 +286,8 @@ class SamplingParams:
         return cls(**values)
 
 
-@dataclass(frozen=True, slots=True)
-class ChatRequest:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ChatRequest(Record):
     """A chat completion request."""
 
     model: str
@@ -308,8 +310,8 @@ class ChatRequest:
         return body
 
 
-@dataclass(frozen=True, slots=True)
-class CompletionRequest:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class CompletionRequest(Record):
     """A raw prompt completion request for ``/v1/completions``."""
 
     model: str
@@ -325,8 +327,8 @@ class CompletionRequest:
         return body
 
 
-@dataclass(frozen=True, slots=True)
-class Usage:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Usage(Record):
     """Token counts reported by the server."""
 
     prompt_tokens: int = 0
@@ -344,8 +346,8 @@ class Usage:
         return cls(prompt, completion, total)
 
 
-@dataclass(frozen=True, slots=True)
-class ServerTimings:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ServerTimings(Record):
     """llama.cpp's ``timings`` object, or LM Studio's ``stats``."""
 
     prompt_tokens: int | None = None
@@ -381,8 +383,8 @@ class ServerTimings:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ClientTimings:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ClientTimings(Record):
     """What lmtui measured itself while reading a reply."""
 
     time_to_first_token_s: float | None
@@ -394,50 +396,50 @@ class ClientTimings:
 # ---- streaming events -------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ContentDelta:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ContentDelta(Record):
     """A piece of the visible answer; ``pieces``: the server's deltas it joins (see delta_merge)."""
 
     text: str
     pieces: int = 1
 
 
-@dataclass(frozen=True, slots=True)
-class ReasoningDelta:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ReasoningDelta(Record):
     """A piece of the model's reasoning (shown apart, collapsed); ``pieces`` as for content."""
 
     text: str
     pieces: int = 1
 
 
-@dataclass(frozen=True, slots=True)
-class ContentWasReasoning:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ContentWasReasoning(Record):
     """Every answer delta so far was reasoning (a template opened ``<think>`` itself)."""
 
 
-@dataclass(frozen=True, slots=True)
-class ModelUsed:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ModelUsed(Record):
     """The model the server says produced the reply (may differ from the one asked for)."""
 
     model: str
 
 
-@dataclass(frozen=True, slots=True)
-class UsageReport:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class UsageReport(Record):
     """Token usage, on whichever chunk the server sent it."""
 
     usage: Usage
 
 
-@dataclass(frozen=True, slots=True)
-class TimingsReport:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class TimingsReport(Record):
     """Server-side timings (llama.cpp ``timings``)."""
 
     timings: ServerTimings
 
 
-@dataclass(frozen=True, slots=True)
-class Finish:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Finish(Record):
     """The end of a reply: always the last event of a stream that did not raise."""
 
     reason: FinishReason
@@ -446,8 +448,8 @@ class Finish:
     malformed_lines: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class ToolCallFragments:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ToolCallFragments(Record):
     """A ``delta.tool_calls`` value as streamed; see :mod:`lmtui.backend.tool_calls`."""
 
     fragments: tuple[Any, ...]
@@ -535,8 +537,8 @@ class ChatResult(ReplyFold):
         return self.model_used
 
 
-@dataclass(frozen=True, slots=True)
-class Embedding:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Embedding(Record):
     """Embeddings for a list of inputs, in input order."""
 
     model: str
@@ -549,8 +551,8 @@ class Embedding:
         return len(self.vectors[0]) if self.vectors else 0
 
 
-@dataclass(frozen=True, slots=True)
-class LoadResult:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class LoadResult(Record):
     """The answer to a model load."""
 
     model: str
@@ -560,8 +562,8 @@ class LoadResult:
     config: LoadConfig | None = None  # what the server applied (``echo_load_config``)
 
 
-@dataclass(frozen=True, slots=True)
-class Capabilities:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Capabilities(Record):
     """What a server offers, found once by probing and then remembered."""
 
     kind: ServerKind
@@ -573,8 +575,8 @@ class Capabilities:
         return level in self.levels
 
 
-@dataclass(frozen=True, slots=True)
-class Health:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Health(Record):
     """One health probe."""
 
     base_url: str
@@ -612,8 +614,8 @@ def _opt_float(value: object) -> float | None:
 # ---- LM Studio's native /api/v1/chat: tool calls, progress, stats, response ids ----------
 
 
-@dataclass(frozen=True, slots=True)
-class ToolCall:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ToolCall(Record):
     """One tool call of a reply: from an LM Studio integration (MCP) or the model's own call.
 
     ``provider`` says who ran it: ``mcp/<label>`` for an mcp.json plugin, the server label
@@ -668,8 +670,8 @@ class ToolCall:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class NativeStats:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class NativeStats(Record):
     """LM Studio's own figures from ``chat.end`` (``None``: not sent, or known to be zero)."""
 
     input_tokens: int | None = None
@@ -703,8 +705,8 @@ class NativeStats:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class LoadProgress:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class LoadProgress(Record):
     """The model is being loaded for this reply (JIT). ``progress`` runs 0..1."""
 
     progress: float
@@ -712,16 +714,16 @@ class LoadProgress:
     load_time_s: float | None = None  # on the last event, as the server measured it
 
 
-@dataclass(frozen=True, slots=True)
-class PromptProgress:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class PromptProgress(Record):
     """The server is processing the prompt. ``progress`` runs 0..1."""
 
     progress: float
     done: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class ServerLoading:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ServerLoading(Record):
     """The server answered that it is still loading its model (llama.cpp's 503).
 
     The request goes again after ``retry_in_s``; ``waited_s`` is the wait so far. The
@@ -733,29 +735,29 @@ class ServerLoading:
     done: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class ToolCallEvent:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ToolCallEvent(Record):
     """A tool call started or changed; the latest record for ``call.id`` replaces earlier ones."""
 
     call: ToolCall
 
 
-@dataclass(frozen=True, slots=True)
-class ServerStatsReport:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ServerStatsReport(Record):
     """LM Studio's own stats for the reply (``chat.end``)."""
 
     stats: NativeStats
 
 
-@dataclass(frozen=True, slots=True)
-class ResponseIdReport:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ResponseIdReport(Record):
     """The id the server keeps this reply under, to chain the next turn from."""
 
     response_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class RouteReport:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class RouteReport(Record):
     """Which transport carried the reply and why (first event of a routed reply)."""
 
     native: bool

@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 
 from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import AuthRequired, ConfigError, LmtuiError, ServerUnreachable
+from lmtui.backend.record import Record
 from lmtui.backend.types import ChatRequest, ChatResult, Message, SamplingParams
 from lmtui.store.safe_files import (
     UnsafeFile,
@@ -32,8 +33,8 @@ from lmtui.store.safe_files import (
 FATAL = (ServerUnreachable, AuthRequired)
 
 
-@dataclass(frozen=True, slots=True)
-class BatchRow:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class BatchRow(Record):
     """One input row."""
 
     index: int
@@ -244,8 +245,8 @@ def compact_output(out: Path) -> None:
     replace_file(out, write)
 
 
-@dataclass(frozen=True, slots=True)
-class BatchSettings:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class BatchSettings(Record):
     """How every row is asked, unless the row says otherwise."""
 
     model: str | None = None

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 
 from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import LmtuiError
+from lmtui.backend.record import Record
 from lmtui.backend.types import (
     ChatRequest,
     ChatResult,
@@ -30,8 +31,8 @@ from lmtui.store.history import HistoryStore
 from lmtui.store.presets import Preset
 
 
-@dataclass(frozen=True, slots=True)
-class CompareTarget:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class CompareTarget(Record):
     """What one column asks: a model, with a preset's system prompt and parameters."""
 
     model: str

@@ -30,6 +30,7 @@ from typing import IO, ClassVar
 import httpx
 
 from lmtui.backend.errors import ConfigError, LmtuiError
+from lmtui.backend.record import Record
 from lmtui.backend.urls import normalize_base_url
 from lmtui.store import paths
 
@@ -67,8 +68,8 @@ class ModelSource:
     BUNDLED = "bundled SmolLM2"
 
 
-@dataclass(frozen=True, slots=True)
-class ModelChoice:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ModelChoice(Record):
     """A GGUF file to serve and where it was found."""
 
     path: Path

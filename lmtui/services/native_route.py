@@ -24,6 +24,7 @@ from lmtui.backend.native_chat import (
     openai_only_params,
     unsupported_error,
 )
+from lmtui.backend.record import Record
 from lmtui.backend.types import (
     ContentDelta,
     ContentWasReasoning,
@@ -57,8 +58,8 @@ RESTARTED = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Turn:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Turn(Record):
     """What routing needs to know about one earlier entry of the conversation."""
 
     role: str
@@ -67,8 +68,8 @@ class Turn:
     response_server: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Route(Record):
     """The transport for one turn, why, and the response to chain from."""
 
     native: bool

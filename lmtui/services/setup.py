@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from lmtui.backend.errors import ConfigError, LmtuiError, NoModelLoaded
 from lmtui.backend.native_chat import Integration
+from lmtui.backend.record import Record
 from lmtui.backend.types import SamplingParams
 
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ if TYPE_CHECKING:
     from lmtui.store.presets import Preset
 
 
-@dataclass(frozen=True, slots=True)
-class ChatSetup:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ChatSetup(Record):
     """What a new conversation starts with."""
 
     model: str
@@ -76,8 +77,8 @@ def choose_chat_setup_sync(
     return plan.ready or plan.finish(client.list_models())
 
 
-@dataclass(frozen=True, slots=True)
-class SetupPlan:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class SetupPlan(Record):
     """A setup resolved as far as it can be without asking the server for its models."""
 
     cfg: Config

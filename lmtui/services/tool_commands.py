@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from lmtui.backend.errors import LmtuiError
+from lmtui.backend.record import Record
 from lmtui.backend.types import JSON
 from lmtui.store.preset_tools import PresetTool
 
@@ -34,8 +35,8 @@ class ToolCommandError(LmtuiError):
     kind = "tool_command"
 
 
-@dataclass(frozen=True, slots=True)
-class CommandResult:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class CommandResult(Record):
     """What a bound command did."""
 
     argv: tuple[str, ...]

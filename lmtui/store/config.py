@@ -19,6 +19,7 @@ from typing import Any
 
 from lmtui.backend.errors import ConfigError
 from lmtui.backend.native_chat import Integration
+from lmtui.backend.record import Record
 from lmtui.backend.urls import DEFAULT_BASE_URL, display_url, normalize_base_url, url_problem
 from lmtui.store import paths
 from lmtui.store.integrations import parse_integrations, parse_native_mode
@@ -26,8 +27,8 @@ from lmtui.store.profiles import DEFAULT, LOCAL, ServerProfile, local_profile, p
 from lmtui.store.safe_files import read_bounded
 
 
-@dataclass(frozen=True, slots=True)
-class LocalConfig:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class LocalConfig(Record):
     """The embedded llama.cpp server."""
 
     gguf: str | None = None
@@ -37,8 +38,8 @@ class LocalConfig:
     max_tokens: int = 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Config:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Config(Record):
     """Everything lmtui reads from the config file and the environment."""
 
     base_url: str = DEFAULT_BASE_URL

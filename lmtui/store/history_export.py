@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lmtui.backend.record import Record
 from lmtui.store.history_native import ReplyFacts
 from lmtui.store.history_records import ConversationSummary, MessageRecord
 from lmtui.store.history_schema import ROLES, STATES
@@ -54,8 +55,8 @@ class MessageData:
     facts: ReplyFacts = field(default_factory=ReplyFacts)
 
 
-@dataclass(frozen=True, slots=True)
-class ConversationData:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ConversationData(Record):
     """A conversation to import, validated, with no ids yet."""
 
     title: str | None

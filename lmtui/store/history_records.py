@@ -10,14 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from lmtui.backend.record import Record
 from lmtui.store.history_native import ReplyFacts
 
 if TYPE_CHECKING:
     from lmtui.backend.types import ToolCall
 
 
-@dataclass(frozen=True, slots=True)
-class MessageRecord:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class MessageRecord(Record):
     """One stored message."""
 
     id: int
@@ -59,8 +60,8 @@ class MessageRecord:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ConversationSummary:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ConversationSummary(Record):
     """A conversation without its messages."""
 
     id: int
@@ -74,8 +75,8 @@ class ConversationSummary:
     deleted: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class SearchHit:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class SearchHit(Record):
     """A conversation matching a search, with its best-matching text highlighted."""
 
     conversation_id: int

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from lmtui.backend.record import Record
 from lmtui.backend.types import JSON
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -23,8 +24,8 @@ DEFAULT_MAX_OUTPUT = 64 * 1024
 MAX_OUTPUT_LIMIT = 4 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class PresetTool:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class PresetTool(Record):
     """One custom tool."""
 
     name: str
