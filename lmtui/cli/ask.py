@@ -271,7 +271,8 @@ class _Turn:
         content, reasoning, finish = self._kinds
         if isinstance(event, content):
             if not self.quiet:
-                self.display.before_answer()
+                if self.display.busy:
+                    self.display.before_answer()
                 self.paced.write(self.inert(event.text) if self.inert else event.text)
         elif isinstance(event, reasoning):
             if not self.quiet:
