@@ -14,9 +14,14 @@ from tests.fake_server import FakeServer, Reply
 MODEL = "qwen2.5-7b-instruct"
 
 # Modules a plain `lmtui ask` has no use for: the other subcommands (only the named
-# command's parser is built).
+# command's parser is built), the repetition watch (off for ask), the TOML parser (no
+# config file here).
 OTHER_COMMANDS = ("models", "models_admin", "doctor", "presets", "history", "batch", "local")
-NOT_FOR_ASK = (*(f"lmtui.cli.{name}" for name in OTHER_COMMANDS), "lmtui.cli.servers")
+NOT_FOR_ASK = (
+    *(f"lmtui.cli.{name}" for name in (*OTHER_COMMANDS, "servers")),
+    "lmtui.services.repetition",
+    "tomllib",
+)
 
 # The real entry point, then a look at what it loaded.
 PROBE = f"""
