@@ -15,12 +15,13 @@ MODEL = "qwen2.5-7b-instruct"
 
 # Modules a plain `lmtui ask` has no use for: the other subcommands (only the named
 # command's parser is built), the repetition watch (off for ask), the TOML parser (no
-# config file here).
+# config file here), httpx-sse (backend/sse.py splits the stream).
 OTHER_COMMANDS = ("models", "models_admin", "doctor", "presets", "history", "batch", "local")
 NOT_FOR_ASK = (
     *(f"lmtui.cli.{name}" for name in (*OTHER_COMMANDS, "servers")),
     "lmtui.services.repetition",
     "tomllib",
+    "httpx_sse",
 )
 
 # The real entry point, then a look at what it loaded.
