@@ -91,6 +91,19 @@ class ThinkSplitter:
             break
         return out
 
+    @property
+    def plain(self) -> bool:
+        """True when no fragment is held back: a delta without ``<`` passes whole."""
+        return not self._pending
+
+    def joined(self, pieces: list[str]) -> ContentDelta | ReasoningDelta:
+        """One delta for ``pieces``, none holding ``<``, while :attr:`plain` (as :meth:`feed`)."""
+        text = "".join(pieces)
+        if self._in_think:
+            return ReasoningDelta(text, len(pieces))
+        self._sent_content = True
+        return ContentDelta(text, len(pieces))
+
     def flush(self) -> list[Split]:
         """Release whatever fragment was held back at the end of the stream."""
         out: list[Split] = []
@@ -105,6 +118,39 @@ class ThinkSplitter:
             else:
                 self._sent_content = True
                 out.append(ContentDelta(text))
+
+
+def _plain_text(obj: dict[str, object], model: str | None) -> str | None:
+    """The answer text of a chunk that holds nothing else, or None.
+
+    Nothing else: no error, no new model, one plain ``delta`` whose ``content`` (a
+    string, maybe empty) has no ``<``, and no reasoning, tool call, finish reason, usage
+    or timings. For such a chunk :meth:`StreamAssembler.feed` only passes the text on.
+    """
+    if "error" in obj or obj.get("usage") is not None or obj.get("timings") is not None:
+        return None
+    named = obj.get("model")
+    if named != model and isinstance(named, str) and named:
+        return None
+    choices = obj.get("choices")
+    if type(choices) is not list or not choices:
+        return None
+    choice = choices[0]
+    if type(choice) is not dict or choice.get("finish_reason"):
+        return None
+    delta = choice.get("delta")
+    if type(delta) is not dict or delta.get("tool_calls"):
+        return None
+    for key in ("reasoning_content", "reasoning"):
+        reasoning = delta.get(key)
+        if isinstance(reasoning, str) and reasoning:
+            return None
+    text = delta.get("content")
+    if text is None:
+        return ""
+    if type(text) is not str or "<" in text:
+        return None
+    return text
 
 
 def _partial_suffix(text: str, tag: str) -> int:
@@ -150,6 +196,50 @@ class StreamAssembler:
         if not isinstance(obj, dict):
             self.malformed += 1
             return []
+        return self._fed(obj)
+
+    def feed_many(self, datas: list[str], out: list[StreamEvent]) -> None:
+        """Process the payloads one read completed, appending their events to ``out``.
+
+        The same events as :meth:`feed` on each payload in turn, with each run of plain
+        answer pieces (:func:`_plain_text`) joined into one delta that counts them in
+        ``pieces``. Stops after ``[DONE]``. An error the server put in the stream is
+        raised with ``out`` holding every event before it.
+        """
+        run: list[str] = []
+        try:
+            for data in datas:
+                obj: object = None
+                if data[:1] == "{":
+                    try:
+                        obj = self._loads(data)
+                    except (ValueError, RecursionError):
+                        obj = None
+                if type(obj) is dict:
+                    if not self._completion and self._think.plain:
+                        text = _plain_text(obj, self.model)
+                        if text is not None:
+                            self.chunks += 1
+                            if text:
+                                run.append(text)
+                            continue
+                    if run:
+                        out.append(self._think.joined(run))
+                        run = []
+                    out += self._fed(obj)
+                else:
+                    if run:
+                        out.append(self._think.joined(run))
+                        run = []
+                    out += self.feed(data)  # [DONE], or counted as malformed
+                    if self.done:
+                        return
+        finally:
+            if run:
+                out.append(self._think.joined(run))
+
+    def _fed(self, obj: dict[str, object]) -> list[StreamEvent]:
+        """Events for one decoded chunk."""
         self.chunks += 1
         if "error" in obj and extract_error(obj) is not None:
             raise classify_error(None, obj, model=self.model)
