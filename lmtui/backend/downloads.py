@@ -5,15 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from lmtui.backend.record import Record
 from lmtui.backend.types import opt_int
 
 # Statuses after which a job never changes again.
 FINAL_STATUSES = frozenset({"completed", "failed", "already_downloaded"})
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class DownloadJob(Record):
+@dataclass(frozen=True, slots=True)
+class DownloadJob:
     """One download as the server last described it.
 
     ``status`` is the server's word: ``downloading``, ``paused``, ``completed``,

@@ -23,7 +23,6 @@ from lmtui.backend.errors import (
     classify_error,
     extract_error,
 )
-from lmtui.backend.record import Record
 from lmtui.backend.types import (
     JSON,
     LoadProgress,
@@ -117,8 +116,8 @@ class ReasoningRefused(LmtuiError):
     default_remedy = "Pick a reasoning setting the model allows (see the sidebar), or `auto`."
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Integration(Record):
+@dataclass(frozen=True, slots=True)
+class Integration:
     """An LM Studio integration for one request: an mcp.json plugin or an ephemeral server.
 
     ``headers`` are secrets like the API token: they go on the wire and nowhere else
@@ -159,8 +158,8 @@ class Integration(Record):
         return self.plugin_id or self.server_label or "mcp"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class NativeChatRequest(Record):
+@dataclass(frozen=True, slots=True)
+class NativeChatRequest:
     """One turn for ``/api/v1/chat``: a new input, chained to a previous response."""
 
     model: str

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from lmtui.backend.record import Record
 from lmtui.backend.types import JSON, PARAMETER_NAMES, SamplingParams
 
 # TOML integers are signed 64-bit; a larger seed could not be saved in a preset.
@@ -33,8 +32,8 @@ class ParamKind(StrEnum):
     RESPONSE_FORMAT = "response_format"  # a JSON object
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ParamSpec(Record):
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
     """One sampling parameter as people see it.
 
     ``minimum``/``maximum`` are inclusive unless ``exclusive_minimum`` is set;

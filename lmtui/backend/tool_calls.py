@@ -17,12 +17,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from lmtui.backend.record import Record
 from lmtui.backend.types import JSON, ChatRequest, Message
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class AssembledCall(Record):
+@dataclass(frozen=True, slots=True)
+class AssembledCall:
     """One tool call of a reply, put back together from its streamed pieces."""
 
     index: int
@@ -116,7 +115,7 @@ class ToolCallAssembler:
         ]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(frozen=True, slots=True)
 class AssistantToolCallsMessage(Message):
     """The assistant turn that asked for tool calls, sent back before their results."""
 
@@ -131,7 +130,7 @@ class AssistantToolCallsMessage(Message):
         }
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(frozen=True, slots=True)
 class ToolResultMessage(Message):
     """The answer to one tool call: ``{"role": "tool", "tool_call_id", "content"}``."""
 
@@ -142,7 +141,7 @@ class ToolResultMessage(Message):
         return {"role": "tool", "tool_call_id": self.tool_call_id, "content": self.content}
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(frozen=True, slots=True)
 class ToolChatRequest(ChatRequest):
     """A chat request that offers the model custom tools (``tools``, OpenAI function form)."""
 

@@ -13,8 +13,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from lmtui.backend.record import Record
-
 JSON: TypeAlias = dict[str, Any]
 
 
@@ -79,8 +77,8 @@ class FinishReason(StrEnum):
             return cls.STOP if text else cls.INTERRUPTED
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class LoadConfig(Record):
+@dataclass(frozen=True, slots=True)
+class LoadConfig:
     """How a model instance is (or is to be) loaded; ``None`` fields were not said.
 
     The fields are LM Studio's ``/api/v1/models/load`` options; the last four apply to its
@@ -134,8 +132,8 @@ LOAD_CONFIG_FIELDS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ModelInstance(Record):
+@dataclass(frozen=True, slots=True)
+class ModelInstance:
     """One loaded (or loading) copy of a model, with the config it was loaded with."""
 
     id: str
@@ -143,8 +141,8 @@ class ModelInstance(Record):
     loading: bool = False  # the server (or lmtui's own pending load) says it is not ready yet
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Model(Record):
+@dataclass(frozen=True, slots=True)
+class Model:
     """One model as the server describes it, merged across API levels."""
 
     id: str
@@ -192,8 +190,8 @@ class Model(Record):
         return self.type is ModelType.VLM or "vision" in self.capabilities
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Message(Record):
+@dataclass(frozen=True, slots=True)
+class Message:
     """One chat message; ``images`` are data URLs sent as image content parts."""
 
     role: str
@@ -239,8 +237,8 @@ PARAMETER_NAMES: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class SamplingParams(Record):
+@dataclass(frozen=True, slots=True)
+class SamplingParams:
     """Optional request parameters. ``None`` means "not sent": the server's default applies."""
 
     temperature: float | None = None
@@ -286,8 +284,8 @@ class SamplingParams(Record):
         return cls(**values)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ChatRequest(Record):
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
     """A chat completion request."""
 
     model: str
@@ -310,8 +308,8 @@ class ChatRequest(Record):
         return body
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class CompletionRequest(Record):
+@dataclass(frozen=True, slots=True)
+class CompletionRequest:
     """A raw prompt completion request for ``/v1/completions``."""
 
     model: str
@@ -327,8 +325,8 @@ class CompletionRequest(Record):
         return body
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Usage(Record):
+@dataclass(frozen=True, slots=True)
+class Usage:
     """Token counts reported by the server."""
 
     prompt_tokens: int = 0
@@ -346,8 +344,8 @@ class Usage(Record):
         return cls(prompt, completion, total)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ServerTimings(Record):
+@dataclass(frozen=True, slots=True)
+class ServerTimings:
     """llama.cpp's ``timings`` object, or LM Studio's ``stats``."""
 
     prompt_tokens: int | None = None
@@ -383,8 +381,8 @@ class ServerTimings(Record):
         )
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ClientTimings(Record):
+@dataclass(frozen=True, slots=True)
+class ClientTimings:
     """What lmtui measured itself while reading a reply."""
 
     time_to_first_token_s: float | None
@@ -396,50 +394,50 @@ class ClientTimings(Record):
 # ---- streaming events -------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ContentDelta(Record):
+@dataclass(frozen=True, slots=True)
+class ContentDelta:
     """A piece of the visible answer; ``pieces``: the server's deltas it joins (see delta_merge)."""
 
     text: str
     pieces: int = 1
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ReasoningDelta(Record):
+@dataclass(frozen=True, slots=True)
+class ReasoningDelta:
     """A piece of the model's reasoning (shown apart, collapsed); ``pieces`` as for content."""
 
     text: str
     pieces: int = 1
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ContentWasReasoning(Record):
+@dataclass(frozen=True, slots=True)
+class ContentWasReasoning:
     """Every answer delta so far was reasoning (a template opened ``<think>`` itself)."""
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ModelUsed(Record):
+@dataclass(frozen=True, slots=True)
+class ModelUsed:
     """The model the server says produced the reply (may differ from the one asked for)."""
 
     model: str
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class UsageReport(Record):
+@dataclass(frozen=True, slots=True)
+class UsageReport:
     """Token usage, on whichever chunk the server sent it."""
 
     usage: Usage
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class TimingsReport(Record):
+@dataclass(frozen=True, slots=True)
+class TimingsReport:
     """Server-side timings (llama.cpp ``timings``)."""
 
     timings: ServerTimings
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Finish(Record):
+@dataclass(frozen=True, slots=True)
+class Finish:
     """The end of a reply: always the last event of a stream that did not raise."""
 
     reason: FinishReason
@@ -448,8 +446,8 @@ class Finish(Record):
     malformed_lines: int = 0
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ToolCallFragments(Record):
+@dataclass(frozen=True, slots=True)
+class ToolCallFragments:
     """A ``delta.tool_calls`` value as streamed; see :mod:`lmtui.backend.tool_calls`."""
 
     fragments: tuple[Any, ...]
@@ -537,8 +535,8 @@ class ChatResult(ReplyFold):
         return self.model_used
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Embedding(Record):
+@dataclass(frozen=True, slots=True)
+class Embedding:
     """Embeddings for a list of inputs, in input order."""
 
     model: str
@@ -551,8 +549,8 @@ class Embedding(Record):
         return len(self.vectors[0]) if self.vectors else 0
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class LoadResult(Record):
+@dataclass(frozen=True, slots=True)
+class LoadResult:
     """The answer to a model load."""
 
     model: str
@@ -562,8 +560,8 @@ class LoadResult(Record):
     config: LoadConfig | None = None  # what the server applied (``echo_load_config``)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Capabilities(Record):
+@dataclass(frozen=True, slots=True)
+class Capabilities:
     """What a server offers, found once by probing and then remembered."""
 
     kind: ServerKind
@@ -575,8 +573,8 @@ class Capabilities(Record):
         return level in self.levels
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Health(Record):
+@dataclass(frozen=True, slots=True)
+class Health:
     """One health probe."""
 
     base_url: str
@@ -614,8 +612,8 @@ def _opt_float(value: object) -> float | None:
 # ---- LM Studio's native /api/v1/chat: tool calls, progress, stats, response ids ----------
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ToolCall(Record):
+@dataclass(frozen=True, slots=True)
+class ToolCall:
     """One tool call of a reply: from an LM Studio integration (MCP) or the model's own call.
 
     ``provider`` says who ran it: ``mcp/<label>`` for an mcp.json plugin, the server label
@@ -670,8 +668,8 @@ class ToolCall(Record):
         )
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class NativeStats(Record):
+@dataclass(frozen=True, slots=True)
+class NativeStats:
     """LM Studio's own figures from ``chat.end`` (``None``: not sent, or known to be zero)."""
 
     input_tokens: int | None = None
@@ -705,8 +703,8 @@ class NativeStats(Record):
         )
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class LoadProgress(Record):
+@dataclass(frozen=True, slots=True)
+class LoadProgress:
     """The model is being loaded for this reply (JIT). ``progress`` runs 0..1."""
 
     progress: float
@@ -714,16 +712,16 @@ class LoadProgress(Record):
     load_time_s: float | None = None  # on the last event, as the server measured it
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class PromptProgress(Record):
+@dataclass(frozen=True, slots=True)
+class PromptProgress:
     """The server is processing the prompt. ``progress`` runs 0..1."""
 
     progress: float
     done: bool = False
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ServerLoading(Record):
+@dataclass(frozen=True, slots=True)
+class ServerLoading:
     """The server answered that it is still loading its model (llama.cpp's 503).
 
     The request goes again after ``retry_in_s``; ``waited_s`` is the wait so far. The
@@ -735,29 +733,29 @@ class ServerLoading(Record):
     done: bool = False
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ToolCallEvent(Record):
+@dataclass(frozen=True, slots=True)
+class ToolCallEvent:
     """A tool call started or changed; the latest record for ``call.id`` replaces earlier ones."""
 
     call: ToolCall
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ServerStatsReport(Record):
+@dataclass(frozen=True, slots=True)
+class ServerStatsReport:
     """LM Studio's own stats for the reply (``chat.end``)."""
 
     stats: NativeStats
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ResponseIdReport(Record):
+@dataclass(frozen=True, slots=True)
+class ResponseIdReport:
     """The id the server keeps this reply under, to chain the next turn from."""
 
     response_id: str
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class RouteReport(Record):
+@dataclass(frozen=True, slots=True)
+class RouteReport:
     """Which transport carried the reply and why (first event of a routed reply)."""
 
     native: bool

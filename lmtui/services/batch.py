@@ -19,7 +19,6 @@ from typing import Any, BinaryIO
 
 from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import AuthRequired, ConfigError, LmtuiError, ServerUnreachable
-from lmtui.backend.record import Record
 from lmtui.backend.types import ChatRequest, ChatResult, Message, SamplingParams
 from lmtui.store.safe_files import (
     UnsafeFile,
@@ -33,8 +32,8 @@ from lmtui.store.safe_files import (
 FATAL = (ServerUnreachable, AuthRequired)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class BatchRow(Record):
+@dataclass(frozen=True, slots=True)
+class BatchRow:
     """One input row."""
 
     index: int
@@ -245,8 +244,8 @@ def compact_output(out: Path) -> None:
     replace_file(out, write)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class BatchSettings(Record):
+@dataclass(frozen=True, slots=True)
+class BatchSettings:
     """How every row is asked, unless the row says otherwise."""
 
     model: str | None = None

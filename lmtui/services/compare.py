@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 
 from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import LmtuiError
-from lmtui.backend.record import Record
 from lmtui.backend.types import (
     ChatRequest,
     ChatResult,
@@ -31,8 +30,8 @@ from lmtui.store.history import HistoryStore
 from lmtui.store.presets import Preset
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class CompareTarget(Record):
+@dataclass(frozen=True, slots=True)
+class CompareTarget:
     """What one column asks: a model, with a preset's system prompt and parameters."""
 
     model: str

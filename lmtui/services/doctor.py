@@ -30,7 +30,6 @@ from lmtui.backend.errors import (
     classify_error,
     extract_error,
 )
-from lmtui.backend.record import Record
 from lmtui.backend.types import ApiLevel, Capabilities, Health, Model, ModelType, ServerKind
 from lmtui.services.jit import TURN_ON_JIT, JitView, load_remedy, read_jit
 
@@ -41,8 +40,8 @@ SLOW_FIRST_TOKEN_S = 20.0  # median wait for the first token that counts as slow
 RECENT_SPEED = 8  # replies the speed findings look back over
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Finding(Record):
+@dataclass(frozen=True, slots=True)
+class Finding:
     """One thing the doctor found."""
 
     id: str

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from lmtui.backend.record import Record
 from lmtui.backend.types import ApiLevel, Capabilities, Model, ServerKind
 from lmtui.services.clients import Client
 
@@ -23,8 +22,8 @@ TURN_ON_JIT = (
 )
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class JitView(Record):
+@dataclass(frozen=True, slots=True)
+class JitView:
     """What the listings say about JIT loading."""
 
     setting: JitSetting

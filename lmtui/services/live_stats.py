@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lmtui.backend.record import Record
 from lmtui.backend.types import ClientTimings, ServerTimings, Usage
 
 
@@ -44,8 +43,8 @@ class LiveStats:
         return f"{self.deltas / elapsed:.1f} tok/s"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ReplyFigures(Record):
+@dataclass(frozen=True, slots=True)
+class ReplyFigures:
     """A finished reply's figures; None where nothing measured it."""
 
     tokens: int | None

@@ -17,12 +17,11 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iter
 from dataclasses import dataclass
 
 from lmtui.backend.errors import ModelLoading
-from lmtui.backend.record import Record
 from lmtui.backend.types import RouteReport, ServerLoading, StreamEvent
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class LoadWait(Record):
+@dataclass(frozen=True, slots=True)
+class LoadWait:
     """How long to wait between tries, and for how long in all.
 
     Args:

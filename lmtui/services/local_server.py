@@ -30,7 +30,6 @@ from typing import IO, ClassVar
 import httpx
 
 from lmtui.backend.errors import ConfigError, LmtuiError
-from lmtui.backend.record import Record
 from lmtui.backend.urls import normalize_base_url
 from lmtui.store import paths
 
@@ -68,8 +67,8 @@ class ModelSource:
     BUNDLED = "bundled SmolLM2"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ModelChoice(Record):
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
     """A GGUF file to serve and where it was found."""
 
     path: Path

@@ -14,7 +14,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from lmtui.backend.errors import ConfigError
-from lmtui.backend.record import Record
 from lmtui.backend.types import LoadConfig, LoadResult, Model, ModelInstance
 from lmtui.services.clients import Client
 from lmtui.store.paths import ensure_private_dir, private_file_opener, state_dir
@@ -137,8 +136,8 @@ def loaded_instances(models: Sequence[Model]) -> list[tuple[Model, ModelInstance
     return [(m, i) for m in models for i in m.instances if not i.loading]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class LoadOutcome(Record):
+@dataclass(frozen=True, slots=True)
+class LoadOutcome:
     """A finished load: what was asked, what the server applied, how long it took."""
 
     model: str

@@ -14,15 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from lmtui.backend.record import Record
 from lmtui.backend.types import Model
 from lmtui.store.presets import Preset
 
 LOAD_REMEDY = "load one with `lms load <model>` (or LM Studio's Developer tab)"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ModelChoice(Record):
+@dataclass(frozen=True, slots=True)
+class ModelChoice:
     """The model to use (None when there is none), why, and whether it is a fallback.
 
     ``fallback`` is True when the choice is not what was asked for: the preset's

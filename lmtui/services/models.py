@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lmtui.backend.record import Record
 from lmtui.backend.types import LoadResult, Model
 from lmtui.services.clients import Client
 from lmtui.services.model_choice import resolve_model
@@ -31,8 +30,8 @@ async def unload_model(client: Client, model: Model) -> None:
         await client.unload_model(instance)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ModelForServer(Record):
+@dataclass(frozen=True, slots=True)
+class ModelForServer:
     """The model a conversation goes on with on another server, and what to tell the user."""
 
     model_id: str | None

@@ -24,7 +24,6 @@ from lmtui.backend.native_chat import (
     openai_only_params,
     unsupported_error,
 )
-from lmtui.backend.record import Record
 from lmtui.backend.types import (
     ContentDelta,
     ContentWasReasoning,
@@ -58,8 +57,8 @@ RESTARTED = (
 )
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Turn(Record):
+@dataclass(frozen=True, slots=True)
+class Turn:
     """What routing needs to know about one earlier entry of the conversation."""
 
     role: str
@@ -68,8 +67,8 @@ class Turn(Record):
     response_server: str | None = None
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Route(Record):
+@dataclass(frozen=True, slots=True)
+class Route:
     """The transport for one turn, why, and the response to chain from."""
 
     native: bool

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lmtui.backend.record import Record
-
 MIN_LENGTH = 200  # characters of looping text before a reply is called repeating
 MIN_REPEATS_LONG = 3  # a unit of LONG_UNIT characters or more seen this many times
 MIN_REPEATS_SHORT = 6  # shorter units (a word, a short line) need more repeats
@@ -25,8 +23,8 @@ CHECK_EVERY = 64  # new characters between two checks while streaming
 PROBE_CHARS = 64  # the end of the text looked for earlier in it, before the full check
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Repetition(Record):
+@dataclass(frozen=True, slots=True)
+class Repetition:
     """A span found repeated back to back at the end of a reply."""
 
     unit: str  # one repetition, as it reads in the reply

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lmtui.backend.record import Record
 from lmtui.backend.types import NativeStats, ReplyExtras
 from lmtui.store.history_native import ReplyFacts
 
@@ -81,8 +80,8 @@ def stats_figures(stats: NativeStats) -> list[tuple[str, str]]:
     return pairs
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class AnswerCheck(Record):
+@dataclass(frozen=True, slots=True)
+class AnswerCheck:
     """What to tell about where the answer went: ``answer`` replaces an empty one."""
 
     note: str | None = None

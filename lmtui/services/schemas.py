@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lmtui.backend.errors import ConfigError, LmtuiError
-from lmtui.backend.record import Record
 from lmtui.backend.types import JSON, SamplingParams
 from lmtui.store.schema_files import read_schema_file, response_format_for, schema_of
 
@@ -33,8 +32,8 @@ class SchemaInvalid(LmtuiError):
     kind = "schema_invalid"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class SchemaCheck(Record):
+@dataclass(frozen=True, slots=True)
+class SchemaCheck:
     """The outcome of checking one reply.
 
     ``value`` is the parsed JSON (None when none was found), ``errors`` one line per

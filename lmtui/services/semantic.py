@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from lmtui.backend.client import LMStudioClient
 from lmtui.backend.errors import ContextOverflow, LmtuiError, ServerError
-from lmtui.backend.record import Record
 from lmtui.backend.types import Model
 from lmtui.store.history import HistoryStore, SearchHit
 from lmtui.store.vectors import ChunkVector, PendingMessage, VectorHit, VectorStore, unit_rows
@@ -42,8 +41,8 @@ LOAD_EMBEDDING_MODEL = (
 )
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class IndexProgress(Record):
+@dataclass(frozen=True, slots=True)
+class IndexProgress:
     """How an index run stands; passed to the progress callback after every batch."""
 
     model: str
@@ -51,8 +50,8 @@ class IndexProgress(Record):
     done: int = 0
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class SemanticHit(Record):
+@dataclass(frozen=True, slots=True)
+class SemanticHit:
     """One conversation found by a search.
 
     ``score`` orders the hits: the cosine similarity for a search by meaning

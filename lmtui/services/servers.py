@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 from lmtui.backend.client import ExchangeHook, LMStudioClient
 from lmtui.backend.errors import AuthRequired, ConfigError, LmtuiError
-from lmtui.backend.record import Record
 from lmtui.backend.types import Health, ServerKind
 from lmtui.services.clients import client_for
 from lmtui.store.config import Config
@@ -109,8 +108,8 @@ def token_remedy(profile: ServerProfile) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ServerStatus(Record):
+@dataclass(frozen=True, slots=True)
+class ServerStatus:
     """What the last probe of one profile found."""
 
     profile: ServerProfile

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from lmtui.backend.errors import ConfigError, LmtuiError, NoModelLoaded
 from lmtui.backend.native_chat import Integration
-from lmtui.backend.record import Record
 from lmtui.backend.types import SamplingParams
 
 if TYPE_CHECKING:
@@ -26,8 +25,8 @@ if TYPE_CHECKING:
     from lmtui.store.presets import Preset
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ChatSetup(Record):
+@dataclass(frozen=True, slots=True)
+class ChatSetup:
     """What a new conversation starts with."""
 
     model: str
@@ -77,8 +76,8 @@ def choose_chat_setup_sync(
     return plan.ready or plan.finish(client.list_models())
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class SetupPlan(Record):
+@dataclass(frozen=True, slots=True)
+class SetupPlan:
     """A setup resolved as far as it can be without asking the server for its models."""
 
     cfg: Config

@@ -21,7 +21,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from lmtui.backend.errors import LmtuiError
-from lmtui.backend.record import Record
 from lmtui.backend.types import JSON
 from lmtui.store.preset_tools import PresetTool
 
@@ -35,8 +34,8 @@ class ToolCommandError(LmtuiError):
     kind = "tool_command"
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class CommandResult(Record):
+@dataclass(frozen=True, slots=True)
+class CommandResult:
     """What a bound command did."""
 
     argv: tuple[str, ...]

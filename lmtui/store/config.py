@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from lmtui.backend.errors import ConfigError
 from lmtui.backend.native_chat import Integration
-from lmtui.backend.record import Record
 from lmtui.backend.urls import DEFAULT_BASE_URL, display_url, normalize_base_url, url_problem
 from lmtui.store import paths
 from lmtui.store.integrations import parse_integrations, parse_native_mode
@@ -29,8 +28,8 @@ if TYPE_CHECKING:
     import tomllib
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class LocalConfig(Record):
+@dataclass(frozen=True, slots=True)
+class LocalConfig:
     """The embedded llama.cpp server."""
 
     gguf: str | None = None
@@ -40,8 +39,8 @@ class LocalConfig(Record):
     max_tokens: int = 1024
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Config(Record):
+@dataclass(frozen=True, slots=True)
+class Config:
     """Everything lmtui reads from the config file and the environment."""
 
     base_url: str = DEFAULT_BASE_URL

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lmtui.backend.record import Record
 from lmtui.store.history_native import ReplyFacts
 from lmtui.store.history_records import ConversationSummary, MessageRecord
 from lmtui.store.history_schema import ROLES, STATES
@@ -55,8 +54,8 @@ class MessageData:
     facts: ReplyFacts = field(default_factory=ReplyFacts)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ConversationData(Record):
+@dataclass(frozen=True, slots=True)
+class ConversationData:
     """A conversation to import, validated, with no ids yet."""
 
     title: str | None

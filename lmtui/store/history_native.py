@@ -11,8 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lmtui.backend.record import Record
-
 if TYPE_CHECKING:
     from lmtui.backend.types import ToolCall  # imported when first needed: a lean search
 
@@ -20,8 +18,8 @@ if TYPE_CHECKING:
 FACT_COLUMNS = ("response_id", "response_server", "route", "load_seconds", "prompt_seconds")
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ReplyFacts(Record):
+@dataclass(frozen=True, slots=True)
+class ReplyFacts:
     """A reply's tool calls and transport facts.
 
     ``response_id``/``response_server``: the id LM Studio keeps the reply under and the

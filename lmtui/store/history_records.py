@@ -10,15 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lmtui.backend.record import Record
 from lmtui.store.history_native import ReplyFacts
 
 if TYPE_CHECKING:
     from lmtui.backend.types import ToolCall
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class MessageRecord(Record):
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
     """One stored message."""
 
     id: int
@@ -60,8 +59,8 @@ class MessageRecord(Record):
         )
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ConversationSummary(Record):
+@dataclass(frozen=True, slots=True)
+class ConversationSummary:
     """A conversation without its messages."""
 
     id: int
@@ -75,8 +74,8 @@ class ConversationSummary(Record):
     deleted: float | None = None
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class SearchHit(Record):
+@dataclass(frozen=True, slots=True)
+class SearchHit:
     """A conversation matching a search, with its best-matching text highlighted."""
 
     conversation_id: int

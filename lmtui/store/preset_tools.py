@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from lmtui.backend.record import Record
 from lmtui.backend.types import JSON
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -24,8 +23,8 @@ DEFAULT_MAX_OUTPUT = 64 * 1024
 MAX_OUTPUT_LIMIT = 4 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class PresetTool(Record):
+@dataclass(frozen=True, slots=True)
+class PresetTool:
     """One custom tool."""
 
     name: str

@@ -22,7 +22,6 @@ import tomli_w
 
 from lmtui.backend.errors import ConfigError
 from lmtui.backend.params import validate_param
-from lmtui.backend.record import Record
 from lmtui.backend.types import PARAMETER_NAMES, SamplingParams
 from lmtui.store import paths
 from lmtui.store.preset_tools import PresetTool, tools_from_data
@@ -43,8 +42,8 @@ _TOP_KEYS = (
 REASONING_CHOICES = ("off", "low", "medium", "high", "on")
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class Preset(Record):
+@dataclass(frozen=True, slots=True)
+class Preset:
     """A named starting point for a conversation.
 
     ``models`` are preferred model ids or fnmatch patterns, best first; an empty
@@ -89,8 +88,8 @@ def preset_key(name: str) -> str:
     return name.strip().casefold()
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class PresetSet(Record):
+@dataclass(frozen=True, slots=True)
+class PresetSet:
     """Every usable preset, plus the problems found in broken files."""
 
     presets: tuple[Preset, ...]

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from lmtui.backend.errors import ConfigError
-from lmtui.backend.record import Record
 from lmtui.backend.urls import display_url, normalize_base_url, url_problem
 
 DEFAULT = "default"
@@ -28,8 +27,8 @@ _STRINGS = ("base_url", "token_env", "api_token", "model", "preset", "notes")
 _TIMEOUTS = ("connect_timeout", "read_timeout")
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ServerProfile(Record):
+@dataclass(frozen=True, slots=True)
+class ServerProfile:
     """One server lmtui can talk to.
 
     ``token`` is kept out of ``repr`` so a profile can be logged or shown in a

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lmtui.backend.record import Record
 from lmtui.store.history import HistoryUnavailable
 from lmtui.store.lock_wait import history_busy_timeout
 from lmtui.store.paths import close_down, ensure_private_dir, history_db, private_file_opener
@@ -109,16 +108,16 @@ def quantise(unit: npt.NDArray[np.float32]) -> tuple[npt.NDArray[np.int8], npt.N
     return rows, scale
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class PendingMessage(Record):
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
     """A message that has no up-to-date vector for a model."""
 
     message_id: int
     text: str
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class ChunkVector(Record):
+@dataclass(frozen=True, slots=True)
+class ChunkVector:
     """The embedding of ``text[start:end]`` of a message (chunk ``chunk`` of ``chunks``)."""
 
     chunk: int
@@ -128,8 +127,8 @@ class ChunkVector(Record):
     vector: Sequence[float]
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
-class VectorHit(Record):
+@dataclass(frozen=True, slots=True)
+class VectorHit:
     """One stored chunk ranked against a query vector.
 
     ``content`` is the chunk's text; ``chunk`` counts from 0 among ``chunks``.
