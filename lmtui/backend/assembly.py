@@ -275,12 +275,14 @@ class StreamAssembler:
             if not isinstance(delta, dict):
                 delta = choice.get("message") if isinstance(choice.get("message"), dict) else {}
             assert isinstance(delta, dict)
-            for key in ("reasoning_content", "reasoning"):
-                reasoning = delta.get(key)
-                if isinstance(reasoning, str) and reasoning:
-                    # Some servers send the same text under both names: take it once.
-                    events.append(ReasoningDelta(reasoning))
-                    break
+            # Looked for only when present: most deltas hold content alone.
+            if "reasoning_content" in delta or "reasoning" in delta:
+                for key in ("reasoning_content", "reasoning"):
+                    reasoning = delta.get(key)
+                    if isinstance(reasoning, str) and reasoning:
+                        # Some servers send the same text under both names: take it once.
+                        events.append(ReasoningDelta(reasoning))
+                        break
             content = delta.get("content")
             if isinstance(content, str) and content:
                 events.extend(self._think.feed(content))

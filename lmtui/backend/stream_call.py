@@ -48,6 +48,9 @@ from lmtui.backend.types import (
 if TYPE_CHECKING:
     from lmtui.backend.native_chat import NativeAssembler
 
+# What feed() counts (a tuple: `A | B` would build a union object per event).
+_DELTAS = (ContentDelta, ReasoningDelta)
+
 
 class StreamCall:
     """The protocol of one streamed POST; subclasses read their endpoint's events.
@@ -108,7 +111,7 @@ class StreamCall:
         """Typed events for one SSE event; raises the error the server put in the stream."""
         events = self._feed(event, data)
         for ev in events:
-            if isinstance(ev, ContentDelta | ReasoningDelta):
+            if isinstance(ev, _DELTAS):
                 self.deltas += 1
                 if self.first is None:
                     self.first = time.monotonic()

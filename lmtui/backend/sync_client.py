@@ -2,8 +2,9 @@
 
 ``lmtui ask`` streams one reply to stdout. On the async client (:mod:`.client`) it
 would pay for asyncio and anyio (their imports and an event loop under every read),
-a quarter of a bare consumer's time; this client uses ``httpx.Client`` and
-``httpx_sse``'s synchronous API instead and imports neither.
+a quarter of a bare consumer's time; this client uses ``httpx.Client`` instead
+and imports neither. The event stream is split as the async client splits it
+(:mod:`.sse`), into the events httpx-sse would read.
 
 It covers what a one-shot chat turn needs: finding the server's API levels
 (:meth:`SyncClient.detect`), listing its models, and streaming a reply on the
@@ -23,11 +24,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from httpx_sse import EventSource
 
 from lmtui.backend.client_core import PROBE_PATHS, BodyLimit, ClientCore
 from lmtui.backend.errors import LmtuiError
 from lmtui.backend.native_chat import NativeChatRequest, native_stream_call
+from lmtui.backend.sse import SSE, SSESplitter, charset_of
 from lmtui.backend.stream_call import ChatStreamCall, StreamCall
 from lmtui.backend.types import Capabilities, ChatRequest, Model, ServerKind, StreamEvent
 
@@ -53,6 +54,24 @@ def _wait_for_data(sock: socket.socket, hooks: list[Callable[[], None]], limit: 
             return
         if time.monotonic() >= deadline:
             raise httpx.ReadTimeout(f"no data for {limit:g} s")
+
+
+def _sse_reads(resp: httpx.Response) -> Iterator[list[SSE]]:
+    """The events of ``resp``'s event stream, in lists: those each chunk of the body completes.
+
+    Split by :class:`~.sse.SSESplitter`, as the async client splits aiohttp's reads (the
+    same events httpx-sse reads from the same bytes: tests/backend/test_sse.py), for
+    :meth:`.StreamCall.feed_read`: httpx's text and line decoders and httpx-sse's
+    per-line one cost more per event than splitting whole chunks. Never an empty list.
+    """
+    splitter = SSESplitter(charset_of(resp.headers.get("content-type", "")))
+    for chunk in resp.iter_bytes():  # decoded, as httpx-sse's reading was (gzip…)
+        events = splitter.feed(chunk)
+        if events:
+            yield events
+    events = splitter.close()
+    if events:
+        yield events
 
 
 @contextmanager
@@ -169,8 +188,11 @@ class SyncClient(ClientCore):
                 else:
                     try:
                         with _hooks_while_waiting(resp, self.waiting, self.read_timeout):
-                            for sse in EventSource(resp).iter_sse():
-                                yield from call.feed(sse.event, sse.data)
+                            for read in _sse_reads(resp):  # the SSE events one chunk completed
+                                events, error = call.feed_read(read)
+                                yield from events
+                                if error is not None:
+                                    raise error
                                 if call.done:
                                     break
                     except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from lmtui import __version__
 from lmtui.cli.common import add_connection_args, fail, not_utf8, record_id
@@ -20,32 +21,26 @@ from lmtui.cli.output import OutputFailed, warn
 SUBCOMMANDS = ("ask", "models", "doctor", "presets", "history", "batch", "local", "servers")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole argument parser, with every subcommand registered."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every subcommand, or only ``command``'s.
+
+    Args:
+        command: a subcommand's name, to register that one alone (what ``main`` does
+            when the command line names one); ``None`` registers them all.
+
+    Returns:
+        The parser. For ``command``'s arguments it parses and prints exactly what the
+        whole parser does: a subcommand's parser and help do not depend on the others.
+    """
     parser = argparse.ArgumentParser(
         prog="lmtui",
         description="Chat and workbench for LM Studio and OpenAI-compatible servers. "
         "With no command, opens the terminal app.",
     )
     parser.add_argument("--version", action="version", version=f"lmtui {__version__}")
-    add_connection_args(parser)
-    parser.add_argument("--preset", help="preset to start with (see `lmtui presets list`)")
-    parser.add_argument(
-        "--local",
-        action="store_true",
-        help="start the embedded llama.cpp server and use it",
-    )
-    parser.add_argument("--gguf", help="with --local: the GGUF model file to serve")
-    parser.add_argument(
-        "--open", type=record_id, metavar="ID", help="open conversation ID from history"
-    )
-    parser.add_argument(
-        "--new",
-        action="store_true",
-        help="start with a new chat, not the conversation open last time",
-    )
+    _add_top_level(parser, id_type=record_id)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
+    for name in SUBCOMMANDS if command is None else (command,):
         try:
             module = importlib.import_module(f"lmtui.cli.{name}")
         except ModuleNotFoundError as exc:
@@ -56,11 +51,76 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_top_level(parser: argparse.ArgumentParser, *, id_type: Any) -> None:
+    """The options before the command (``--help`` and ``--version`` aside)."""
+    add_connection_args(parser)
+    parser.add_argument("--preset", help="preset to start with (see `lmtui presets list`)")
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="start the embedded llama.cpp server and use it",
+    )
+    parser.add_argument("--gguf", help="with --local: the GGUF model file to serve")
+    parser.add_argument(
+        "--open", type=id_type, metavar="ID", help="open conversation ID from history"
+    )
+    parser.add_argument(
+        "--new",
+        action="store_true",
+        help="start with a new chat, not the conversation open last time",
+    )
+
+
+class _Unsure(Exception):
+    """The peek could not read the command line; the whole parser will say why."""
+
+
+class _Peek(argparse.ArgumentParser):
+    """The top-level options alone, to find the command without importing any subcommand."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _Unsure(message)
+
+
+def command_named(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names, when its parser alone can parse ``argv``.
+
+    The peek knows the same top-level option strings as the whole parser (``--help``
+    and ``--version`` as flags), so it consumes the same words before the command
+    and finds the same one.
+
+    Args:
+        argv: the command line without the program name.
+
+    Returns:
+        The subcommand's name; ``None`` for no command, an unknown one, ``--help`` or
+        ``--version`` before it, or a line the peek cannot parse: the whole parser then
+        parses it (and lists every command where it prints help or an error).
+    """
+    peek = _Peek(prog="lmtui", add_help=False)
+    peek.add_argument("-h", "--help", action="store_true")
+    peek.add_argument("--version", action="store_true")
+    _add_top_level(peek, id_type=str)
+    # As the subcommands' action: the first word that is not an option's, and all after.
+    peek.add_argument("command", nargs=argparse.PARSER)
+    try:
+        found, _ = peek.parse_known_args(argv)
+    except _Unsure:  # no command, or a line the whole parser will refuse
+        return None
+    name = found.command[0]
+    if found.help or found.version or name not in SUBCOMMANDS:
+        return None
+    return str(name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lmtui`` console script."""
     import os
 
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    # Only the named command's module is imported (`lmtui ask` needs none of the others).
+    parser = build_parser(command_named(argv))
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     try:

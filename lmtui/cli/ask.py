@@ -90,6 +90,30 @@ def run(args: argparse.Namespace) -> int:
     consumer's cost plus little); with ``--image`` it takes the async client, whose
     vision check is async.
     """
+    import gc
+
+    # Most of ask's modules load below: no collection walks them while they do (as the
+    # TUI starts); _frozen_from_here() turns collection back on once they are loaded.
+    gc.disable()
+    try:
+        return _run(args)
+    finally:
+        gc.enable()
+
+
+def _frozen_from_here() -> None:
+    """The reply is about to stream: keep what exists now out of every collection.
+
+    The modules, classes and the session live until the process ends; frozen
+    (``gc.freeze``), the collections a long reply triggers walk only what it made.
+    """
+    import gc
+
+    gc.freeze()
+    gc.enable()
+
+
+def _run(args: argparse.Namespace) -> int:
     from lmtui.backend.errors import LmtuiError
 
     prompt = read_prompt(args)
@@ -120,6 +144,7 @@ def _ask_sync(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         session = SyncChatSession(client, **turn.session_args(args, setup))
         turn.configure(session, args, cfg, setup)
         client.waiting.append(turn.paced.flush)  # no text waits in a buffer on the network
+        _frozen_from_here()
         try:
             for event in session.send_sync(prompt):
                 turn.show(event)
@@ -147,6 +172,7 @@ async def _ask(args: argparse.Namespace, cfg: Any, prompt: str) -> int:
         turn.open_history(cfg)
         session = ChatSession(client, **turn.session_args(args, setup))
         turn.configure(session, args, cfg, setup)
+        _frozen_from_here()
         try:
             # aclosing: when stdout fails mid-reply (`| head -c 100`, a full disk) the
             # generators close here, innermost last, not at loop shutdown in any order.
@@ -245,7 +271,8 @@ class _Turn:
         content, reasoning, finish = self._kinds
         if isinstance(event, content):
             if not self.quiet:
-                self.display.before_answer()
+                if self.display.busy:
+                    self.display.before_answer()
                 self.paced.write(self.inert(event.text) if self.inert else event.text)
         elif isinstance(event, reasoning):
             if not self.quiet:

@@ -93,8 +93,16 @@ class AskDisplay:
         self.err.flush()
         self._ends_line = text.endswith("\n")
 
+    @property
+    def busy(self) -> bool:
+        """True when a progress line or a reasoning block is open (see before_answer)."""
+        return self._progress_shown or self._reasoning_open
+
     def before_answer(self) -> None:
-        """Called before each answer delta: clear progress, close the reasoning block."""
+        """Called before an answer delta: clear progress, close the reasoning block.
+
+        Only needed while :attr:`busy`.
+        """
         self._clear()
         if self._reasoning_open:
             self._close_reasoning()

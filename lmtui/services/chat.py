@@ -50,7 +50,6 @@ from lmtui.services.native_route import (
     reasoning_effort,
     routed_stream,
 )
-from lmtui.services.repetition import Repetition, RepetitionDetector
 from lmtui.services.reply_extras import answer_check, extras_from_facts, facts_of
 from lmtui.store.row_ref import RowRef
 
@@ -59,6 +58,7 @@ if TYPE_CHECKING:
 
     from lmtui.backend.client import LMStudioClient
     from lmtui.services.native_route import Route
+    from lmtui.services.repetition import Repetition, RepetitionDetector
     from lmtui.store.history import HistoryStore, MessageRecord, ReplyWriter
     from lmtui.store.write_worker import WriteWorker
 
@@ -824,7 +824,11 @@ class ReplyRun:
         self.writer = session._begin_writer(request, entry, continuing)
         self.text = _TextGrowth(entry)
         self.finished = False
-        self.loops = RepetitionDetector() if session.watch_repetition else None
+        self.loops: RepetitionDetector | None = None
+        if session.watch_repetition:  # `lmtui ask` turns it off, and never loads the module
+            from lmtui.services.repetition import RepetitionDetector
+
+            self.loops = RepetitionDetector()
 
     def begin(self) -> None:
         """The stream is open."""

@@ -85,9 +85,10 @@ class SyncChatSession(ChatSession):
         try:
             stream = waiting_for_load_sync(self._routed_sync(request, entry), self.load_wait)
             run.begin()
+            entry = run.entry
             for event in stream:
                 yield run.take(event)
-                if run.should_stop():
+                if entry.repetition is not None and run.should_stop():
                     break  # the finally keeps the reply so far, marked stopped
         except LmtuiError as exc:
             run.failed(exc)

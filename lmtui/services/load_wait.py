@@ -104,11 +104,15 @@ def waiting_for_load_sync(
         answered = False
         try:
             for event in stream:
-                if not answered and not isinstance(event, RouteReport):
+                if not isinstance(event, RouteReport):
                     answered = True
                     if waited:
                         yield ServerLoading(0.0, waited, done=True)
+                    yield event
+                    break
                 yield event
+            # The rest passes through untouched: delegated, not looped over per event.
+            yield from stream
             return
         except ModelLoading:
             delay = None if answered else next(delays, None)

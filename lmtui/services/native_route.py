@@ -215,8 +215,11 @@ def routed_stream_sync(
         try:
             with closing(client.stream_native_chat(native_request)) as events:
                 for event in events:
-                    produced = produced or _is_output(event)
+                    produced = _is_output(event)
                     yield event
+                    if produced:
+                        break
+                yield from events  # after the first output: delegated, not looped over
             return
         except (NativeChatMissing, UnknownResponseId) as exc:
             yield _after_native_error(client, exc, produced)

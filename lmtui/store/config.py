@@ -11,11 +11,10 @@ import math
 import os
 import re
 import stat
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lmtui.backend.errors import ConfigError
 from lmtui.backend.native_chat import Integration
@@ -24,6 +23,9 @@ from lmtui.store import paths
 from lmtui.store.integrations import parse_integrations, parse_native_mode
 from lmtui.store.profiles import DEFAULT, LOCAL, ServerProfile, local_profile, parse_profiles
 from lmtui.store.safe_files import read_bounded
+
+if TYPE_CHECKING:
+    import tomllib
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +167,8 @@ def _decode_error_location(exc: tomllib.TOMLDecodeError) -> str:
 
 def read_toml(path: Path) -> dict[str, Any]:
     """Read a TOML file or raise :class:`ConfigError` naming the file and line."""
+    import tomllib  # here: with no config file (`lmtui ask` in a script) it is never loaded
+
     try:
         raw = read_bounded(path)  # a FIFO or /dev/zero is refused, not waited on or read
     except OSError as exc:

@@ -1141,8 +1141,8 @@ class ReplyWriter:
             self._dirty = True
         if self._dirty and self.clock() - self._last_write >= self.flush_interval:
             self.flush()
-        elif self._dirty:
-            self._flush_later()
+        elif self._dirty and self._timer is None and "asyncio" in sys.modules:
+            self._flush_later()  # (a timer needs a loop: never on the sync path)
 
     def _flush_later(self) -> None:
         """Write what is buffered ``flush_interval`` after the last write, deltas or not.

@@ -1,9 +1,9 @@
-"""The SSE splitter of the async stream (lmtui/backend/sse.py) against httpx-sse.
+"""The SSE splitter of both clients' streams (lmtui/backend/sse.py) against httpx-sse.
 
-The async client reads its streams over aiohttp with :class:`SSESplitter`; the sync
-client still reads through httpx-sse. For any byte stream, cut into reads anywhere,
-the splitter must give the events one whole read gives, and the events httpx-sse
-gives for the same bytes arriving in the same pieces.
+The async client splits aiohttp's reads with :class:`SSESplitter`, the sync client
+the chunks of httpx's body; httpx-sse is the reference. For any byte stream, cut into
+reads anywhere, the splitter must give the events one whole read gives, and the events
+httpx-sse gives for the same bytes arriving in the same pieces.
 """
 
 from __future__ import annotations

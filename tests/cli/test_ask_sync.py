@@ -13,13 +13,26 @@ from tests.fake_server import FakeServer, Reply
 
 MODEL = "qwen2.5-7b-instruct"
 
+# Modules a plain `lmtui ask` has no use for: the other subcommands (only the named
+# command's parser is built), the repetition watch (off for ask), the TOML parser (no
+# config file here), httpx-sse (backend/sse.py splits the stream).
+OTHER_COMMANDS = ("models", "models_admin", "doctor", "presets", "history", "batch", "local")
+NOT_FOR_ASK = (
+    *(f"lmtui.cli.{name}" for name in (*OTHER_COMMANDS, "servers")),
+    "lmtui.services.repetition",
+    "tomllib",
+    "httpx_sse",
+)
+
 # The real entry point, then a look at what it loaded.
-PROBE = """
+PROBE = f"""
 import sys
 from lmtui.cli import main
 code = main(sys.argv[1:])
-sys.stderr.write(f"asyncio loaded: {'asyncio' in sys.modules}\\n")
-sys.stderr.write(f"orjson loaded: {'orjson' in sys.modules}\\n")
+sys.stderr.write(f"asyncio loaded: {{'asyncio' in sys.modules}}\\n")
+sys.stderr.write(f"orjson loaded: {{'orjson' in sys.modules}}\\n")
+unwanted = sorted(set({NOT_FOR_ASK!r}) & set(sys.modules))
+sys.stderr.write(f"loaded, not for ask: {{unwanted}}\\n")
 raise SystemExit(code)
 """
 
@@ -54,6 +67,7 @@ def test_ask_streams_and_saves_without_importing_asyncio(fake_server: FakeServer
     assert "asyncio loaded: False" in done.stderr
     # json reads its events: orjson's import (~9 ms) costs one reply more than it saves.
     assert "orjson loaded: False" in done.stderr
+    assert "loaded, not for ask: []" in done.stderr
     assert "path: openai: the server has no /api/v1/chat" in done.stderr  # -v figures
     assert stored_reply() == ("hi", "Hello from the sync path.", "complete")
 
@@ -66,6 +80,7 @@ def test_native_chat_on_the_sync_path(fake_server: FakeServer) -> None:
     assert done.stdout == "Paris.\n"
     assert "Capital." in done.stderr  # --reasoning shows it on stderr
     assert "asyncio loaded: False" in done.stderr
+    assert "loaded, not for ask: []" in done.stderr
     assert fake_server.requests_to("/api/v1/chat")[-1].json_body["input"] == "capital of France?"
     assert stored_reply() == ("capital of France?", "Paris.", "complete")
 
