@@ -46,7 +46,6 @@ from lmtui.ui.textual_compat import (
     set_mouse,
 )
 from lmtui.ui.themes import apply_theme, default_theme_for_env, register_themes
-from lmtui.ui.thread_switch import QuickSwitches
 from lmtui.ui.warm_up import WARM_UP_DELAY_SECONDS, start_warm_up
 
 if TYPE_CHECKING:
@@ -104,7 +103,6 @@ class LmtuiApp(InertNotifications):
         install_screen_update_period()
         # Collects what full collections froze while replies streamed, once idle.
         self.idle_sweep = IdleSweep(self)
-        self.quick_switches = QuickSwitches()  # frames and keys not held 5 ms by the loop
         # Fewer bytes for the same screen (docs/rendering.md); `compact_output = false` is
         # the way back to Textual's own output should a terminal disagree.
         self.output_compressor: OutputCompressor | None = None
@@ -228,7 +226,6 @@ class LmtuiApp(InertNotifications):
         return list_models(client)
 
     def on_mount(self) -> None:
-        self.quick_switches.start()
         self._writes = start_history_writes(self, self.history, self._history_notice)
         self.chat_screen.attach_writer(self._writes)
         self._apply_keymap()
@@ -265,7 +262,6 @@ class LmtuiApp(InertNotifications):
                 early.exception()  # looked at, so asyncio does not report it at exit
             early.cancel()
         thaw_objects()
-        self.quick_switches.stop()
         await self.registry.close_all()
         if self._own_client is not None:
             await self._own_client.aclose()
