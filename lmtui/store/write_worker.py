@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import threading
+import time
 from collections.abc import Callable, Hashable
 
 from lmtui.backend.errors import LmtuiError
@@ -47,6 +48,7 @@ class WriteWorker:
         self._jobs: dict[Hashable, tuple[str, WriteJob]] = {}
         self._running: Hashable | None = None
         self._closing = False
+        self._held_until = 0.0  # time.monotonic() before which no write starts (hold())
         self._serial = 0
         self._store: HistoryStore | None = None
         self._failing = False
@@ -71,6 +73,29 @@ class WriteWorker:
             self._jobs[key] = (what, job)
             self._cond.notify_all()
 
+    def hold(self, seconds: float) -> None:
+        """Start no write for up to ``seconds``; :meth:`release` (or :meth:`close`) ends it sooner.
+
+        The TUI holds the writes while a fast reply's prompt and end are drawn: the
+        thread running a write takes the interpreter from the event loop for the Python
+        part of it (benchmarks/README.md, "TUI ÷ wire", session 7). Nothing is dropped:
+        the writes wait in order, and a write under way finishes. Holds do not stack:
+        the later end wins.
+        """
+        with self._cond:
+            self._held_until = max(self._held_until, time.monotonic() + seconds)
+
+    def release(self) -> None:
+        """End a :meth:`hold`: queued writes start now."""
+        with self._cond:
+            self._held_until = 0.0
+            self._cond.notify_all()
+
+    @property
+    def held(self) -> bool:
+        """True while a :meth:`hold` keeps writes from starting."""
+        return time.monotonic() < self._held_until
+
     @property
     def closed(self) -> bool:
         """True once :meth:`close` was called: submit no more."""
@@ -90,6 +115,7 @@ class WriteWorker:
 
     def close(self, timeout: float | None = None) -> int:
         """Finish the queued writes (up to ``timeout`` seconds), stop; return how many were left."""
+        self.release()
         self.drain(timeout)
         with self._cond:
             self._closing = True
@@ -104,6 +130,8 @@ class WriteWorker:
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: bool(self._order) or self._closing)
+                while not self._closing and (wait := self._held_until - time.monotonic()) > 0:
+                    self._cond.wait(wait)  # held: release() or the hold's end wakes it
                 if not self._order:
                     break
                 key = self._order.popleft()

@@ -87,6 +87,7 @@ class ChatScreen(NativeActions, ChatCommands):
 
     @on(MessageWidget.StreamEnded)
     def _stream_ended(self, event: MessageWidget.StreamEnded) -> None:
+        self.call_after_refresh(self.release_writes)  # after the end's paint
         if event.error is not None:
             notify_error(self.app, event.error)
         entry = event.widget.entry

@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 SIDEBAR_MIN_WIDTH = 100
 # The draft of a conversation not yet saved; saved ones use "conv:<id>".
 NEW_DRAFT_KEY = "new"
+# History writes wait (at most this long) while a reply's prompt and end are drawn: the
+# writer thread took the interpreter from the loop at the end of fast replies (~4.5 ms,
+# benchmarks/README.md "TUI ÷ wire", session 7). A longer reply's saves go on meanwhile.
+HOLD_WRITES_SECONDS = 0.5
 STILL_GENERATING = "Still generating — Esc stops it first."
 
 
@@ -337,9 +341,20 @@ class ChatScreenBase(Screen[None]):
         await self.start_reply(reply)
 
     def _send_now(self, reply: Reply) -> None:
-        """Send ``reply``'s request (once), with the session's loop rule set first."""
+        """Send ``reply``'s request (once), with the session's loop rule set first.
+
+        The history writes wait until the reply's end is painted (``release_writes``),
+        for :data:`HOLD_WRITES_SECONDS` at most.
+        """
         self.session.stop_repeating = self.lmtui.cfg.stop_repeating_replies
+        if self.session.writes is not None:
+            self.session.writes.hold(HOLD_WRITES_SECONDS)
         reply.start()
+
+    def release_writes(self) -> None:
+        """A reply's end is on screen: the history writes held for it go ahead."""
+        if self.session.writes is not None:
+            self.session.writes.release()
 
     async def start_reply(self, reply: Reply) -> None:
         """Show ``reply``'s entry (mounting it if new) and let its widget stream it."""

@@ -82,3 +82,33 @@ def test_close_says_how_many_writes_were_left(store: HistoryStore, db_path: Path
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_a_hold_keeps_writes_waiting_in_order_until_released(db_path: Path) -> None:
+    ran: list[str] = []
+    worker = WriteWorker(lambda: HistoryStore(db_path))
+    try:
+        worker.hold(60)
+        worker.submit("a", lambda s: ran.append("a"))
+        worker.submit("b", lambda s: ran.append("b"))
+        assert worker.held
+        assert not worker.drain(0.2)  # nothing starts while held
+        assert ran == [] and worker.pending() == 2
+        worker.release()
+        assert worker.drain(10)
+        assert ran == ["a", "b"] and not worker.held
+    finally:
+        assert worker.close(10) == 0
+
+
+def test_a_hold_ends_by_itself_and_close_never_waits_for_one(db_path: Path) -> None:
+    ran: list[str] = []
+    worker = WriteWorker(lambda: HistoryStore(db_path))
+    worker.hold(0.05)
+    worker.submit("a", lambda s: ran.append("a"))
+    assert worker.drain(10)  # the hold ran out: the write went through unreleased
+    assert ran == ["a"]
+    worker.hold(60)
+    worker.submit("b", lambda s: ran.append("b"))
+    assert worker.close(10) == 0  # closing ends the hold: the queued write is done
+    assert ran == ["a", "b"]

@@ -283,3 +283,26 @@ def test_nothing_is_said_when_every_write_went_through() -> None:
         "1 history write could not be saved before quitting; "
         "a reply saved in part shows as interrupted next time."
     )
+
+
+async def test_writes_wait_while_a_reply_is_drawn_and_go_once_its_end_is_painted(
+    fake: FakeServer, make_app: AppFactory
+) -> None:
+    # The writer thread took the interpreter from the loop at the end of fast replies;
+    # the screen holds the writes from Enter until the reply's end is painted.
+    fake.enqueue(Reply(deltas=[f"w{i} " for i in range(10)], delay=0.02))
+    history = HistoryStore(history_db())
+    app = make_app(history=history)
+    async with app.run_test(size=(120, 40)) as pilot:
+        session = app.chat_screen.session
+        worker = session.writes
+        assert worker is not None and not worker.held
+        await send(pilot, "hello")
+        assert worker.held  # the prompt's and the reply's rows wait
+        await wait_idle(pilot)
+        await pilot.pause()
+        assert not worker.held  # released by the end's paint, not by the hold running out
+        assert worker.drain(10)
+        mid = session.entries[1].message_id
+        assert mid is not None
+        assert stored(history.path, mid) == (COMPLETE, "".join(f"w{i} " for i in range(10)))
