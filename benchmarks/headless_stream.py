@@ -110,6 +110,9 @@ def main() -> int:
     proc, url = start_fake_server("--deltas", str(args.deltas), "--delta-text", "abcd")
     tmp = tempfile.mkdtemp(prefix="lmtui-bench-")
     env = dict(os.environ)
+    # Bytecode cached, as a user's installed lmtui runs: with it off every run compiles
+    # lmtui's modules again (and the bare consumer has few to compile).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update(
         XDG_CONFIG_HOME=f"{tmp}/config", XDG_DATA_HOME=f"{tmp}/data", XDG_STATE_HOME=f"{tmp}/state"
     )
