@@ -54,6 +54,8 @@ def passed_on() -> str:
 
 
 POLL_S = 0.005
+# From the model id on screen to typing the prompt (see one_tui_run).
+TYPING_S = 1.0
 
 BARE_CLIENT = """
 import sys, time, httpx
@@ -256,7 +258,11 @@ def one_tui_run(
         if seen is None:
             raise RuntimeError("the app did not show the model id:\n" + screen())
         out["startup_s"] = seen - launched
-        time.sleep(0.3)  # let the model list arrive, so it does not land mid-measurement
+        # The model list arrives, and the renderer's warm-up thread (0.25 s after the first
+        # frame, ~130 ms of imports) ends: typing a prompt takes a user longer than this.
+        # At 0.3 s the warm-up still ran at Enter in some runs, ~15 ms later each
+        # (benchmarks/README.md, "TUI ÷ wire", session 7); startup has its own row.
+        time.sleep(TYPING_S)
         tmux("send-keys", "-t", SESSION, "-l", "go")
         wait_for(lambda s: "go" in s, 5)
         pressed = time.monotonic()
