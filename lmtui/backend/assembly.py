@@ -215,22 +215,19 @@ class StreamAssembler:
                         obj = self._loads(data)
                     except (ValueError, RecursionError):
                         obj = None
+                if type(obj) is dict and not self._completion and self._think.plain:
+                    text = _plain_text(obj, self.model)
+                    if text is not None:
+                        self.chunks += 1
+                        if text:
+                            run.append(text)
+                        continue
+                if run:  # the run ends here: its text comes before this payload's events
+                    out.append(self._think.joined(run))
+                    run = []
                 if type(obj) is dict:
-                    if not self._completion and self._think.plain:
-                        text = _plain_text(obj, self.model)
-                        if text is not None:
-                            self.chunks += 1
-                            if text:
-                                run.append(text)
-                            continue
-                    if run:
-                        out.append(self._think.joined(run))
-                        run = []
                     out += self._fed(obj)
                 else:
-                    if run:
-                        out.append(self._think.joined(run))
-                        run = []
                     out += self.feed(data)  # [DONE], or counted as malformed
                     if self.done:
                         return

@@ -110,12 +110,16 @@ class StreamCall:
     def feed(self, event: str, data: str) -> list[StreamEvent]:
         """Typed events for one SSE event; raises the error the server put in the stream."""
         events = self._feed(event, data)
+        self._count(events)
+        return events
+
+    def _count(self, events: list[StreamEvent]) -> None:
+        """Count the server's deltas among ``events`` (each stands for its ``pieces``)."""
         for ev in events:
             if isinstance(ev, _DELTAS):
-                self.deltas += 1
+                self.deltas += ev.pieces
                 if self.first is None:
                     self.first = time.monotonic()
-        return events
 
     def feed_read(self, read: list[tuple[str, str]]) -> tuple[list[StreamEvent], LmtuiError | None]:
         """Typed events for the SSE events one read of the connection completed.
@@ -251,11 +255,7 @@ class ChatStreamCall(StreamCall):
         except LmtuiError as exc:
             error = exc
         self.done = assembler.done
-        for ev in events:
-            if isinstance(ev, ContentDelta | ReasoningDelta):
-                self.deltas += ev.pieces
-                if self.first is None:
-                    self.first = time.monotonic()
+        self._count(events)
         return merge_deltas(events), error
 
     def _whole_answer(self, decoded: object) -> list[StreamEvent] | None:
